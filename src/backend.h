@@ -1,0 +1,46 @@
+/* backend.h - the contract every mark-phase backend implements.
+ *
+ * A backend runs the mark phase of DESIGN.md section 3 for one collection:
+ *   update_refs    gc_refs[i] = rc[i] for every i in the set
+ *   subtract_refs  gc_refs[j] -= 1 for every slot edge i->j inside the set;
+ *                  afterwards gc_refs[i] > 0 means i is referenced from
+ *                  outside the set, and < 0 means the counts are corrupt
+ *   mark           breadth-first from every i with gc_refs[i] > 0 over slot
+ *                  edges inside the set
+ * and reports the result as the garbage bitmap: bit i set exactly for the
+ * set members that mark did not reach.  Every backend must give the bitmap
+ * the serial reference (mark_cpu.c) gives, or fail with a status and leave
+ * the bitmap to the caller, who clears it and runs the reference instead.
+ */
+#ifndef GPUGC_BACKEND_H
+#define GPUGC_BACKEND_H
+
+#include "internal.h"
+
+typedef struct mark_job {
+    const uint32_t *set;   /* the set's ids (tracked, generation <= g)     */
+    size_t nset;
+    int generation;
+    uint64_t *garbage;     /* out; all zero on entry                        */
+    gpugc_collection_stats *stats; /* stage times, edges and bytes moved   */
+} mark_job;
+
+typedef struct backend_ops {
+    const char *name;
+    gpugc_backend kind;
+    /* GPUGC_OK, or GPUGC_ENODEV with the reason in why. */
+    int (*available)(char *why, size_t why_size);
+    /* Optional: per-heap state, made once when the heap is created. */
+    int (*create)(gpugc_heap *h, void **state);
+    void (*destroy)(gpugc_heap *h, void *state);
+    /* Runs the mark phase.  GPUGC_OK, GPUGC_ECORRUPT, or a failure. */
+    int (*mark)(gpugc_heap *h, void *state, const mark_job *job);
+} backend_ops;
+
+extern const backend_ops backend_cpu;
+
+/* The backend to use for `want` (AUTO resolved); NULL after reporting
+ * GPUGC_ENODEV when it is not available. */
+const backend_ops *backend_select(gpugc_backend want);
+
+#endif /* GPUGC_BACKEND_H */

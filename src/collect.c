@@ -1,0 +1,266 @@
+/* collect.c - the cycle collector: choosing the set, running the backend's
+ * mark phase (falling back to the serial reference if it fails), promoting
+ * survivors, and the sweep, which stays on the CPU.
+ *
+ * Sweep stages, in this order (PEP 442):
+ *   pin        every garbage object gets one extra count, so no callback
+ *              can free one of them through reference counting
+ *   finalize   each finalizer runs at most once per object, ever
+ *   recheck    reachability among the garbage is computed again with the
+ *              reference marker; what a finalizer resurrected survives
+ *   destroy    then every remaining object's destroy callback runs
+ *   release    references from garbage to survivors are dropped, garbage
+ *              memory is freed, and the reference-count cascade runs
+ */
+#include "backend.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+uint64_t now_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static bool heap_busy(const gpugc_heap *h) {
+    return h->collecting || h->releasing || h->dying;
+}
+
+/* Runs the configured backend; if it fails for any reason but corrupt
+ * counts, reports the failure and runs the serial reference instead. */
+static int run_mark(gpugc_heap *h, mark_job *job) {
+    int st = fault_fires(h, GPUGC_FAULT_MARK)
+                 ? set_error(h, GPUGC_EFAULT, "gpugc_collect: mark phase failed (injected fault)")
+                 : h->ops->mark(h, h->backend_state, job);
+    if (st == GPUGC_OK || st == GPUGC_ECORRUPT || h->ops == &backend_cpu)
+        return st;
+    set_error(h, GPUGC_EDEVICE, "gpugc_collect: the %s backend failed (%s); marking on the CPU",
+              h->ops->name, gpugc_strerror(st));
+    for (size_t k = 0; k < job->nset; k++)
+        bit_clear(job->garbage, job->set[k]);
+    job->stats->fallback = 1;
+    return backend_cpu.mark(h, NULL, job);
+}
+
+/* Survivors of generations 0..g join generation `target` (g + 1, or 2).
+ * The capacity of the target list was reserved, so this cannot fail. */
+static void promote(gpugc_heap *h, int g, uint32_t target) {
+    u32vec *to = &h->gen[target].ids;
+    for (int s = 0; s <= g; s++) {
+        if ((uint32_t)s == target)
+            continue;
+        u32vec *from = &h->gen[s].ids;
+        for (size_t k = 0; k < from->n; k++) {
+            uint32_t id = from->v[k];
+            h->gen_pos[id] = (uint32_t)to->n;
+            to->v[to->n++] = id;
+            h->meta[id] = (h->meta[id] & ~META_GEN_MASK) | target;
+        }
+        from->n = 0;
+    }
+}
+
+/* Before: garbage[0..n) are unreachable, their bits set, promoted.
+ * After:  those a finalizer resurrected (bits cleared) survive; the others
+ *         are destroyed and freed, their bits cleared.  Returns how many
+ *         were freed. */
+static uint64_t sweep(gpugc_heap *h, uint32_t *garbage, size_t n) {
+    h->collecting = true;
+    bool finalized = false;
+    for (size_t k = 0; k < n; k++)
+        h->rc[garbage[k]]++;
+    for (size_t k = 0; k < n; k++) {
+        uint32_t id = garbage[k];
+        const gpugc_type_desc *d = &h->types[meta_type(h->meta[id])].desc;
+        if (d->finalize && !(h->meta[id] & META_FINALIZED)) {
+            h->meta[id] |= META_FINALIZED;
+            d->finalize(h, h->addr[id]);
+            finalized = true;
+        }
+    }
+    if (finalized) {
+        /* Unpin, then mark again within the garbage alone: a member is
+         * resurrected when anything outside now references it. */
+        for (size_t k = 0; k < n; k++) {
+            h->rc[garbage[k]]--;
+            bit_clear(h->garbage, garbage[k]);
+        }
+        gpugc_collection_stats scratch = {0};
+        mark_job job = {garbage, n, GPUGC_GENERATIONS - 1, h->garbage, &scratch};
+        if (backend_cpu.mark(h, NULL, &job) != GPUGC_OK) {
+            /* Cannot tell: keep all of it.  Objects nothing references at
+             * all are released by their count, which is always safe. */
+            for (size_t k = 0; k < n; k++) {
+                uint32_t id = garbage[k];
+                bit_clear(h->garbage, id);
+                h->rc[id]++;
+                drop_ref(h, id);
+            }
+            h->collecting = false;
+            release_pending(h);
+            return 0;
+        }
+        size_t kept = 0;
+        for (size_t k = 0; k < n; k++) {
+            uint32_t id = garbage[k];
+            if (bit_get(h->garbage, id)) {
+                garbage[kept++] = id;
+                h->rc[id]++;
+            }
+        }
+        n = kept;
+    }
+    for (size_t k = 0; k < n; k++)
+        object_destroy(h, garbage[k]);
+    for (size_t k = 0; k < n; k++) {
+        uint32_t id = garbage[k], off = h->slot_off[id];
+        for (uint32_t e = 0, cnt = h->slot_cnt[id]; e < cnt; e++) {
+            uint32_t j = h->slots[off + e];
+            if (j != NO_ID && !bit_get(h->garbage, j))
+                drop_ref(h, j);
+        }
+    }
+    for (size_t k = 0; k < n; k++) {
+        bit_clear(h->garbage, garbage[k]);
+        object_free(h, garbage[k]);
+    }
+    h->collecting = false;
+    release_pending(h);
+    return n;
+}
+
+/* Collection of generations 0..g.  Changes nothing unless the mark phase
+ * succeeds. */
+static int64_t collect(gpugc_heap *h, int g) {
+    gpugc_collection_stats st = {0};
+    uint64_t t0 = now_ns();
+    st.generation = g;
+    st.backend = (int32_t)h->backend;
+    uint32_t target = g + 1 < GPUGC_GENERATIONS ? (uint32_t)g + 1 : (uint32_t)g;
+
+    size_t n = 0, moved = 0;
+    for (int s = 0; s <= g; s++) {
+        n += h->gen[s].ids.n;
+        if ((uint32_t)s != target)
+            moved += h->gen[s].ids.n;
+    }
+    u32vec *to = &h->gen[target].ids;
+    if (to->n + moved > to->cap) {
+        uint32_t *v = heap_realloc(h, to->v, (to->n + moved) * sizeof *v, "gpugc_collect");
+        if (!v)
+            return GPUGC_ENOMEM;
+        to->v = v;
+        to->cap = to->n + moved;
+    }
+    uint32_t *set = heap_malloc(h, n * sizeof *set + 1, "gpugc_collect (set)");
+    if (!set)
+        return GPUGC_ENOMEM;
+    size_t k = 0;
+    for (int s = 0; s <= g; s++) {
+        if (h->gen[s].ids.n)
+            memcpy(set + k, h->gen[s].ids.v, h->gen[s].ids.n * sizeof *set);
+        k += h->gen[s].ids.n;
+    }
+
+    mark_job job = {set, n, g, h->garbage, &st};
+    int status = run_mark(h, &job);
+    if (status != GPUGC_OK) {
+        for (k = 0; k < n; k++)
+            bit_clear(h->garbage, set[k]);
+        free(set);
+        return status;
+    }
+
+    uint64_t t1 = now_ns();
+    promote(h, g, target);
+    size_t ng = 0;
+    for (k = 0; k < n; k++)
+        if (bit_get(h->garbage, set[k]))
+            set[ng++] = set[k];
+    if (g + 1 < GPUGC_GENERATIONS)
+        h->gen[g + 1].count++;
+    for (int s = 0; s <= g; s++)
+        h->gen[s].count = 0;
+    if (g == GPUGC_GENERATIONS - 2)
+        h->long_lived_pending += n - ng;
+    st.objects = n;
+    st.unreachable = ng;
+    st.collected = sweep(h, set, ng);
+    st.resurrected = ng - st.collected;
+    if (g == GPUGC_GENERATIONS - 1) {
+        h->long_lived_pending = 0;
+        h->long_lived_total = h->gen[g].ids.n;
+    }
+    free(set);
+    uint64_t t2 = now_ns();
+    st.ns_sweep = t2 - t1;
+    st.ns_total = t2 - t0;
+    h->last = st;
+    h->have_last = true;
+    if (h->validate && gpugc_validate(h) != GPUGC_OK) {
+#ifdef GPUGC_DEBUG
+        abort(); /* the validator has reported what broke */
+#endif
+    }
+    return (int64_t)ng;
+}
+
+int64_t gpugc_collect(gpugc_heap *h, int generation) {
+    if (!h)
+        return set_error(NULL, GPUGC_EINVAL, "gpugc_collect: heap is NULL");
+    if (generation < 0 || generation >= GPUGC_GENERATIONS)
+        return set_error(h, GPUGC_EINVAL, "gpugc_collect: generation %d is not 0, 1 or 2",
+                         generation);
+    if (heap_busy(h))
+        return set_error(h, GPUGC_EBUSY,
+                         "gpugc_collect: called from a callback while the heap is collecting or releasing");
+    return collect(h, generation);
+}
+
+/* CPython's collect_generations: the oldest generation over its threshold,
+ * except that a full collection waits until a quarter of the old heap is
+ * new since the last one (long_lived_pending), to stay linear overall. */
+void maybe_collect(gpugc_heap *h) {
+    if (!h->enabled || h->gen[0].threshold == 0 || heap_busy(h) ||
+        h->gen[0].count <= h->gen[0].threshold)
+        return;
+    for (int g = GPUGC_GENERATIONS - 1; g >= 0; g--) {
+        if (h->gen[g].count <= h->gen[g].threshold)
+            continue;
+        if (g == GPUGC_GENERATIONS - 1 && h->long_lived_pending < h->long_lived_total / 4)
+            continue;
+        collect(h, g);
+        return;
+    }
+}
+
+void gpugc_enable(gpugc_heap *h) {
+    if (h)
+        h->enabled = true;
+    else
+        set_error(NULL, GPUGC_EINVAL, "gpugc_enable: heap is NULL");
+}
+
+void gpugc_disable(gpugc_heap *h) {
+    if (h)
+        h->enabled = false;
+    else
+        set_error(NULL, GPUGC_EINVAL, "gpugc_disable: heap is NULL");
+}
+
+int gpugc_isenabled(const gpugc_heap *h) {
+    if (!h)
+        return set_error(NULL, GPUGC_EINVAL, "gpugc_isenabled: heap is NULL");
+    return h->enabled;
+}
+
+int gpugc_last_collection(const gpugc_heap *h, gpugc_collection_stats *out, size_t size) {
+    if (!h || !out)
+        return set_error(h, GPUGC_EINVAL, "gpugc_last_collection: %s is NULL", h ? "out" : "heap");
+    if (!h->have_last)
+        return set_error(h, GPUGC_EINVAL, "gpugc_last_collection: the heap has not collected yet");
+    memcpy(out, &h->last, size < sizeof h->last ? size : sizeof h->last);
+    return GPUGC_OK;
+}

@@ -1,0 +1,127 @@
+/* error.c - status strings, the one error path, handlers, fault injection.
+ *
+ * Every failing call goes through set_error: it records the status and a
+ * message on the heap (or, with no heap, in a thread-local slot) and calls
+ * the heap's handler, whose default prints to stderr and returns.
+ */
+#include "internal.h"
+
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void handler_stderr(gpugc_heap *h, int status, const char *msg, void *data) {
+    (void)h;
+    (void)status;
+    (void)data;
+    fprintf(stderr, "gpugc: %s\n", msg);
+}
+
+/* The handler for errors with no heap and the default of new heaps. */
+static gpugc_error_handler global_handler = handler_stderr;
+static void *global_handler_data;
+
+static _Thread_local int noheap_err;
+static _Thread_local char noheap_msg[256];
+
+const char *gpugc_strerror(int status) {
+    switch (status) {
+    case GPUGC_OK: return "success";
+    case GPUGC_EINVAL: return "invalid argument";
+    case GPUGC_ENOMEM: return "out of memory";
+    case GPUGC_ERANGE: return "slot index out of range";
+    case GPUGC_ENOTOBJ: return "not a live object of this heap";
+    case GPUGC_ETYPE: return "unknown type";
+    case GPUGC_EUNDERFLOW: return "reference count below zero";
+    case GPUGC_EOVERFLOW: return "count or size too large";
+    case GPUGC_EBUSY: return "heap busy collecting or releasing";
+    case GPUGC_ECORRUPT: return "reference counts disagree with the slots";
+    case GPUGC_EBACKEND: return "unknown backend";
+    case GPUGC_ENODEV: return "backend not available";
+    case GPUGC_EDEVICE: return "backend failed";
+    case GPUGC_EFAULT: return "injected fault";
+    default: return "unknown status";
+    }
+}
+
+int set_error(const gpugc_heap *ch, int status, const char *fmt, ...) {
+    /* Errors are recorded even through a const heap: the last-error slot
+     * is bookkeeping, not heap state. */
+    gpugc_heap *h = (gpugc_heap *)ch;
+    char *buf = h ? h->errmsg : noheap_msg;
+    size_t size = h ? sizeof h->errmsg : sizeof noheap_msg;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, size, fmt, ap);
+    va_end(ap);
+    if (h) {
+        h->err = status;
+        h->on_error(h, status, buf, h->on_error_data);
+    } else {
+        noheap_err = status;
+        global_handler(NULL, status, buf, global_handler_data);
+    }
+    return status;
+}
+
+void error_handler_default_for(gpugc_heap *h) {
+    h->on_error = global_handler;
+    h->on_error_data = global_handler_data;
+}
+
+void gpugc_set_error_handler(gpugc_heap *h, gpugc_error_handler fn, void *data) {
+    if (!fn) {
+        fn = handler_stderr;
+        data = NULL;
+    }
+    if (h) {
+        h->on_error = fn;
+        h->on_error_data = data;
+    } else {
+        global_handler = fn;
+        global_handler_data = data;
+    }
+}
+
+int gpugc_last_error(const gpugc_heap *h) { return h ? h->err : noheap_err; }
+
+const char *gpugc_last_error_message(const gpugc_heap *h) {
+    return h ? h->errmsg : noheap_msg;
+}
+
+void gpugc_clear_error(gpugc_heap *h) {
+    if (h) {
+        h->err = GPUGC_OK;
+        h->errmsg[0] = '\0';
+    } else {
+        noheap_err = GPUGC_OK;
+        noheap_msg[0] = '\0';
+    }
+}
+
+int gpugc_inject_fault(gpugc_heap *h, gpugc_fault site, int64_t countdown) {
+    if (!h)
+        return set_error(NULL, GPUGC_EINVAL, "gpugc_inject_fault: heap is NULL");
+    if (site != GPUGC_FAULT_ALLOC && site != GPUGC_FAULT_MARK)
+        return set_error(h, GPUGC_EINVAL, "gpugc_inject_fault: unknown site %d", (int)site);
+    h->fault_countdown[site] = countdown;
+    return GPUGC_OK;
+}
+
+bool fault_fires(gpugc_heap *h, gpugc_fault site) {
+    int64_t *c = &h->fault_countdown[site];
+    if (*c < 0)
+        return false;
+    return (*c)-- == 0;
+}
+
+void *heap_malloc(gpugc_heap *h, size_t n, const char *what) {
+    return heap_realloc(h, NULL, n, what);
+}
+
+void *heap_realloc(gpugc_heap *h, void *p, size_t n, const char *what) {
+    void *q = fault_fires(h, GPUGC_FAULT_ALLOC) ? NULL : realloc(p, n);
+    if (!q)
+        set_error(h, GPUGC_ENOMEM, "%s: cannot allocate %zu bytes", what, n);
+    return q;
+}

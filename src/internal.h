@@ -1,0 +1,264 @@
+/* internal.h - the heap's data model, shared by the library's files.
+ *
+ * Glossary
+ *   id        32-bit index of an object in every id-indexed array below.
+ *   slot      one reference of an object: an id in h->slots, or NO_ID.
+ *   set       the objects a collection examines: tracked, generation <= g.
+ *   gc_refs   per-id scratch of the collector: refcount minus references
+ *             from inside the set.
+ *   garbage   bitmap over ids: set members found unreachable.
+ *
+ * Invariants between calls (gpugc_validate checks each one)
+ *   - id i is live iff meta[i] & META_LIVE; then addr[i] is its payload, whose
+ *     header holds i, and rc[i] >= 1.
+ *   - rc[i] >= the number of live slots holding i (the rest are C references).
+ *   - slots[slot_off[i] .. + slot_cnt[i]) belong to i alone; each holds a live
+ *     id or NO_ID.
+ *   - i is tracked iff slot_cnt[i] > 0; a tracked id sits in exactly one
+ *     generation list, at gen_pos[i], and meta[i] carries that generation.
+ *   - every garbage bit is zero and every gc_refs entry is unused outside a
+ *     collection.
+ */
+#ifndef GPUGC_INTERNAL_H
+#define GPUGC_INTERNAL_H
+
+#include "gpugc.h"
+
+/* Library-internal functions keep short names in the source and carry the
+ * gpugc__ prefix in the object files, so a static link cannot clash with a
+ * program's own symbols. */
+#define backend_cpu gpugc__backend_cpu
+#define backend_select gpugc__backend_select
+#define drop_ref gpugc__drop_ref
+#define error_handler_default_for gpugc__error_handler_default_for
+#define fault_fires gpugc__fault_fires
+#define gen_add gpugc__gen_add
+#define gen_remove gpugc__gen_remove
+#define heap_malloc gpugc__heap_malloc
+#define heap_metadata_bytes gpugc__heap_metadata_bytes
+#define heap_realloc gpugc__heap_realloc
+#define id_alloc gpugc__id_alloc
+#define id_release gpugc__id_release
+#define maybe_collect gpugc__maybe_collect
+#define now_ns gpugc__now_ns
+#define object_destroy gpugc__object_destroy
+#define object_free gpugc__object_free
+#define object_id gpugc__object_id
+#define pool_alloc gpugc__pool_alloc
+#define pool_free gpugc__pool_free
+#define pool_init gpugc__pool_init
+#define pool_release_all gpugc__pool_release_all
+#define release_pending gpugc__release_pending
+#define set_error gpugc__set_error
+#define slots_alloc gpugc__slots_alloc
+#define slots_init gpugc__slots_init
+#define slots_release gpugc__slots_release
+#define vec_free gpugc__vec_free
+#define vec_push gpugc__vec_push
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define NO_ID UINT32_MAX /* an empty slot; never a valid id */
+#define MAX_IDS (UINT32_MAX - 1u)
+
+/* meta[id]: flags in the low byte, type id above.  The mark kernels read
+ * LIVE, TRACKED and the generation. */
+#define META_GEN_MASK 0x03u   /* generation 0..2                         */
+#define META_TRACKED 0x04u    /* examined by the cycle collector         */
+#define META_FINALIZED 0x08u  /* finalize has run; never again (PEP 442) */
+#define META_LIVE 0x10u       /* the id names an object                  */
+#define META_TYPE_SHIFT 8
+#define META_MAX_TYPES (1u << (32 - META_TYPE_SHIFT))
+
+static inline uint32_t meta_gen(uint32_t m) { return m & META_GEN_MASK; }
+static inline gpugc_type meta_type(uint32_t m) { return m >> META_TYPE_SHIFT; }
+
+/* ---- pool.c: size-class allocator -------------------------------------- */
+
+/* Every payload follows this header.  `check` is the heap's cookie XOR the
+ * size class (0 = large), so one load tells a block of this heap from a
+ * stray pointer and also says how to free it. */
+typedef struct obj_header {
+    uint32_t id;
+    uint32_t check;
+} obj_header;
+
+struct arena;
+struct pool;
+
+typedef struct pool_state {
+    struct pool *used[GPUGC_SIZE_CLASSES]; /* pools with free blocks       */
+    struct arena *arenas;                  /* arenas with free pools first */
+    struct arena *spare;                   /* one empty arena kept mapped  */
+    struct arena *all;                     /* every mapped arena           */
+    gpugc_size_class_stats cls[GPUGC_SIZE_CLASSES];
+    uint64_t narenas, arenas_peak, arenas_released;
+    uint64_t large_objects, large_bytes;
+} pool_state;
+
+void pool_init(pool_state *p);
+void pool_release_all(pool_state *p);
+/* A block for a header plus `size` payload bytes; NULL when memory is short.
+ * *cls receives the size class (0 for a large block). */
+obj_header *pool_alloc(gpugc_heap *h, size_t size, uint32_t *cls);
+void pool_free(pool_state *p, obj_header *block, uint32_t cls);
+
+/* ---- slots.c: ranges of the slot array ---------------------------------- */
+
+/* Free ranges are linked through the slot array itself, so releasing never
+ * allocates: slots[off] holds the next free range's offset (NO_ID ends the
+ * list); a large range keeps its length in slots[off + 1]. */
+#define SLOT_SMALL 64
+
+typedef struct u32vec {
+    uint32_t *v;
+    size_t n, cap;
+} u32vec;
+
+typedef struct slot_space {
+    uint32_t top;                  /* slots[top..] never handed out        */
+    uint64_t nfree;                /* slots in free ranges                 */
+    uint32_t small[SLOT_SMALL + 1]; /* small[n]: stack of free n-ranges    */
+    uint32_t large;                /* ranges above SLOT_SMALL, first fit   */
+} slot_space;
+
+void slots_init(slot_space *s);
+/* The offset of a fresh range of n > 0 slots, all NO_ID; false when the
+ * slot array cannot grow. */
+bool slots_alloc(gpugc_heap *h, uint32_t n, uint32_t *off);
+void slots_release(gpugc_heap *h, uint32_t off, uint32_t n);
+
+int vec_push(gpugc_heap *h, u32vec *v, uint32_t x);
+void vec_free(u32vec *v);
+
+/* ---- backend.h has the backend contract --------------------------------- */
+
+struct backend_ops;
+
+typedef struct type_entry {
+    char *name;
+    gpugc_type_desc desc;
+} type_entry;
+
+typedef struct generation {
+    u32vec ids;          /* tracked objects of this generation            */
+    uint32_t threshold;
+    uint32_t count;      /* gen 0: allocations - deallocations;
+                            gen g: collections of g-1 since the last of g */
+} generation;
+
+struct gpugc_heap {
+    /* id-indexed arrays (structure of arrays), all of capacity `cap` */
+    uint32_t *rc;
+    uint32_t *slot_off;
+    uint32_t *slot_cnt;
+    uint32_t *meta;
+    void **addr;
+    int32_t *gc_refs;
+    uint32_t *gen_pos;
+    uint64_t *garbage;   /* bitmap, (cap + 63) / 64 words                 */
+    uint32_t cap;
+    uint32_t nids;       /* ids ever handed out: 0..nids-1               */
+    uint32_t free_ids;   /* dead ids, linked through slot_off         */
+    size_t live;
+
+    uint32_t *slots;     /* all reference slots; capacity slots_cap       */
+    uint32_t slots_cap;
+    slot_space ss;
+
+    pool_state pool;
+    uint32_t cookie;
+
+    type_entry *types;
+    uint32_t ntypes, types_cap;
+
+    generation gen[GPUGC_GENERATIONS];
+    uint64_t long_lived_total, long_lived_pending;
+    bool enabled;
+    bool collecting;     /* a collection's sweep is running callbacks     */
+    bool releasing;      /* the decref cascade is running                 */
+    bool dying;          /* gpugc_heap_free is running                    */
+    uint32_t pending;    /* ids whose count reached zero, linked through
+                            gc_refs (unused by them: a collection never
+                            runs during a release, and its garbage is
+                            pinned)                                      */
+
+    gpugc_backend backend;
+    const struct backend_ops *ops;
+    void *backend_state;
+    int validate;
+
+    gpugc_collection_stats last;
+    bool have_last;
+
+    gpugc_error_handler on_error;
+    void *on_error_data;
+    int err;
+    char errmsg[256];
+
+    int64_t fault_countdown[2];
+};
+
+/* ---- error.c ------------------------------------------------------------ */
+
+/* Records status and message on h (or the thread's heap-less slot) and calls
+ * the handler.  Returns status, so callers can `return set_error(...)`. */
+int set_error(const gpugc_heap *h, int status, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+void error_handler_default_for(gpugc_heap *h);
+
+/* True when a fault armed at `site` fires now (gpugc_inject_fault). */
+bool fault_fires(gpugc_heap *h, gpugc_fault site);
+
+/* malloc/realloc that honour fault injection and report ENOMEM. */
+void *heap_malloc(gpugc_heap *h, size_t n, const char *what);
+void *heap_realloc(gpugc_heap *h, void *p, size_t n, const char *what);
+
+/* ---- heap.c ------------------------------------------------------------- */
+
+/* The id of obj after checking that it is a live object of h; NO_ID after
+ * reporting GPUGC_ENOTOBJ (or GPUGC_EINVAL for NULL) on behalf of `fn`. */
+uint32_t object_id(const gpugc_heap *h, const void *obj, const char *fn);
+/* An id for a new object: grows the id arrays when needed. */
+bool id_alloc(gpugc_heap *h, uint32_t *id);
+void id_release(gpugc_heap *h, uint32_t id);
+int gen_add(gpugc_heap *h, uint32_t id, uint32_t g);
+void gen_remove(gpugc_heap *h, uint32_t id);
+uint64_t heap_metadata_bytes(const gpugc_heap *h);
+
+static inline bool bit_get(const uint64_t *b, uint32_t i) {
+    return (b[i >> 6] >> (i & 63)) & 1u;
+}
+static inline void bit_set(uint64_t *b, uint32_t i) {
+    b[i >> 6] |= UINT64_C(1) << (i & 63);
+}
+static inline void bit_clear(uint64_t *b, uint32_t i) {
+    b[i >> 6] &= ~(UINT64_C(1) << (i & 63));
+}
+
+/* ---- object.c ----------------------------------------------------------- */
+
+/* Drops one reference to id; an id reaching zero joins the pending list.
+ * Runs no callback, so it is safe while the heap is in mid-change. */
+void drop_ref(gpugc_heap *h, uint32_t id);
+/* Frees the pending ids (finalize, destroy, drop their slots' references,
+ * free), cascading, unless a release is already running further up. */
+void release_pending(gpugc_heap *h);
+/* Runs the type's destroy callback, if any. */
+void object_destroy(gpugc_heap *h, uint32_t id);
+/* Frees a dead object's memory (payload, slot range, id) without touching
+ * what its slots reference. */
+void object_free(gpugc_heap *h, uint32_t id);
+
+/* ---- collect.c ---------------------------------------------------------- */
+
+uint64_t now_ns(void);
+/* Runs the automatic collection CPython would run at this allocation. */
+void maybe_collect(gpugc_heap *h);
+
+#endif /* GPUGC_INTERNAL_H */

@@ -1,0 +1,280 @@
+/* object.c - objects and references: allocation, reference counting with
+ * an iterative release cascade, and the slot calls. */
+#include "internal.h"
+
+#include <string.h>
+
+/* The id of an object the caller is taking or dropping a reference to:
+ * alive and with a count above zero (an object whose count reached zero is
+ * being released and takes no new references).  Release builds check the
+ * header and count only; debug builds also check the payload address. */
+static uint32_t counted_id(const gpugc_heap *h, const void *obj, const char *fn) {
+#ifdef GPUGC_DEBUG
+    uint32_t id = object_id(h, obj, fn);
+    if (id == NO_ID)
+        return NO_ID;
+#else
+    if (!obj) {
+        set_error(h, GPUGC_EINVAL, "%s: object is NULL", fn);
+        return NO_ID;
+    }
+    const obj_header *hd = (const obj_header *)obj - 1;
+    uint32_t id = hd->id;
+    if ((hd->check ^ h->cookie) > GPUGC_SIZE_CLASSES || id >= h->nids) {
+        set_error(h, GPUGC_ENOTOBJ, "%s: %p is not a live object of this heap", fn, obj);
+        return NO_ID;
+    }
+#endif
+    if (h->rc[id] == 0) {
+        set_error(h, GPUGC_ENOTOBJ, "%s: object %p is dead (its count is zero)", fn, obj);
+        return NO_ID;
+    }
+    return id;
+}
+
+/* ---- allocation --------------------------------------------------------- */
+
+void *gpugc_new(gpugc_heap *h, gpugc_type t, uint32_t nrefs, size_t size) {
+    if (!h) {
+        set_error(NULL, GPUGC_EINVAL, "gpugc_new: heap is NULL");
+        return NULL;
+    }
+    if (t >= h->ntypes) {
+        set_error(h, GPUGC_ETYPE, "gpugc_new: type %u was never registered", t);
+        return NULL;
+    }
+    if (nrefs > GPUGC_MAX_REFS) {
+        set_error(h, GPUGC_EOVERFLOW, "gpugc_new: %u slots is more than %u", nrefs, GPUGC_MAX_REFS);
+        return NULL;
+    }
+    maybe_collect(h);
+
+    /* Take every resource first; give back what was taken if one fails. */
+    uint32_t id, off = 0, cls;
+    if (!id_alloc(h, &id))
+        return NULL;
+    if (nrefs && !slots_alloc(h, nrefs, &off)) {
+        id_release(h, id);
+        return NULL;
+    }
+    obj_header *hd = pool_alloc(h, size, &cls);
+    if (!hd) {
+        slots_release(h, off, nrefs);
+        id_release(h, id);
+        return NULL;
+    }
+    hd->id = id;
+    hd->check = h->cookie ^ cls;
+    h->addr[id] = hd + 1;
+    h->rc[id] = 1;
+    h->meta[id] = META_LIVE | (t << META_TYPE_SHIFT);
+    h->slot_off[id] = off;
+    h->slot_cnt[id] = nrefs;
+    if (nrefs) {
+        if (gen_add(h, id, 0) != GPUGC_OK) {
+            pool_free(&h->pool, hd, cls);
+            slots_release(h, off, nrefs);
+            id_release(h, id);
+            return NULL;
+        }
+        h->gen[0].count++;
+    }
+    h->live++;
+    return hd + 1;
+}
+
+/* ---- reference counting ------------------------------------------------- */
+
+void gpugc_incref(gpugc_heap *h, void *obj) {
+    if (!h) {
+        set_error(NULL, GPUGC_EINVAL, "gpugc_incref: heap is NULL");
+        return;
+    }
+    if (h->dying)
+        return;
+    uint32_t id = counted_id(h, obj, "gpugc_incref");
+    if (id == NO_ID)
+        return;
+    if (h->rc[id] >= GPUGC_MAX_REFCOUNT) {
+        set_error(h, GPUGC_EOVERFLOW, "gpugc_incref: count of %p is at its limit %u", obj,
+                  GPUGC_MAX_REFCOUNT);
+        return;
+    }
+    h->rc[id]++;
+}
+
+void gpugc_decref(gpugc_heap *h, void *obj) {
+    if (!h) {
+        set_error(NULL, GPUGC_EINVAL, "gpugc_decref: heap is NULL");
+        return;
+    }
+    if (h->dying)
+        return;
+    uint32_t id = counted_id(h, obj, "gpugc_decref");
+    if (id == NO_ID)
+        return;
+    drop_ref(h, id);
+    release_pending(h);
+}
+
+size_t gpugc_refcount(const gpugc_heap *h, const void *obj) {
+    if (!h) {
+        set_error(NULL, GPUGC_EINVAL, "gpugc_refcount: heap is NULL");
+        return 0;
+    }
+    uint32_t id = object_id(h, obj, "gpugc_refcount");
+    return id == NO_ID ? 0 : h->rc[id];
+}
+
+void drop_ref(gpugc_heap *h, uint32_t id) {
+    if (--h->rc[id] == 0) {
+        h->gc_refs[id] = (int32_t)h->pending;
+        h->pending = id;
+    }
+}
+
+void object_destroy(gpugc_heap *h, uint32_t id) {
+    void (*destroy)(gpugc_heap *, void *) = h->types[meta_type(h->meta[id])].desc.destroy;
+    if (destroy)
+        destroy(h, h->addr[id]);
+}
+
+void object_free(gpugc_heap *h, uint32_t id) {
+    obj_header *hd = (obj_header *)h->addr[id] - 1;
+    if (h->meta[id] & META_TRACKED) {
+        gen_remove(h, id);
+        if (h->gen[0].count > 0)
+            h->gen[0].count--;
+    }
+    slots_release(h, h->slot_off[id], h->slot_cnt[id]);
+    pool_free(&h->pool, hd, hd->check ^ h->cookie);
+    id_release(h, id);
+    h->live--;
+}
+
+/* Before: every pending id has count zero and is alive.
+ * After:  the pending list is empty; every object whose count reached zero
+ *         on the way has been finalized (once, ever), destroyed and freed,
+ *         unless its finalizer resurrected it.
+ * The list is a stack threaded through the ids, so a chain of any length
+ * is released with constant C stack. */
+void release_pending(gpugc_heap *h) {
+    if (h->releasing)
+        return;
+    h->releasing = true;
+    while (h->pending != NO_ID) {
+        uint32_t id = h->pending;
+        h->pending = (uint32_t)h->gc_refs[id];
+        const gpugc_type_desc *d = &h->types[meta_type(h->meta[id])].desc;
+        if (d->finalize && !(h->meta[id] & META_FINALIZED)) {
+            /* As CPython does: the finalizer runs with a borrowed count of
+             * one; if it leaves more, the object was resurrected. */
+            h->meta[id] |= META_FINALIZED;
+            h->rc[id] = 1;
+            d->finalize(h, h->addr[id]);
+            if (h->rc[id] == 0 || --h->rc[id] != 0)
+                continue; /* resurrected, or already pending again */
+        }
+        object_destroy(h, id);
+        uint32_t off = h->slot_off[id];
+        for (uint32_t k = 0, n = h->slot_cnt[id]; k < n; k++)
+            if (h->slots[off + k] != NO_ID)
+                drop_ref(h, h->slots[off + k]);
+        object_free(h, id);
+    }
+    h->releasing = false;
+}
+
+/* ---- slots -------------------------------------------------------------- */
+
+int gpugc_set_ref(gpugc_heap *h, void *obj, uint32_t slot, void *target) {
+    if (!h)
+        return set_error(NULL, GPUGC_EINVAL, "gpugc_set_ref: heap is NULL");
+    uint32_t id = object_id(h, obj, "gpugc_set_ref");
+    if (id == NO_ID)
+        return h->err;
+    if (slot >= h->slot_cnt[id])
+        return set_error(h, GPUGC_ERANGE, "gpugc_set_ref: slot %u of an object with %u slots", slot,
+                         h->slot_cnt[id]);
+    uint32_t tid = NO_ID;
+    if (target) {
+        if ((tid = counted_id(h, target, "gpugc_set_ref")) == NO_ID)
+            return h->err;
+        if (h->rc[tid] >= GPUGC_MAX_REFCOUNT)
+            return set_error(h, GPUGC_EOVERFLOW, "gpugc_set_ref: count of the target is at its limit");
+        h->rc[tid]++;
+    }
+    uint32_t *s = &h->slots[h->slot_off[id] + slot];
+    uint32_t old = *s;
+    *s = tid;
+    if (old != NO_ID) {
+        drop_ref(h, old);
+        release_pending(h);
+    }
+    return GPUGC_OK;
+}
+
+void *gpugc_get_ref(const gpugc_heap *h, const void *obj, uint32_t slot) {
+    if (!h) {
+        set_error(NULL, GPUGC_EINVAL, "gpugc_get_ref: heap is NULL");
+        return NULL;
+    }
+    uint32_t id = object_id(h, obj, "gpugc_get_ref");
+    if (id == NO_ID)
+        return NULL;
+    if (slot >= h->slot_cnt[id]) {
+        set_error(h, GPUGC_ERANGE, "gpugc_get_ref: slot %u of an object with %u slots", slot,
+                  h->slot_cnt[id]);
+        return NULL;
+    }
+    uint32_t t = h->slots[h->slot_off[id] + slot];
+    return t == NO_ID ? NULL : h->addr[t];
+}
+
+uint32_t gpugc_nrefs(const gpugc_heap *h, const void *obj) {
+    if (!h) {
+        set_error(NULL, GPUGC_EINVAL, "gpugc_nrefs: heap is NULL");
+        return 0;
+    }
+    uint32_t id = object_id(h, obj, "gpugc_nrefs");
+    return id == NO_ID ? 0 : h->slot_cnt[id];
+}
+
+int gpugc_resize_refs(gpugc_heap *h, void *obj, uint32_t nrefs) {
+    if (!h)
+        return set_error(NULL, GPUGC_EINVAL, "gpugc_resize_refs: heap is NULL");
+    uint32_t id = object_id(h, obj, "gpugc_resize_refs");
+    if (id == NO_ID)
+        return h->err;
+    if (nrefs > GPUGC_MAX_REFS)
+        return set_error(h, GPUGC_EOVERFLOW, "gpugc_resize_refs: %u slots is more than %u", nrefs,
+                         GPUGC_MAX_REFS);
+    uint32_t old = h->slot_cnt[id], off = h->slot_off[id];
+    if (nrefs > old) {
+        uint32_t noff;
+        if (!slots_alloc(h, nrefs, &noff))
+            return h->err;
+        if (old == 0 && gen_add(h, id, 0) != GPUGC_OK) {
+            slots_release(h, noff, nrefs);
+            return h->err;
+        }
+        memcpy(h->slots + noff, h->slots + off, old * sizeof *h->slots);
+        slots_release(h, off, old);
+        h->slot_off[id] = noff;
+        h->slot_cnt[id] = nrefs;
+        return GPUGC_OK;
+    }
+    /* Shrinking: settle the object first, then run the releases, so that
+     * callbacks they trigger see it in its final shape. */
+    for (uint32_t k = nrefs; k < old; k++)
+        if (h->slots[off + k] != NO_ID)
+            drop_ref(h, h->slots[off + k]);
+    slots_release(h, off + nrefs, old - nrefs);
+    h->slot_cnt[id] = nrefs;
+    if (nrefs == 0 && old > 0) {
+        gen_remove(h, id);
+        h->slot_off[id] = 0;
+    }
+    release_pending(h);
+    return GPUGC_OK;
+}

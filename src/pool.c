@@ -1,0 +1,291 @@
+/* pool.c - payload memory: size-class pools in arenas, as pymalloc does.
+ *
+ *   arena (1 MiB, mmap'd)  = 64 pools of 16 KiB, carved on demand
+ *   pool  (16 KiB aligned) = pool header, then blocks of one size class
+ *   block                  = obj_header (8 bytes), then the payload
+ *
+ *   class c (1..32) : block size 16*c bytes, payload up to 16*c - 8
+ *   class 0         : large; malloc'd as [size_t size][obj_header][payload]
+ *
+ * A pool with free blocks sits in pool_state.used[c-1]; a full pool sits in
+ * no list and rejoins when a block comes back; an empty pool goes back to
+ * its arena.  An arena whose pools are all free is unmapped (one is kept as
+ * a spare so that a heap hovering at an arena boundary does not thrash).
+ * The block of a payload is found by masking its address to the pool size.
+ */
+#include "internal.h"
+
+#include <string.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+
+#define ARENA_SIZE (1u << 20)
+#define POOL_SIZE (1u << 14)
+#define POOLS_PER_ARENA (ARENA_SIZE / POOL_SIZE)
+#define CLASS_STEP 16u
+
+_Static_assert(GPUGC_SMALL_MAX % CLASS_STEP == 0, "classes step by 16 bytes");
+_Static_assert(sizeof(obj_header) == GPUGC_ALIGNMENT, "header keeps payloads aligned");
+_Static_assert((POOL_SIZE & (POOL_SIZE - 1)) == 0, "pool lookup masks addresses");
+
+typedef struct arena {
+    char *base;             /* POOL_SIZE aligned, ARENA_SIZE bytes        */
+    struct pool *free_pools; /* returned pools, singly linked            */
+    uint32_t nfree;         /* returned plus never-carved pools           */
+    uint32_t ncarved;
+    struct arena *next, *prev;   /* list of arenas with free pools        */
+    struct arena *all_next;      /* every mapped arena                    */
+} arena;
+
+typedef struct pool {
+    arena *arena;
+    struct pool *next, *prev; /* used[c] list, or arena free list (next) */
+    char *freeblock;          /* freed blocks, linked through payloads   */
+    uint32_t nused;
+    uint32_t cls;
+    uint32_t nextoffset;      /* first never-used block                  */
+    uint32_t maxnextoffset;
+} pool;
+
+#define POOL_HEADER ((sizeof(pool) + CLASS_STEP - 1) / CLASS_STEP * CLASS_STEP)
+
+static size_t pool_block_size(uint32_t cls) { return (size_t)cls * CLASS_STEP; }
+
+static uint32_t blocks_per_pool(uint32_t cls) {
+    return (uint32_t)((POOL_SIZE - POOL_HEADER) / pool_block_size(cls));
+}
+
+void pool_init(pool_state *p) {
+    memset(p, 0, sizeof *p);
+    for (uint32_t c = 1; c <= GPUGC_SIZE_CLASSES; c++)
+        p->cls[c - 1].block_size = (uint32_t)pool_block_size(c);
+}
+
+/* ---- arenas ------------------------------------------------------------- */
+
+static void arena_link(pool_state *p, arena *a) {
+    a->prev = NULL;
+    a->next = p->arenas;
+    if (a->next)
+        a->next->prev = a;
+    p->arenas = a;
+}
+
+static void arena_unlink(pool_state *p, arena *a) {
+    if (a->prev)
+        a->prev->next = a->next;
+    else
+        p->arenas = a->next;
+    if (a->next)
+        a->next->prev = a->prev;
+    a->next = a->prev = NULL;
+}
+
+static void arena_unmap(pool_state *p, arena *a) {
+    for (arena **pp = &p->all; *pp; pp = &(*pp)->all_next) {
+        if (*pp == a) {
+            *pp = a->all_next;
+            break;
+        }
+    }
+    munmap(a->base, ARENA_SIZE);
+    free(a);
+    p->narenas--;
+    p->arenas_released++;
+}
+
+/* A fresh arena: the spare if there is one, else a new POOL_SIZE-aligned
+ * mapping.  NULL (error reported) when the system refuses. */
+static arena *arena_new(gpugc_heap *h) {
+    pool_state *p = &h->pool;
+    arena *a = p->spare;
+    if (a) {
+        p->spare = NULL;
+        return a;
+    }
+    a = heap_malloc(h, sizeof *a, "gpugc_new (arena)");
+    if (!a)
+        return NULL;
+    /* Map one pool more than needed and trim, so pools are aligned. */
+    size_t len = ARENA_SIZE + POOL_SIZE;
+    char *m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (m == MAP_FAILED) {
+        free(a);
+        set_error(h, GPUGC_ENOMEM, "gpugc_new: cannot map an arena of %u bytes", ARENA_SIZE);
+        return NULL;
+    }
+    char *base = (char *)(((uintptr_t)m + POOL_SIZE - 1) & ~(uintptr_t)(POOL_SIZE - 1));
+    if (base > m)
+        munmap(m, (size_t)(base - m));
+    if (base + ARENA_SIZE < m + len)
+        munmap(base + ARENA_SIZE, (size_t)(m + len - (base + ARENA_SIZE)));
+    memset(a, 0, sizeof *a);
+    a->base = base;
+    a->nfree = POOLS_PER_ARENA;
+    a->all_next = p->all;
+    p->all = a;
+    if (++p->narenas > p->arenas_peak)
+        p->arenas_peak = p->narenas;
+    return a;
+}
+
+/* ---- pools -------------------------------------------------------------- */
+
+static void pool_link(pool_state *p, pool *pl) {
+    pool **head = &p->used[pl->cls - 1];
+    pl->prev = NULL;
+    pl->next = *head;
+    if (*head)
+        (*head)->prev = pl;
+    *head = pl;
+}
+
+static void pool_unlink(pool_state *p, pool *pl) {
+    if (pl->prev)
+        pl->prev->next = pl->next;
+    else
+        p->used[pl->cls - 1] = pl->next;
+    if (pl->next)
+        pl->next->prev = pl->prev;
+    pl->next = pl->prev = NULL;
+}
+
+static bool pool_full(const pool *pl) {
+    return !pl->freeblock && pl->nextoffset > pl->maxnextoffset;
+}
+
+/* An empty pool of class cls, linked into used[cls-1]. */
+static pool *pool_new(gpugc_heap *h, uint32_t cls) {
+    pool_state *p = &h->pool;
+    arena *a = p->arenas;
+    if (!a) {
+        if (!(a = arena_new(h)))
+            return NULL;
+        arena_link(p, a);
+    }
+    pool *pl = a->free_pools;
+    if (pl)
+        a->free_pools = pl->next;
+    else
+        pl = (pool *)(a->base + (size_t)a->ncarved++ * POOL_SIZE);
+    if (--a->nfree == 0)
+        arena_unlink(p, a);
+    pl->arena = a;
+    pl->freeblock = NULL;
+    pl->nused = 0;
+    pl->cls = cls;
+    pl->nextoffset = POOL_HEADER;
+    pl->maxnextoffset = (uint32_t)(POOL_SIZE - pool_block_size(cls));
+    pool_link(p, pl);
+    p->cls[cls - 1].pools++;
+    return pl;
+}
+
+/* Gives an empty pool back to its arena; unmaps the arena when all of its
+ * pools are free (or keeps it as the spare). */
+static void pool_retire(pool_state *p, pool *pl) {
+    arena *a = pl->arena;
+    pool_unlink(p, pl);
+    p->cls[pl->cls - 1].pools--;
+    pl->next = a->free_pools;
+    a->free_pools = pl;
+    if (a->nfree++ == 0)
+        arena_link(p, a);
+    if (a->nfree < POOLS_PER_ARENA)
+        return;
+    arena_unlink(p, a);
+    if (!p->spare) {
+        a->free_pools = NULL;
+        a->ncarved = 0;
+        p->spare = a;
+    } else {
+        arena_unmap(p, a);
+    }
+}
+
+/* ---- blocks ------------------------------------------------------------- */
+
+obj_header *pool_alloc(gpugc_heap *h, size_t size, uint32_t *cls) {
+    pool_state *p = &h->pool;
+    /* No object may exceed what pointer differences can span. */
+    if (size > PTRDIFF_MAX - 2 * sizeof(obj_header)) {
+        set_error(h, GPUGC_EOVERFLOW, "gpugc_new: payload of %zu bytes is too large", size);
+        return NULL;
+    }
+    size_t need = size + sizeof(obj_header);
+    if (need > GPUGC_SMALL_MAX) {
+        /* The size word keeps the large payload 16-aligned and lets
+         * pool_free account for it. */
+        size_t *m = heap_malloc(h, need + sizeof(size_t), "gpugc_new (large payload)");
+        if (!m)
+            return NULL;
+        m[0] = size;
+        obj_header *b = (obj_header *)(m + 1);
+        memset(b + 1, 0, size);
+        p->large_objects++;
+        p->large_bytes += size;
+        *cls = 0;
+        return b;
+    }
+    uint32_t c = (uint32_t)((need + CLASS_STEP - 1) / CLASS_STEP);
+    pool *pl = p->used[c - 1];
+    if (!pl && !(pl = pool_new(h, c)))
+        return NULL;
+    char *b = pl->freeblock;
+    if (b) {
+        memcpy(&pl->freeblock, b + sizeof(obj_header), sizeof(char *));
+    } else {
+        b = (char *)pl + pl->nextoffset;
+        pl->nextoffset += (uint32_t)pool_block_size(c);
+    }
+    pl->nused++;
+    if (pool_full(pl))
+        pool_unlink(p, pl);
+    p->cls[c - 1].allocs++;
+    p->cls[c - 1].blocks_used++;
+    memset(b + sizeof(obj_header), 0, pool_block_size(c) - sizeof(obj_header));
+    *cls = c;
+    return (obj_header *)b;
+}
+
+void pool_free(pool_state *p, obj_header *block, uint32_t cls) {
+    block->check = 0; /* a stale pointer to this block no longer passes */
+    if (cls == 0) {
+        size_t *m = (size_t *)block - 1;
+        p->large_objects--;
+        p->large_bytes -= m[0];
+        free(m);
+        return;
+    }
+    pool *pl = (pool *)((uintptr_t)block & ~(uintptr_t)(POOL_SIZE - 1));
+    bool was_full = pool_full(pl);
+    memcpy((char *)block + sizeof(obj_header), &pl->freeblock, sizeof(char *));
+    pl->freeblock = (char *)block;
+    p->cls[cls - 1].frees++;
+    p->cls[cls - 1].blocks_used--;
+    if (was_full)
+        pool_link(p, pl);
+    if (--pl->nused == 0)
+        pool_retire(p, pl);
+}
+
+void pool_release_all(pool_state *p) {
+    while (p->all)
+        arena_unmap(p, p->all);
+    p->spare = NULL;
+    p->arenas = NULL;
+}
+
+int gpugc_size_class_stats_get(const gpugc_heap *h, unsigned class_index,
+                               gpugc_size_class_stats *out) {
+    if (!h || !out)
+        return set_error(h, GPUGC_EINVAL, "gpugc_size_class_stats_get: %s is NULL",
+                         h ? "out" : "heap");
+    if (class_index >= GPUGC_SIZE_CLASSES)
+        return set_error(h, GPUGC_EINVAL,
+                         "gpugc_size_class_stats_get: class %u is not below %d",
+                         class_index, GPUGC_SIZE_CLASSES);
+    *out = h->pool.cls[class_index];
+    out->blocks_free = out->pools * blocks_per_pool(class_index + 1) - out->blocks_used;
+    return GPUGC_OK;
+}

@@ -1,0 +1,119 @@
+/* validate.c - the heap validator: re-derives every invariant listed in
+ * internal.h from the arrays and reports the first that does not hold.
+ * Runs after every collection when the heap's `validate` is set (the
+ * default in debug builds); tests call it after every step. */
+#include "internal.h"
+
+#include <stdlib.h>
+
+#define FAIL(...) \
+    do { \
+        status = set_error(h, GPUGC_ECORRUPT, "gpugc_validate: " __VA_ARGS__); \
+        goto out; \
+    } while (0)
+
+/* Marks slots[off, off+n) as owned; false if one already was. */
+static bool claim(uint64_t *owned, uint32_t off, uint32_t n) {
+    for (uint32_t k = off; k < off + n; k++) {
+        if (bit_get(owned, k))
+            return false;
+        bit_set(owned, k);
+    }
+    return true;
+}
+
+int gpugc_validate(gpugc_heap *h) {
+    if (!h)
+        return set_error(NULL, GPUGC_EINVAL, "gpugc_validate: heap is NULL");
+    int status = GPUGC_OK;
+    uint32_t top = h->ss.top;
+    uint32_t *incoming = calloc(h->nids + 1u, sizeof *incoming);
+    uint64_t *owned = calloc(top / 64 + 1u, sizeof *owned);
+    if (!incoming || !owned)
+        FAIL("cannot allocate its scratch");
+
+    size_t live = 0, tracked = 0;
+    uint64_t used_slots = 0;
+    for (uint32_t id = 0; id < h->nids; id++) {
+        uint32_t m = h->meta[id];
+        if (!(m & META_LIVE))
+            continue;
+        live++;
+        const obj_header *hd = (const obj_header *)h->addr[id] - 1;
+        if (hd->id != id || (hd->check ^ h->cookie) > GPUGC_SIZE_CLASSES)
+            FAIL("object %u: payload header does not name it", id);
+        if (h->rc[id] == 0 || h->rc[id] > GPUGC_MAX_REFCOUNT)
+            FAIL("object %u: count %u out of range", id, h->rc[id]);
+        if (meta_type(m) >= h->ntypes)
+            FAIL("object %u: type %u unknown", id, meta_type(m));
+        uint32_t off = h->slot_off[id], n = h->slot_cnt[id];
+        if (!(m & META_TRACKED) != (n == 0))
+            FAIL("object %u: tracked flag disagrees with %u slots", id, n);
+        if (n) {
+            tracked++;
+            uint32_t g = meta_gen(m);
+            const u32vec *v = &h->gen[g].ids;
+            if (g >= GPUGC_GENERATIONS || h->gen_pos[id] >= v->n || v->v[h->gen_pos[id]] != id)
+                FAIL("object %u: not at its place in generation list %u", id, g);
+            if ((uint64_t)off + n > top || !claim(owned, off, n))
+                FAIL("object %u: slot range [%u, +%u) overlaps another or passes the top %u", id,
+                     off, n, top);
+            used_slots += n;
+        }
+        for (uint32_t k = 0; k < n; k++) {
+            uint32_t t = h->slots[off + k];
+            if (t == NO_ID)
+                continue;
+            if (t >= h->nids || !(h->meta[t] & META_LIVE))
+                FAIL("object %u: slot %u names dead id %u", id, k, t);
+            incoming[t]++;
+        }
+    }
+    if (live != h->live)
+        FAIL("%zu live ids but %zu objects counted", live, h->live);
+    size_t listed = 0;
+    for (int g = 0; g < GPUGC_GENERATIONS; g++)
+        listed += h->gen[g].ids.n;
+    if (listed != tracked)
+        FAIL("generation lists hold %zu ids for %zu tracked objects", listed, tracked);
+    for (uint32_t id = 0; id < h->nids; id++)
+        if (incoming[id] > h->rc[id])
+            FAIL("object %u: %u slots reference it but its count is %u", id, incoming[id], h->rc[id]);
+
+    size_t dead = 0;
+    for (uint32_t id = h->free_ids; id != NO_ID; id = h->slot_off[id]) {
+        if (id >= h->nids || (h->meta[id] & META_LIVE) || ++dead > h->nids)
+            FAIL("free id list holds %u, which is live or out of range", id);
+    }
+    if (dead + live != h->nids)
+        FAIL("%zu free and %zu live ids of %u handed out", dead, live, h->nids);
+
+    uint64_t free_slots = 0;
+    for (uint32_t n = 1; n <= SLOT_SMALL + 1; n++) {
+        uint32_t off = n <= SLOT_SMALL ? h->ss.small[n] : h->ss.large;
+        for (; off != NO_ID; off = h->slots[off]) {
+            uint32_t len = n <= SLOT_SMALL ? n : h->slots[off + 1];
+            if ((uint64_t)off + len > top || !claim(owned, off, len))
+                FAIL("free slot range [%u, +%u) overlaps another or passes the top %u", off, len, top);
+            free_slots += len;
+        }
+    }
+    if (free_slots != h->ss.nfree || used_slots + free_slots != top)
+        FAIL("%llu used and %llu free slots below the top %u (%llu counted free)",
+             (unsigned long long)used_slots, (unsigned long long)free_slots, top,
+             (unsigned long long)h->ss.nfree);
+
+    for (size_t w = 0; w < ((size_t)h->cap + 63) / 64; w++)
+        if (h->garbage[w])
+            FAIL("garbage bitmap not clear outside a collection (word %zu)", w);
+
+    uint64_t blocks = h->pool.large_objects;
+    for (int c = 0; c < GPUGC_SIZE_CLASSES; c++)
+        blocks += h->pool.cls[c].blocks_used;
+    if (blocks != h->live)
+        FAIL("pools hold %llu blocks for %zu objects", (unsigned long long)blocks, h->live);
+out:
+    free(incoming);
+    free(owned);
+    return status;
+}
