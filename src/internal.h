@@ -5,7 +5,8 @@
  *   slot      one reference of an object: an id in h->slots, or NO_ID.
  *   set       the objects a collection examines: tracked, generation <= g.
  *   gc_refs   per-id scratch of the collector: refcount minus references
- *             from inside the set.
+ *             from inside the set (unsigned: past GPUGC_MAX_REFCOUNT means
+ *             below zero).
  *   garbage   bitmap over ids: set members found unreachable.
  *
  * Invariants between calls (gpugc_validate checks each one)
@@ -156,7 +157,7 @@ struct gpugc_heap {
     uint32_t *slot_cnt;
     uint32_t *meta;
     void **addr;
-    int32_t *gc_refs;
+    uint32_t *gc_refs;   /* collector scratch; see mark_cpu.c           */
     uint32_t *gen_pos;
     uint64_t *garbage;   /* bitmap, (cap + 63) / 64 words                 */
     uint32_t cap;
@@ -230,6 +231,14 @@ void id_release(gpugc_heap *h, uint32_t id);
 int gen_add(gpugc_heap *h, uint32_t id, uint32_t g);
 void gen_remove(gpugc_heap *h, uint32_t id);
 uint64_t heap_metadata_bytes(const gpugc_heap *h);
+
+/* A hint to start loading addr; marking is latency-bound, and the loops
+ * know their next addresses well ahead. */
+#if defined(__GNUC__) || defined(__clang__)
+#define PREFETCH(addr) __builtin_prefetch(addr)
+#else
+#define PREFETCH(addr) ((void)(addr))
+#endif
 
 static inline bool bit_get(const uint64_t *b, uint32_t i) {
     return (b[i >> 6] >> (i & 63)) & 1u;

@@ -128,7 +128,7 @@ size_t gpugc_refcount(const gpugc_heap *h, const void *obj) {
 
 void drop_ref(gpugc_heap *h, uint32_t id) {
     if (--h->rc[id] == 0) {
-        h->gc_refs[id] = (int32_t)h->pending;
+        h->gc_refs[id] = h->pending;
         h->pending = id;
     }
 }
@@ -164,7 +164,7 @@ void release_pending(gpugc_heap *h) {
     h->releasing = true;
     while (h->pending != NO_ID) {
         uint32_t id = h->pending;
-        h->pending = (uint32_t)h->gc_refs[id];
+        h->pending = h->gc_refs[id];
         const gpugc_type_desc *d = &h->types[meta_type(h->meta[id])].desc;
         if (d->finalize && !(h->meta[id] & META_FINALIZED)) {
             /* As CPython does: the finalizer runs with a borrowed count of
