@@ -1,0 +1,688 @@
+/* test_differential.c - the library against an independent brute-force model.
+ *
+ * Thousands of random graphs are built, mutated and collected, every step
+ * applied both to the library and to a model that knows only the public
+ * contract: per object its C references, its slots, whether it is tracked
+ * and its generation.  The model recomputes reference counts from scratch
+ * (C references plus slots of alive objects), finds refcount deaths by
+ * fixpoint and a collection's garbage by breadth-first search from every
+ * root.  After every collection, and every few steps, the whole heap is
+ * compared with it: live objects, exact counts and edges, each freed object
+ * finalized once and destroyed once (finalize first), gpugc_validate.
+ * Some objects have a finalizer that resurrects them (it takes a C
+ * reference), by reference count or in a cycle; the model predicts which
+ * objects that keeps alive and checks that no finalizer runs twice.
+ *
+ * Graphs have cycles, self-loops, shared subgraphs, NULL slots, objects held
+ * from C, several generations, payloads from the pools and from the system,
+ * and mutation interleaved with collections.  Automatic collection is off so
+ * that the model stays exact.  Most graphs end by dropping every reference
+ * and collecting (the heap must end empty, and is reused by the next graph);
+ * some end with gpugc_heap_free on live objects.
+ *
+ * The run is seeded: GPUGC_TEST_SEED and GPUGC_TEST_GRAPHS override the seed
+ * and the number of graphs, and a failure prints the values that repeat it.
+ * Works on any backend (GPUGC_BACKEND).
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gpugc.h"
+
+enum {
+    MAX_OBJS = 256,       /* objects one graph creates at most             */
+    MAX_SLOTS = 6,        /* slots an object may be resized to             */
+    MAX_NEW_SLOTS = 4,    /* slots of a new object                         */
+    MAX_RING = 8,         /* objects of one ring built in a single step    */
+    NONE = -1,            /* an empty slot, or no object                   */
+    FULL_CHECK_EVERY = 16, /* steps between whole-heap comparisons        */
+    FREE_HEAP_EVERY = 64, /* every so many graphs end with gpugc_heap_free */
+    DEFAULT_GRAPHS = 3000
+};
+#define DEFAULT_SEED 0x6770756763ull /* "gpugc" */
+
+/* ---- the model ---------------------------------------------------------- */
+
+/* The three types objects are made of. */
+typedef enum {
+    PLAIN,                /* GPUGC_TYPE_OBJECT: no callbacks               */
+    COUNTED,              /* finalize and destroy are recorded             */
+    RESURRECT             /* likewise; finalize also takes a C reference   */
+} kind;
+
+typedef struct mobj {
+    void *ptr;
+    size_t size;
+    kind kind;
+    int alive;
+    int ext;              /* references held by this test's C code         */
+    int nslots;
+    int slot[MAX_SLOTS];  /* model indices, NONE for NULL                  */
+    int gen;              /* meaningful while tracked (nslots > 0)         */
+    int fin_due;          /* the model says finalize has run (0 or 1)      */
+    /* what the library's callbacks did to this object */
+    int finalized, destroyed, payload_bad;
+    uint64_t fin_seq, des_seq;
+} mobj;
+
+static struct {
+    gpugc_heap *h;
+    gpugc_type type[3];   /* by kind */
+    mobj o[MAX_OBJS];
+    int n;                /* objects created in this graph                 */
+    uint64_t seq;         /* orders callback events                        */
+    int stray;            /* callbacks on objects the model does not know  */
+    int errors;           /* reports to the error handler                  */
+    uint64_t rng, seed;
+    int graph, step, focus; /* where we are, for failure messages          */
+} W;
+
+/* ---- reproducible randomness (splitmix64) --------------------------------- */
+
+static uint64_t next_u64(void)
+{
+    uint64_t z = (W.rng += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
+/* Uniform in 0..n-1 (the modulo bias is irrelevant here). */
+static int rnd(int n)
+{
+    return (int)(next_u64() % (uint64_t)n);
+}
+
+/* ---- failure reporting ----------------------------------------------------- */
+
+#define EXPECT_EQ(actual, expected)                                           \
+    expect_eq((long long)(actual), (long long)(expected), #actual, __LINE__)
+
+static void expect_eq(long long actual, long long expected, const char *what,
+                      int line)
+{
+    if (actual == expected)
+        return;
+    print_error("test_differential.c:%d: %s is %lld, the model says %lld "
+                "(object %d)\ngraph %d, step %d: reproduce with "
+                "GPUGC_TEST_SEED=%#llx GPUGC_TEST_GRAPHS=%d\n",
+                line, what, actual, expected, W.focus, W.graph, W.step,
+                (unsigned long long)W.seed, W.graph + 1);
+    fail();
+}
+
+static void count_error(gpugc_heap *h, int status, const char *message, void *data)
+{
+    (void)h;
+    (void)data;
+    print_error("gpugc error %d: %s\n", status, message);
+    W.errors++;
+}
+
+/* ---- callbacks: record what the library did, check nothing (a failing
+ * assertion must not unwind through the library) ---------------------------- */
+
+/* The model object at obj's address that has not been destroyed yet.  An
+ * address is reused only after its object was destroyed, so the newest
+ * match is the right one. */
+static int model_index(const void *obj)
+{
+    for (int i = W.n - 1; i >= 0; i--)
+        if (W.o[i].ptr == obj && !W.o[i].destroyed)
+            return i;
+    return NONE;
+}
+
+/* Every payload is filled with its object's pattern, so a destroy that sees
+ * other bytes caught two objects sharing memory. */
+static uint8_t pattern(int i)
+{
+    return (uint8_t)(i * 37 + 11);
+}
+
+static void on_finalize(gpugc_heap *h, void *obj)
+{
+    (void)h;
+    int i = model_index(obj);
+    if (i == NONE) {
+        W.stray++;
+        return;
+    }
+    W.o[i].finalized++;
+    W.o[i].fin_seq = ++W.seq;
+}
+
+/* Resurrects obj the way a finalizer that hands its object to a global
+ * does.  The model predicts this reference on its own (model_finalize). */
+static void on_finalize_resurrect(gpugc_heap *h, void *obj)
+{
+    on_finalize(h, obj);
+    gpugc_incref(h, obj);
+}
+
+static void on_destroy(gpugc_heap *h, void *obj)
+{
+    (void)h;
+    int i = model_index(obj);
+    if (i == NONE) {
+        W.stray++;
+        return;
+    }
+    mobj *m = &W.o[i];
+    m->destroyed++;
+    m->des_seq = ++W.seq;
+    const uint8_t *bytes = obj;
+    for (size_t k = 0; k < m->size; k++)
+        if (bytes[k] != pattern(i)) {
+            m->payload_bad++;
+            break;
+        }
+}
+
+/* ---- model semantics ------------------------------------------------------- */
+
+static int tracked(const mobj *m) { return m->nslots > 0; }
+static int has_callbacks(const mobj *m) { return m->kind != PLAIN; }
+static int is_alive(const mobj *m) { return m->alive; }
+static int has_slots(const mobj *m) { return m->alive && tracked(m); }
+static int is_held(const mobj *m) { return m->alive && m->ext > 0; }
+
+static void *ptr_of(int i)
+{
+    return i == NONE ? NULL : W.o[i].ptr;
+}
+
+/* rc[i] = C references + slots of alive objects that hold i. */
+static void model_refcounts(int rc[MAX_OBJS])
+{
+    for (int i = 0; i < W.n; i++)
+        rc[i] = W.o[i].alive ? W.o[i].ext : 0;
+    for (int i = 0; i < W.n; i++)
+        for (int s = 0; W.o[i].alive && s < W.o[i].nslots; s++)
+            if (W.o[i].slot[s] != NONE)
+                rc[W.o[i].slot[s]]++;
+}
+
+/* An object about to die runs its finalizer if it never has (PEP 442).
+ * Returns 1 when the finalizer resurrected it. */
+static int model_finalize(mobj *m)
+{
+    if (!has_callbacks(m) || m->fin_due)
+        return 0;
+    m->fin_due = 1;
+    if (m->kind != RESURRECT)
+        return 0;
+    m->ext++;
+    return 1;
+}
+
+/* Reference counting: an object nothing references dies (unless its
+ * finalizer resurrects it), then whatever only it referenced, until nothing
+ * changes. */
+static void model_release(void)
+{
+    int rc[MAX_OBJS], changed = 1;
+    while (changed) {
+        changed = 0;
+        model_refcounts(rc);
+        for (int i = 0; i < W.n; i++)
+            if (W.o[i].alive && rc[i] == 0 && !model_finalize(&W.o[i])) {
+                W.o[i].alive = 0;
+                changed = 1;
+            }
+    }
+}
+
+/* Breadth-first search over slots from queue[0..tail), whose members are
+ * already marked in reached; only objects with within[t] set are entered. */
+static void model_reach(char reached[MAX_OBJS], int queue[MAX_OBJS], int tail,
+                        const char within[MAX_OBJS])
+{
+    for (int head = 0; head < tail; head++) {
+        const mobj *m = &W.o[queue[head]];
+        for (int s = 0; s < m->nslots; s++) {
+            int t = m->slot[s];
+            if (t != NONE && within[t] && !reached[t]) {
+                reached[t] = 1;
+                queue[tail++] = t;
+            }
+        }
+    }
+}
+
+static int in_set(const mobj *m, int g)
+{
+    return has_slots(m) && m->gen <= g;
+}
+
+/* What collecting generations 0..g must find.  The set is every alive
+ * tracked object of generation <= g.  Roots are every alive object outside
+ * it (its slots are references from outside, even if it is itself garbage
+ * of an older generation) and set members held from C; garbage is the part
+ * of the set no root reaches.  Returns the garbage count. */
+static int model_garbage(int g, char set[MAX_OBJS], char garbage[MAX_OBJS])
+{
+    char reached[MAX_OBJS] = {0}, alive[MAX_OBJS];
+    int queue[MAX_OBJS], tail = 0, count = 0;
+    for (int i = 0; i < W.n; i++) {
+        set[i] = (char)in_set(&W.o[i], g);
+        alive[i] = (char)W.o[i].alive;
+        if (W.o[i].alive && (!set[i] || W.o[i].ext > 0)) {
+            reached[i] = 1;
+            queue[tail++] = i;
+        }
+    }
+    model_reach(reached, queue, tail, alive);
+    for (int i = 0; i < W.n; i++) {
+        garbage[i] = (char)(set[i] && !reached[i]);
+        count += garbage[i];
+    }
+    return count;
+}
+
+/* The sweep: every garbage object's finalizer runs (once ever); then what
+ * a finalizer resurrected, and all the garbage it reaches, survives.
+ * Clears the survivors' garbage marks and returns how many survived. */
+static int model_sweep(char garbage[MAX_OBJS])
+{
+    char reached[MAX_OBJS] = {0};
+    int queue[MAX_OBJS], tail = 0;
+    for (int i = 0; i < W.n; i++)
+        if (garbage[i])
+            model_finalize(&W.o[i]);
+    for (int i = 0; i < W.n; i++)
+        if (garbage[i] && W.o[i].ext > 0) {
+            reached[i] = 1;
+            queue[tail++] = i;
+        }
+    model_reach(reached, queue, tail, garbage);
+    int survivors = 0;
+    for (int i = 0; i < W.n; i++)
+        if (reached[i]) {
+            garbage[i] = 0;
+            survivors++;
+        }
+    return survivors;
+}
+
+static int alive_count(void)
+{
+    int alive = 0;
+    for (int i = 0; i < W.n; i++)
+        alive += W.o[i].alive;
+    return alive;
+}
+
+/* ---- comparing the whole heap with the model ------------------------------- */
+
+static void check_heap(void)
+{
+    int rc[MAX_OBJS];
+    model_refcounts(rc);
+    for (int i = 0; i < W.n; i++) {
+        const mobj *m = &W.o[i];
+        W.focus = i;
+        EXPECT_EQ(m->payload_bad, 0);
+        EXPECT_EQ(m->finalized, m->fin_due); /* never twice */
+        if (!m->alive) {
+            /* freed: destroyed once, after its finalizer */
+            EXPECT_EQ(m->destroyed, has_callbacks(m));
+            if (has_callbacks(m))
+                EXPECT_EQ(m->fin_seq < m->des_seq, 1);
+            continue;
+        }
+        EXPECT_EQ(m->destroyed, 0);
+        EXPECT_EQ(gpugc_refcount(W.h, m->ptr), rc[i]);
+        EXPECT_EQ(gpugc_nrefs(W.h, m->ptr), m->nslots);
+        EXPECT_EQ(gpugc_type_of(W.h, m->ptr), W.type[m->kind]);
+        for (int s = 0; s < m->nslots; s++)
+            EXPECT_EQ((intptr_t)gpugc_get_ref(W.h, m->ptr, (uint32_t)s),
+                      (intptr_t)ptr_of(m->slot[s]));
+    }
+    W.focus = NONE;
+    EXPECT_EQ(gpugc_object_count(W.h), alive_count());
+    EXPECT_EQ(gpugc_validate(W.h), GPUGC_OK);
+    EXPECT_EQ(W.stray, 0);
+    EXPECT_EQ(W.errors, 0);
+}
+
+/* ---- operations: each one applied to the library and to the model --------- */
+
+static int op_new(int nslots, size_t size, kind k)
+{
+    void *p = gpugc_new(W.h, W.type[k], (uint32_t)nslots, size);
+    EXPECT_EQ(p != NULL, 1);
+    int i = W.n++;
+    mobj *m = &W.o[i];
+    memset(m, 0, sizeof *m);
+    m->ptr = p;
+    m->size = size;
+    m->kind = k;
+    m->alive = 1;
+    m->ext = 1;
+    m->nslots = nslots;
+    for (int s = 0; s < MAX_SLOTS; s++)
+        m->slot[s] = NONE;
+    W.focus = i;
+    const uint8_t *bytes = p;
+    for (size_t b = 0; b < size; b++)
+        EXPECT_EQ(bytes[b], 0);
+    memset(p, pattern(i), size);
+    return i;
+}
+
+static void op_set(int i, int s, int target)
+{
+    W.focus = i;
+    EXPECT_EQ(gpugc_set_ref(W.h, W.o[i].ptr, (uint32_t)s, ptr_of(target)), GPUGC_OK);
+    W.o[i].slot[s] = target;
+    model_release();
+}
+
+static void op_incref(int i)
+{
+    gpugc_incref(W.h, W.o[i].ptr);
+    W.o[i].ext++;
+}
+
+static void op_decref(int i)
+{
+    gpugc_decref(W.h, W.o[i].ptr);
+    W.o[i].ext--;
+    model_release();
+}
+
+static void op_resize(int i, int nslots)
+{
+    W.focus = i;
+    EXPECT_EQ(gpugc_resize_refs(W.h, W.o[i].ptr, (uint32_t)nslots), GPUGC_OK);
+    mobj *m = &W.o[i];
+    if (!tracked(m) && nslots > 0)
+        m->gen = 0; /* gaining a first slot starts tracking in generation 0 */
+    for (int s = nslots; s < m->nslots; s++)
+        m->slot[s] = NONE; /* released; the slots beyond stay NONE */
+    m->nslots = nslots;
+    model_release();
+}
+
+static void op_collect(int g)
+{
+    char set[MAX_OBJS], garbage[MAX_OBJS], fin_before[MAX_OBJS];
+    int unreachable = model_garbage(g, set, garbage);
+    int set_size = 0, set_slots = 0;
+    for (int i = 0; i < W.n; i++) {
+        fin_before[i] = (char)W.o[i].fin_due;
+        if (set[i]) {
+            set_size++;
+            set_slots += W.o[i].nslots;
+        }
+    }
+    uint64_t before = W.seq;
+
+    W.focus = NONE;
+    EXPECT_EQ(gpugc_collect(W.h, g), unreachable);
+    int survivors = model_sweep(garbage); /* garbage: now what is freed */
+
+    gpugc_collection_stats st;
+    EXPECT_EQ(gpugc_last_collection(W.h, &st, sizeof st), GPUGC_OK);
+    EXPECT_EQ(st.generation, g);
+    EXPECT_EQ(st.objects, set_size);
+    EXPECT_EQ(st.edges, set_slots);
+    EXPECT_EQ(st.unreachable, unreachable);
+    EXPECT_EQ(st.collected, unreachable - survivors);
+    EXPECT_EQ(st.resurrected, survivors);
+
+    /* The finalizers the sweep owed ran in this collection, all before the
+     * first destroy of the objects it freed.  (Objects that die afterwards
+     * by reference count are finalized later, and are not counted here.) */
+    uint64_t last_fin = before, first_des = UINT64_MAX;
+    for (int i = 0; i < W.n; i++) {
+        const mobj *m = &W.o[i];
+        if (!has_callbacks(m))
+            continue;
+        W.focus = i;
+        if (m->fin_due && !fin_before[i]) {
+            EXPECT_EQ(m->finalized, 1);
+            EXPECT_EQ(m->fin_seq > before, 1);
+            if (m->fin_seq > last_fin)
+                last_fin = m->fin_seq;
+        }
+        if (garbage[i]) {
+            EXPECT_EQ(m->destroyed, 1);
+            if (m->des_seq < first_des)
+                first_des = m->des_seq;
+        }
+    }
+    EXPECT_EQ(last_fin < first_des, 1);
+
+    for (int i = 0; i < W.n; i++)
+        if (garbage[i])
+            W.o[i].alive = 0;
+    model_release(); /* what only the freed garbage referenced */
+    for (int i = 0; i < W.n; i++)
+        if (set[i] && W.o[i].alive) /* survivors are promoted */
+            W.o[i].gen = g < 2 ? g + 1 : 2;
+    check_heap();
+}
+
+/* ---- random graphs ----------------------------------------------------------- */
+
+/* A random index among the objects for which ok() holds, or NONE. */
+static int pick(int (*ok)(const mobj *))
+{
+    int chosen = NONE, seen = 0;
+    for (int i = 0; i < W.n; i++)
+        if (ok(&W.o[i]) && rnd(++seen) == 0)
+            chosen = i;
+    return chosen;
+}
+
+/* Sizes of every kind: empty, tiny, pooled, either side of GPUGC_SMALL_MAX
+ * (the header counts too), large. */
+static size_t random_size(void)
+{
+    switch (rnd(4)) {
+    case 0: return (size_t)rnd(9);
+    case 1: return (size_t)rnd(129);
+    case 2: return (size_t)(440 + rnd(161));
+    default: return (size_t)rnd(601);
+    }
+}
+
+/* NULL, the object itself, or any alive object. */
+static int random_target(int i)
+{
+    switch (rnd(10)) {
+    case 0: return NONE;
+    case 1: return i;
+    default: return pick(is_alive);
+    }
+}
+
+/* Mostly recorded objects; a fifth without callbacks, one in ten that
+ * resurrects itself once. */
+static kind random_kind(void)
+{
+    int r = rnd(10);
+    return r < 2 ? PLAIN : r < 3 ? RESURRECT : COUNTED;
+}
+
+/* A new object; half the time it is stored into some object's slot and
+ * only that slot keeps it. */
+static void step_new(void)
+{
+    int i = op_new(rnd(MAX_NEW_SLOTS + 1), random_size(), random_kind());
+    int holder = pick(has_slots);
+    if (holder != NONE && rnd(2)) {
+        op_set(holder, rnd(W.o[holder].nslots), i);
+        op_decref(i);
+    }
+}
+
+/* k new objects linked in a ring (k = 1: a self-loop), usually dropped by
+ * C at once, so collections find whole cycles. */
+static void make_ring(int k)
+{
+    int first = W.n;
+    for (int j = 0; j < k; j++)
+        op_new(1 + rnd(2), random_size(), random_kind());
+    for (int j = 0; j < k; j++)
+        op_set(first + j, 0, first + (j + 1) % k);
+    int keep = rnd(3) == 0 ? first + rnd(k) : NONE;
+    for (int j = 0; j < k; j++)
+        if (first + j != keep)
+            op_decref(first + j);
+}
+
+/* Young generations are collected more often, as the automatic collector
+ * does; then objects also die while in generation 1, not only in 2. */
+static int random_generation(void)
+{
+    int r = rnd(10);
+    return r < 5 ? 0 : r < 8 ? 1 : 2;
+}
+
+/* How often each kind of step is taken, in percent. */
+typedef struct mix {
+    int new_obj, set, incref, decref, resize, collect, ring;
+} mix;
+
+/* A graph first grows (few references dropped), then churns: references
+ * come and go and collections find what was dropped. */
+static const mix GROW = {50, 22, 4, 4, 5, 5, 10};
+static const mix CHURN = {24, 30, 6, 14, 6, 10, 10};
+
+static void random_step(const mix *w, int limit)
+{
+    int r = rnd(100), i;
+    if ((r -= w->new_obj) < 0) {
+        if (W.n < limit)
+            step_new();
+    } else if ((r -= w->set) < 0) {
+        if ((i = pick(has_slots)) != NONE)
+            op_set(i, rnd(W.o[i].nslots), random_target(i));
+    } else if ((r -= w->incref) < 0) {
+        if ((i = pick(is_alive)) != NONE)
+            op_incref(i);
+    } else if ((r -= w->decref) < 0) {
+        if ((i = pick(is_held)) != NONE)
+            op_decref(i);
+    } else if ((r -= w->resize) < 0) {
+        if ((i = pick(is_alive)) != NONE)
+            op_resize(i, rnd(MAX_SLOTS + 1));
+    } else if ((r -= w->collect) < 0) {
+        op_collect(random_generation());
+    } else if (W.n + MAX_RING <= limit) {
+        make_ring(1 + rnd(MAX_RING));
+    }
+}
+
+static void open_heap(void)
+{
+    gpugc_config cfg;
+    gpugc_config_init(&cfg);
+    W.h = gpugc_heap_new(&cfg);
+    assert_non_null(W.h);
+    gpugc_disable(W.h);
+    static const gpugc_type_desc desc[] = {
+        [COUNTED] = {"counted", on_finalize, on_destroy},
+        [RESURRECT] = {"resurrect", on_finalize_resurrect, on_destroy},
+    };
+    W.type[PLAIN] = GPUGC_TYPE_OBJECT;
+    for (kind k = COUNTED; k <= RESURRECT; k++) {
+        W.type[k] = gpugc_type_register(W.h, &desc[k]);
+        assert_int_not_equal(W.type[k], (gpugc_type)-1);
+    }
+}
+
+/* gpugc_heap_free destroys every live object once and finalizes none. */
+static void close_heap(void)
+{
+    gpugc_heap_free(W.h);
+    W.h = NULL;
+    for (int i = 0; i < W.n; i++) {
+        mobj *m = &W.o[i];
+        W.focus = i;
+        if (m->alive) {
+            EXPECT_EQ(m->finalized, m->fin_due);
+            EXPECT_EQ(m->destroyed, has_callbacks(m));
+            EXPECT_EQ(m->payload_bad, 0);
+            m->alive = 0;
+        }
+    }
+    EXPECT_EQ(W.stray, 0);
+    EXPECT_EQ(W.errors, 0);
+}
+
+/* Drops every C reference and collects until nothing is left.  Each round
+ * can only leave objects whose finalizer resurrected them for the first
+ * time, so a few rounds suffice. */
+static void drop_everything(void)
+{
+    for (int round = 0; round < 8 && alive_count() > 0; round++) {
+        for (int i = 0; i < W.n; i++)
+            while (is_held(&W.o[i]))
+                op_decref(i);
+        op_collect(random_generation());
+        op_collect(2);
+    }
+    EXPECT_EQ(gpugc_object_count(W.h), 0);
+}
+
+static void run_graph(void)
+{
+    int limit = 10 + rnd(191); /* 10..200 objects */
+    W.n = 0;
+    for (W.step = 0; W.step < 3 * limit; W.step++) {
+        random_step(W.step < limit ? &GROW : &CHURN, limit);
+        W.focus = NONE;
+        EXPECT_EQ(gpugc_object_count(W.h), alive_count());
+        if (W.step % FULL_CHECK_EVERY == 0)
+            check_heap();
+    }
+    check_heap();
+}
+
+static uint64_t env_u64(const char *name, uint64_t fallback)
+{
+    const char *s = getenv(name);
+    return s && *s ? strtoull(s, NULL, 0) : fallback;
+}
+
+static void test_random_graphs(void **state)
+{
+    (void)state;
+    W.seed = env_u64("GPUGC_TEST_SEED", DEFAULT_SEED);
+    int graphs = (int)env_u64("GPUGC_TEST_GRAPHS", DEFAULT_GRAPHS);
+    W.rng = W.seed;
+    print_message("seed %#llx, %d graphs\n", (unsigned long long)W.seed, graphs);
+    gpugc_set_error_handler(NULL, count_error, NULL);
+
+    open_heap();
+    for (W.graph = 0; W.graph < graphs; W.graph++) {
+        run_graph();
+        if (W.graph % FREE_HEAP_EVERY == FREE_HEAP_EVERY - 1) {
+            close_heap();
+            open_heap();
+        } else {
+            drop_everything();
+        }
+    }
+    close_heap();
+    gpugc_set_error_handler(NULL, NULL, NULL);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_random_graphs),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
