@@ -18,7 +18,13 @@
  * Errors.  Calls that can fail return a negative status (or NULL / 0), leave
  * a message readable with gpugc_last_error_message, and report it to the
  * heap's error handler, whose default prints one line to stderr and returns.
- * A call that fails changes nothing.
+ * A call that fails changes nothing.  Object arguments are checked through
+ * the 8-byte header every payload has in front of it: a pointer that is no
+ * live object of the heap (freed, of another heap, into a payload, into some
+ * other buffer) is reported as GPUGC_ENOTOBJ, with one exception: a pointer
+ * at the very start of a memory mapping, whose header bytes cannot be read.
+ * gpugc_incref/gpugc_decref check the header and the count only, except in
+ * debug builds (GPUGC_DEBUG), where they check as fully as every other call.
  *
  * Threads.  A heap is used by one thread at a time.  Several heaps may live
  * in one process and be used from different threads.
