@@ -13,6 +13,8 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include "support.h"
+
 #include <stdalign.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -91,16 +93,6 @@ typedef struct {
     void *c; /* 1 slot, 64-byte zeroed payload */
     snapshot before;
 } fixture;
-
-static gpugc_heap *heap_manual(void)
-{
-    gpugc_config cfg;
-    gpugc_config_init(&cfg);
-    cfg.threshold[0] = 0;
-    gpugc_heap *h = gpugc_heap_new(&cfg);
-    assert_non_null(h);
-    return h;
-}
 
 static void take(const fixture *f, snapshot *s)
 {

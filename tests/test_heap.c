@@ -13,6 +13,8 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include "support.h"
+
 #include <pthread.h>
 #include <string.h>
 
@@ -39,18 +41,6 @@ static void count_finalize(gpugc_heap *h, void *obj)
 
 static const gpugc_type_desc counted = {
     .name = "Counted", .finalize = count_finalize, .destroy = count_destroy};
-
-/* A heap without automatic collection, so counts only move when the test
- * says so. */
-static gpugc_heap *heap_manual(void)
-{
-    gpugc_config cfg;
-    gpugc_config_init(&cfg);
-    cfg.threshold[0] = 0;
-    gpugc_heap *h = gpugc_heap_new(&cfg);
-    assert_non_null(h);
-    return h;
-}
 
 static gpugc_memory_stats mem(const gpugc_heap *h)
 {

@@ -11,20 +11,12 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include "support.h"
+
 #include <stdlib.h>
 #include <string.h>
 
 #include "gpugc.h"
-
-static gpugc_heap *heap_manual(void)
-{
-    gpugc_config cfg;
-    gpugc_config_init(&cfg);
-    cfg.threshold[0] = 0;
-    gpugc_heap *h = gpugc_heap_new(&cfg);
-    assert_non_null(h);
-    return h;
-}
 
 static int setup(void **state)
 {

@@ -11,6 +11,8 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include "support.h"
+
 #include <pthread.h>
 #include <string.h>
 
@@ -74,18 +76,6 @@ typedef struct {
     gpugc_type finalized;  /* finalize and destroy count           */
     gpugc_type resurrects; /* finalizer resurrects once            */
 } fixture;
-
-/* A heap without automatic collection: every free seen here is reference
- * counting's own doing. */
-static gpugc_heap *heap_manual(void)
-{
-    gpugc_config cfg;
-    gpugc_config_init(&cfg);
-    cfg.threshold[0] = 0;
-    gpugc_heap *h = gpugc_heap_new(&cfg);
-    assert_non_null(h);
-    return h;
-}
 
 static int setup(void **state)
 {
