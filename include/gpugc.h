@@ -108,6 +108,14 @@ typedef struct gpugc_config {
     int validate;           /* nonzero: run gpugc_validate after every
                                collection and fail loudly if it does not hold.
                                Default: on in debug builds (GPUGC_DEBUG)    */
+    uint32_t threads;       /* cpu-parallel: worker threads, 0 = one per
+                               core; GPUGC_THREADS overrides                 */
+    const char *opencl_device; /* opencl: which device; NULL = the default
+                               choice; GPUGC_OPENCL_DEVICE overrides        */
+    int gpu_cpu_handoff;    /* GPU backends finish a breadth-first search
+                               whose frontier stays narrow on the CPU
+                               (default 1); 0 keeps every level on the
+                               device, for testing the device path          */
 } gpugc_config;
 
 /* Fills *cfg with the defaults. */
@@ -123,8 +131,9 @@ GPUGC_API gpugc_heap *gpugc_heap_new(const gpugc_config *cfg);
  * and the backend.  NULL is ignored. */
 GPUGC_API void gpugc_heap_free(gpugc_heap *h);
 
-/* The backend a heap was created with, after GPUGC_BACKEND and AUTO were
- * resolved to what is available. */
+/* The backend a heap was configured with, after GPUGC_BACKEND.  AUTO stays
+ * AUTO: it chooses per collection, by the set's size, among the backends
+ * available (gpugc_last_collection says which one ran). */
 GPUGC_API gpugc_backend gpugc_heap_backend(const gpugc_heap *h);
 
 /* "auto", "cpu", "cpu-parallel", "opencl", "cuda"; NULL for other values. */
@@ -330,9 +339,15 @@ GPUGC_API int gpugc_validate(gpugc_heap *h);
 
 /* Places where a fault can be injected. */
 typedef enum {
-    GPUGC_FAULT_ALLOC, /* a memory request of the heap (arrays, arenas,
-                          payloads, scratch)                                */
-    GPUGC_FAULT_MARK   /* the backend's mark phase                          */
+    GPUGC_FAULT_ALLOC,         /* a memory request of the heap (arrays,
+                                  arenas, payloads, scratch)                */
+    GPUGC_FAULT_MARK,          /* the backend's mark phase as a whole       */
+    GPUGC_FAULT_DEVICE_INIT,   /* a device backend's setup: platform,
+                                  context, program build                    */
+    GPUGC_FAULT_DEVICE_ALLOC,  /* a device memory allocation               */
+    GPUGC_FAULT_DEVICE_COPY,   /* a copy or map between host and device    */
+    GPUGC_FAULT_DEVICE_LAUNCH, /* a kernel launch                           */
+    GPUGC_FAULT_COUNT
 } gpugc_fault;
 
 /* Makes the (countdown+1)-th next request at `site` fail as if the system

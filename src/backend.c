@@ -1,5 +1,5 @@
 /* backend.c - the backends compiled into this library, their names, and the
- * choice of one for a heap. */
+ * choice of one for each collection. */
 #include "backend.h"
 
 #include <stdio.h>
@@ -13,7 +13,8 @@ static const char *const names[GPUGC_BACKEND_COUNT] = {
     [GPUGC_BACKEND_CUDA] = "cuda",
 };
 
-/* Compiled-in backends, in AUTO's order of preference. */
+/* Compiled-in backends, in AUTO's order of preference: the serial
+ * reference last, as what every other choice falls back to. */
 static const backend_ops *const built[] = {&backend_cpu};
 #define NBUILT (sizeof built / sizeof built[0])
 
@@ -61,18 +62,51 @@ int gpugc_backend_available(gpugc_backend b, char *why, size_t why_size) {
     return ops->available ? ops->available(why, why_size) : GPUGC_OK;
 }
 
-const backend_ops *backend_select(gpugc_backend want) {
+int backend_check(gpugc_backend want) {
     char why[200];
-    if (want == GPUGC_BACKEND_AUTO) {
-        for (size_t i = 0; i < NBUILT; i++)
-            if (gpugc_backend_available(built[i]->kind, NULL, 0) == GPUGC_OK)
-                return built[i];
-        return &backend_cpu; /* the serial reference is always there */
-    }
     int st = gpugc_backend_available(want, why, sizeof why);
-    if (st != GPUGC_OK) {
+    if (st != GPUGC_OK)
         set_error(NULL, st, "gpugc_heap_new: backend %s is not available: %s", names[want], why);
-        return NULL;
+    return st;
+}
+
+int backend_open(gpugc_heap *h, const backend_ops *ops) {
+    int *status = &h->be[ops->kind].status;
+    if (*status == 0) {
+        *status = 1;
+        if (ops->create) {
+            int st = ops->create(h, &h->be[ops->kind].state);
+            if (st != GPUGC_OK)
+                *status = st;
+        }
     }
-    return find(want);
+    return *status > 0 ? GPUGC_OK : *status;
+}
+
+const backend_ops *backend_for(gpugc_heap *h, size_t nset) {
+    if (h->backend != GPUGC_BACKEND_AUTO)
+        return find(h->backend);
+    for (size_t i = 0; i < NBUILT; i++) {
+        const backend_ops *ops = built[i];
+        if (ops->auto_min_objects == 0 || nset < ops->auto_min_objects ||
+            h->be[ops->kind].status < 0)
+            continue;
+        if (h->be[ops->kind].status == 0 &&
+            gpugc_backend_available(ops->kind, NULL, 0) != GPUGC_OK) {
+            h->be[ops->kind].status = GPUGC_ENODEV;
+            continue;
+        }
+        if (backend_open(h, ops) == GPUGC_OK)
+            return ops;
+    }
+    return &backend_cpu;
+}
+
+void backend_close_all(gpugc_heap *h) {
+    for (size_t i = 0; i < NBUILT; i++) {
+        const backend_ops *ops = built[i];
+        if (h->be[ops->kind].status > 0 && ops->destroy)
+            ops->destroy(h, h->be[ops->kind].state);
+        h->be[ops->kind].status = 0;
+    }
 }

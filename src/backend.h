@@ -28,6 +28,11 @@ typedef struct mark_job {
 typedef struct backend_ops {
     const char *name;
     gpugc_backend kind;
+    /* AUTO runs this backend for sets of at least this many objects (when
+     * no backend before it in backend.c's order of preference qualifies);
+     * 0: AUTO never picks it.  Each backend's figure is measured; its file
+     * says how. */
+    uint64_t auto_min_objects;
     /* GPUGC_OK, or GPUGC_ENODEV with the reason in why. */
     int (*available)(char *why, size_t why_size);
     /* Optional: per-heap state, made once when the heap is created. */
@@ -39,8 +44,15 @@ typedef struct backend_ops {
 
 extern const backend_ops backend_cpu;
 
-/* The backend to use for `want` (AUTO resolved); NULL after reporting
- * GPUGC_ENODEV when it is not available. */
-const backend_ops *backend_select(gpugc_backend want);
+/* Checks that `want` can be used; reports GPUGC_ENODEV (no heap) if not. */
+int backend_check(gpugc_backend want);
+/* Makes the heap's state for ops if not made yet.  GPUGC_OK, or the
+ * failure (reported), remembered so that it is not tried again. */
+int backend_open(gpugc_heap *h, const backend_ops *ops);
+/* The backend for a collection of nset objects: the configured one, or for
+ * AUTO the most preferred available backend worth it at this size. */
+const backend_ops *backend_for(gpugc_heap *h, size_t nset);
+/* Releases every backend state the heap made. */
+void backend_close_all(gpugc_heap *h);
 
 #endif /* GPUGC_BACKEND_H */

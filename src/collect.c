@@ -28,16 +28,18 @@ static bool heap_busy(const gpugc_heap *h) {
     return h->collecting || h->releasing || h->dying;
 }
 
-/* Runs the configured backend; if it fails for any reason but corrupt
- * counts, reports the failure and runs the serial reference instead. */
+/* Runs the backend chosen for this collection; if it fails for any reason
+ * but corrupt counts, reports the failure and runs the serial reference. */
 static int run_mark(gpugc_heap *h, mark_job *job) {
+    const backend_ops *ops = backend_for(h, job->nset);
+    job->stats->backend = (int32_t)ops->kind;
     int st = fault_fires(h, GPUGC_FAULT_MARK)
                  ? set_error(h, GPUGC_EFAULT, "gpugc_collect: mark phase failed (injected fault)")
-                 : h->ops->mark(h, h->backend_state, job);
-    if (st == GPUGC_OK || st == GPUGC_ECORRUPT || h->ops == &backend_cpu)
+                 : ops->mark(h, h->be[ops->kind].state, job);
+    if (st == GPUGC_OK || st == GPUGC_ECORRUPT || ops == &backend_cpu)
         return st;
     set_error(h, GPUGC_EDEVICE, "gpugc_collect: the %s backend failed (%s); marking on the CPU",
-              h->ops->name, gpugc_strerror(st));
+              ops->name, gpugc_strerror(st));
     for (size_t k = 0; k < job->nset; k++)
         bit_clear(job->garbage, job->set[k]);
     job->stats->fallback = 1;
@@ -137,7 +139,6 @@ static int64_t collect(gpugc_heap *h, int g) {
     gpugc_collection_stats st = {0};
     uint64_t t0 = now_ns();
     st.generation = g;
-    st.backend = (int32_t)h->backend;
     uint32_t target = g + 1 < GPUGC_GENERATIONS ? (uint32_t)g + 1 : (uint32_t)g;
 
     size_t n = 0, moved = 0;

@@ -102,7 +102,7 @@ void gpugc_clear_error(gpugc_heap *h) {
 int gpugc_inject_fault(gpugc_heap *h, gpugc_fault site, int64_t countdown) {
     if (!h)
         return set_error(NULL, GPUGC_EINVAL, "gpugc_inject_fault: heap is NULL");
-    if (site != GPUGC_FAULT_ALLOC && site != GPUGC_FAULT_MARK)
+    if ((unsigned)site >= GPUGC_FAULT_COUNT)
         return set_error(h, GPUGC_EINVAL, "gpugc_inject_fault: unknown site %d", (int)site);
     h->fault_countdown[site] = countdown;
     return GPUGC_OK;

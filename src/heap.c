@@ -17,6 +17,7 @@ void gpugc_config_init(gpugc_config *cfg) {
     cfg->threshold[0] = 700;
     cfg->threshold[1] = 10;
     cfg->threshold[2] = 10;
+    cfg->gpu_cpu_handoff = 1;
 #ifdef GPUGC_DEBUG
     cfg->validate = 1;
 #endif
@@ -148,8 +149,7 @@ gpugc_heap *gpugc_heap_new(const gpugc_config *cfg) {
                   env);
         return NULL;
     }
-    const backend_ops *ops = backend_select(want);
-    if (!ops)
+    if (backend_check(want) != GPUGC_OK)
         return NULL;
 
     gpugc_heap *h = calloc(1, sizeof *h);
@@ -158,7 +158,8 @@ gpugc_heap *gpugc_heap_new(const gpugc_config *cfg) {
         return NULL;
     }
     error_handler_default_for(h);
-    h->fault_countdown[GPUGC_FAULT_ALLOC] = h->fault_countdown[GPUGC_FAULT_MARK] = -1;
+    for (int f = 0; f < GPUGC_FAULT_COUNT; f++)
+        h->fault_countdown[f] = -1;
     h->cookie = heap_cookie(h);
     h->free_ids = NO_ID;
     h->pending = NO_ID;
@@ -168,13 +169,14 @@ gpugc_heap *gpugc_heap_new(const gpugc_config *cfg) {
         h->gen[g].threshold = cfg->threshold[g];
     h->enabled = true;
     h->validate = cfg->validate;
-    h->ops = ops;
-    h->backend = ops->kind;
+    h->cfg = *cfg;
+    h->backend = want;
+    /* An explicitly chosen backend is made now, so that a device that
+     * cannot be used is an error here rather than at the first collection. */
     static const gpugc_type_desc object_type = {"object", NULL, NULL};
     if (gpugc_type_register(h, &object_type) != GPUGC_TYPE_OBJECT ||
-        (ops->create && ops->create(h, &h->backend_state) != GPUGC_OK)) {
+        (want != GPUGC_BACKEND_AUTO && backend_open(h, backend_for(h, 0)) != GPUGC_OK)) {
         set_error(NULL, h->err, "gpugc_heap_new: %s", h->errmsg);
-        h->ops = NULL;
         gpugc_heap_free(h);
         return NULL;
     }
@@ -199,8 +201,7 @@ void gpugc_heap_free(gpugc_heap *h) {
             pool_free(&h->pool, hd, 0);
     }
     pool_release_all(&h->pool);
-    if (h->ops && h->ops->destroy)
-        h->ops->destroy(h, h->backend_state);
+    backend_close_all(h);
     for (uint32_t t = 0; t < h->ntypes; t++)
         free(h->types[t].name);
     free(h->types);

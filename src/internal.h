@@ -186,9 +186,13 @@ struct gpugc_heap {
                             runs during a release, and its garbage is
                             pinned)                                      */
 
-    gpugc_backend backend;
-    const struct backend_ops *ops;
-    void *backend_state;
+    gpugc_config cfg;    /* as given to gpugc_heap_new                     */
+    gpugc_backend backend; /* configured, after GPUGC_BACKEND; AUTO picks
+                            per collection (backend.c)                      */
+    struct {
+        void *state;     /* the backend's per-heap state, made lazily      */
+        int status;      /* 0 not made yet, 1 made, <0 making it failed    */
+    } be[GPUGC_BACKEND_COUNT];
     int validate;
 
     gpugc_collection_stats last;
@@ -199,7 +203,7 @@ struct gpugc_heap {
     int err;
     char errmsg[256];
 
-    int64_t fault_countdown[2];
+    int64_t fault_countdown[GPUGC_FAULT_COUNT];
 };
 
 /* ---- error.c ------------------------------------------------------------ */
