@@ -58,6 +58,7 @@ static void promote(gpugc_heap *h, int g, uint32_t target) {
             uint32_t id = from->v[k];
             h->gen_pos[id] = (uint32_t)to->n;
             to->v[to->n++] = id;
+            dirty_id(h, id);
             h->meta[id] = (h->meta[id] & ~META_GEN_MASK) | target;
         }
         from->n = 0;
@@ -77,6 +78,7 @@ static uint64_t sweep(gpugc_heap *h, uint32_t *garbage, size_t n) {
         uint32_t id = garbage[k];
         const gpugc_type_desc *d = &h->types[meta_type(h->meta[id])].desc;
         if (d->finalize && !(h->meta[id] & META_FINALIZED)) {
+            dirty_id(h, id);
             h->meta[id] |= META_FINALIZED;
             d->finalize(h, h->addr[id]);
             finalized = true;

@@ -44,12 +44,10 @@ static bool ids_grow(gpugc_heap *h, uint32_t cap) {
     GROW(gc_refs);
     GROW(gen_pos);
 #undef GROW
-    size_t old_words = ((size_t)h->cap + 63) / 64, words = ((size_t)cap + 63) / 64;
-    uint64_t *g = heap_realloc(h, h->garbage, words * sizeof *g, "gpugc_new (bitmap)");
-    if (!g)
+    if (!bits_grow(h, &h->garbage, ((size_t)h->cap + 63) / 64, ((size_t)cap + 63) / 64,
+                   "gpugc_new (bitmap)") ||
+        !bits_grow(h, &h->card_ids, card_words(h->cap), card_words(cap), "gpugc_new (cards)"))
         return false;
-    memset(g + old_words, 0, (words - old_words) * sizeof *g);
-    h->garbage = g;
     h->cap = cap;
     return true;
 }
@@ -74,6 +72,7 @@ bool id_alloc(gpugc_heap *h, uint32_t *id) {
 }
 
 void id_release(gpugc_heap *h, uint32_t id) {
+    dirty_id(h, id);
     h->meta[id] = 0;
     h->rc[id] = 0;
     h->addr[id] = NULL;
@@ -89,6 +88,7 @@ int gen_add(gpugc_heap *h, uint32_t id, uint32_t g) {
     if (vec_push(h, v, id) != GPUGC_OK)
         return GPUGC_ENOMEM;
     h->gen_pos[id] = (uint32_t)(v->n - 1);
+    dirty_id(h, id);
     h->meta[id] = (h->meta[id] & ~META_GEN_MASK) | META_TRACKED | g;
     return GPUGC_OK;
 }
@@ -98,6 +98,7 @@ void gen_remove(gpugc_heap *h, uint32_t id) {
     uint32_t pos = h->gen_pos[id], last = v->v[--v->n];
     v->v[pos] = last;
     h->gen_pos[last] = pos;
+    dirty_id(h, id);
     h->meta[id] &= ~META_TRACKED;
 }
 
@@ -215,6 +216,8 @@ void gpugc_heap_free(gpugc_heap *h) {
     free(h->gc_refs);
     free(h->gen_pos);
     free(h->garbage);
+    free(h->card_ids);
+    free(h->card_slots);
     free(h->slots);
     free(h);
 }
@@ -280,6 +283,7 @@ uint64_t heap_metadata_bytes(const gpugc_heap *h) {
     uint64_t per_id = 6 * sizeof(uint32_t) + sizeof(void *); /* rc, off, cnt,
                                              meta, gc_refs, gen_pos, addr */
     uint64_t b = (uint64_t)h->cap * per_id + ((uint64_t)h->cap + 63) / 64 * 8;
+    b += (card_words(h->cap) + card_words(h->slots_cap)) * sizeof(uint64_t);
     b += (uint64_t)h->slots_cap * sizeof(uint32_t);
     for (int g = 0; g < GPUGC_GENERATIONS; g++)
         b += h->gen[g].ids.cap * sizeof(uint32_t);

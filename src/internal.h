@@ -19,6 +19,8 @@
  *     generation list, at gen_pos[i], and meta[i] carries that generation.
  *   - every garbage bit is zero and every gc_refs entry is unused outside a
  *     collection.
+ *   - a device backend's mirror of meta, slot_off, slot_cnt and the slot
+ *     ranges of live objects equals these arrays except on dirty cards.
  */
 #ifndef GPUGC_INTERNAL_H
 #define GPUGC_INTERNAL_H
@@ -54,6 +56,7 @@
 #define slots_alloc gpugc__slots_alloc
 #define slots_init gpugc__slots_init
 #define slots_release gpugc__slots_release
+#define bits_grow gpugc__bits_grow
 #define vec_free gpugc__vec_free
 #define vec_push gpugc__vec_push
 
@@ -132,6 +135,9 @@ bool slots_alloc(gpugc_heap *h, uint32_t n, uint32_t *off);
 void slots_release(gpugc_heap *h, uint32_t off, uint32_t n);
 
 int vec_push(gpugc_heap *h, u32vec *v, uint32_t x);
+/* Grows *bits from old_words to words, the new words zero; false on
+ * failure (reported). */
+bool bits_grow(gpugc_heap *h, uint64_t **bits, size_t old_words, size_t words, const char *what);
 void vec_free(u32vec *v);
 
 /* ---- backend.h has the backend contract --------------------------------- */
@@ -168,6 +174,12 @@ struct gpugc_heap {
     uint32_t *slots;     /* all reference slots; capacity slots_cap       */
     uint32_t slots_cap;
     slot_space ss;
+
+    /* Dirty cards: bit c set when entries [c << CARD_SHIFT, +CARD_SIZE) of
+     * meta/slot_off/slot_cnt (card_ids) or of slots (card_slots) changed
+     * since a device backend last copied them; it clears them. */
+    uint64_t *card_ids;
+    uint64_t *card_slots;
 
     pool_state pool;
     uint32_t cookie;
@@ -252,6 +264,30 @@ static inline void bit_set(uint64_t *b, uint32_t i) {
 }
 static inline void bit_clear(uint64_t *b, uint32_t i) {
     b[i >> 6] &= ~(UINT64_C(1) << (i & 63));
+}
+
+/* ---- dirty cards -------------------------------------------------------- */
+
+/* 8 entries, 32 bytes of a 4-byte array: changing the slots of 1% of the
+ * objects of a degree-2 graph at random dirties about 4% of the slot cards
+ * (64-byte cards: 8%), which keeps a device sync near what changed. */
+#define CARD_SHIFT 3
+#define CARD_SIZE (1u << CARD_SHIFT)
+
+/* Words of a card bitmap covering n entries. */
+static inline size_t card_words(uint64_t n) {
+    return (size_t)((((n + CARD_SIZE - 1) >> CARD_SHIFT) + 63) / 64);
+}
+
+/* meta, slot_off or slot_cnt of id is about to change. */
+static inline void dirty_id(gpugc_heap *h, uint32_t id) {
+    bit_set(h->card_ids, id >> CARD_SHIFT);
+}
+
+/* slots[off, off + n) is about to change. */
+static inline void dirty_slots(gpugc_heap *h, uint32_t off, uint32_t n) {
+    for (uint32_t c = off >> CARD_SHIFT; n && c <= (off + n - 1) >> CARD_SHIFT; c++)
+        bit_set(h->card_slots, c);
 }
 
 /* ---- object.c ----------------------------------------------------------- */

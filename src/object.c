@@ -67,6 +67,7 @@ void *gpugc_new(gpugc_heap *h, gpugc_type t, uint32_t nrefs, size_t size) {
     hd->check = h->cookie ^ cls;
     h->addr[id] = hd + 1;
     h->rc[id] = 1;
+    dirty_id(h, id);
     h->meta[id] = META_LIVE | (t << META_TYPE_SHIFT);
     h->slot_off[id] = off;
     h->slot_cnt[id] = nrefs;
@@ -169,6 +170,7 @@ void release_pending(gpugc_heap *h) {
         if (d->finalize && !(h->meta[id] & META_FINALIZED)) {
             /* As CPython does: the finalizer runs with a borrowed count of
              * one; if it leaves more, the object was resurrected. */
+            dirty_id(h, id);
             h->meta[id] |= META_FINALIZED;
             h->rc[id] = 1;
             d->finalize(h, h->addr[id]);
@@ -204,9 +206,9 @@ int gpugc_set_ref(gpugc_heap *h, void *obj, uint32_t slot, void *target) {
             return set_error(h, GPUGC_EOVERFLOW, "gpugc_set_ref: count of the target is at its limit");
         h->rc[tid]++;
     }
-    uint32_t *s = &h->slots[h->slot_off[id] + slot];
-    uint32_t old = *s;
-    *s = tid;
+    uint32_t at = h->slot_off[id] + slot, old = h->slots[at];
+    dirty_slots(h, at, 1);
+    h->slots[at] = tid;
     if (old != NO_ID) {
         drop_ref(h, old);
         release_pending(h);
@@ -260,6 +262,7 @@ int gpugc_resize_refs(gpugc_heap *h, void *obj, uint32_t nrefs) {
         }
         memcpy(h->slots + noff, h->slots + off, old * sizeof *h->slots);
         slots_release(h, off, old);
+        dirty_id(h, id);
         h->slot_off[id] = noff;
         h->slot_cnt[id] = nrefs;
         return GPUGC_OK;
@@ -270,6 +273,7 @@ int gpugc_resize_refs(gpugc_heap *h, void *obj, uint32_t nrefs) {
         if (h->slots[off + k] != NO_ID)
             drop_ref(h, h->slots[off + k]);
     slots_release(h, off + nrefs, old - nrefs);
+    dirty_id(h, id);
     h->slot_cnt[id] = nrefs;
     if (nrefs == 0 && old > 0) {
         gen_remove(h, id);

@@ -25,6 +25,15 @@ int vec_push(gpugc_heap *h, u32vec *v, uint32_t x) {
     return GPUGC_OK;
 }
 
+bool bits_grow(gpugc_heap *h, uint64_t **bits, size_t old_words, size_t words, const char *what) {
+    uint64_t *b = heap_realloc(h, *bits, words * sizeof *b, what);
+    if (!b)
+        return false;
+    memset(b + old_words, 0, (words - old_words) * sizeof *b);
+    *bits = b;
+    return true;
+}
+
 void vec_free(u32vec *v) {
     free(v->v);
     memset(v, 0, sizeof *v);
@@ -41,6 +50,8 @@ static bool slots_grow(gpugc_heap *h, uint64_t need) {
         cap *= 2;
     if (cap > MAX_IDS)
         cap = MAX_IDS;
+    if (!bits_grow(h, &h->card_slots, card_words(h->slots_cap), card_words(cap), "gpugc (slot cards)"))
+        return false;
     uint32_t *s = heap_realloc(h, h->slots, cap * sizeof *s, "gpugc (slot array)");
     if (!s)
         return false;
@@ -92,6 +103,7 @@ bool slots_alloc(gpugc_heap *h, uint32_t n, uint32_t *off) {
         *off = s->top;
         s->top = (uint32_t)end;
     }
+    dirty_slots(h, *off, n);
     for (uint32_t i = 0; i < n; i++)
         h->slots[*off + i] = NO_ID;
     return true;
