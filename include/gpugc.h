@@ -28,12 +28,19 @@
  *
  * Threads.  A heap is used by one thread at a time.  Several heaps may live
  * in one process and be used from different threads.
+ *
+ * fork.  A child may go on using the heaps it inherited on the CPU backends.
+ * A process that has touched OpenCL (a heap on it, or even
+ * gpugc_backend_available asking for it) must not use OpenCL again in a
+ * forked child: the platform's runtime threads do not survive fork, and
+ * PoCL, for one, then blocks forever.  Ask and use OpenCL in the child.
  */
 #ifndef GPUGC_H
 #define GPUGC_H
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -110,8 +117,10 @@ typedef struct gpugc_config {
                                Default: on in debug builds (GPUGC_DEBUG)    */
     uint32_t threads;       /* cpu-parallel: worker threads, 0 = one per
                                core; GPUGC_THREADS overrides                 */
-    const char *opencl_device; /* opencl: which device; NULL = the default
-                               choice; GPUGC_OPENCL_DEVICE overrides        */
+    const char *opencl_device; /* opencl: "P:D" (platform and device
+                               indices) or part of a platform or device
+                               name; NULL = the first GPU, else the first
+                               device; GPUGC_OPENCL_DEVICE overrides        */
     int gpu_cpu_handoff;    /* GPU backends finish a breadth-first search
                                whose frontier stays narrow on the CPU
                                (default 1); 0 keeps every level on the
@@ -179,6 +188,8 @@ GPUGC_API gpugc_type gpugc_type_of(const gpugc_heap *h, const void *obj);
 /* Largest slot count of one object, and largest reference count. */
 #define GPUGC_MAX_REFS 0x7fffffffu
 #define GPUGC_MAX_REFCOUNT 0x7fffffffu
+/* What gpugc_refcount says of an immortal object (gpugc_make_immortal). */
+#define GPUGC_IMMORTAL_REFCOUNT 0xC0000000u
 /* Payloads are aligned to this many bytes. */
 #define GPUGC_ALIGNMENT 8
 
@@ -215,7 +226,8 @@ GPUGC_API uint32_t gpugc_nrefs(const gpugc_heap *h, const void *obj);
 
 /* Changes the slot count.  New slots are NULL; references in dropped slots
  * are released.  An object that gains its first slot becomes tracked (in
- * generation 0); one that loses its last is untracked. */
+ * generation 0, or the permanent one if immortal) unless gpugc_untrack
+ * left it out; one that loses its last is untracked. */
 GPUGC_API int gpugc_resize_refs(gpugc_heap *h, void *obj, uint32_t nrefs);
 
 /* ------------------------------------------------------------------------ */
@@ -271,6 +283,189 @@ GPUGC_API int gpugc_last_collection(const gpugc_heap *h, gpugc_collection_stats 
                           size_t size);
 
 /* ------------------------------------------------------------------------ */
+/* The collector's controls, as CPython's gc module has them                 */
+/* ------------------------------------------------------------------------ */
+
+/* Cumulative figures of one generation (CPython's gc.get_stats). */
+typedef struct gpugc_gen_stats {
+    uint64_t collections;   /* collections of this generation               */
+    uint64_t collected;     /* unreachable objects freed                     */
+    uint64_t uncollectable; /* unreachable objects moved to the garbage list
+                               (gpugc_garbage) instead of being freed        */
+    uint64_t candidates;    /* objects examined: the sizes of the sets       */
+    uint64_t duration_ns;   /* time spent collecting                         */
+} gpugc_gen_stats;
+
+/* The figures of collections of `generation` (0..2) so far. */
+GPUGC_API int gpugc_get_stats(const gpugc_heap *h, int generation, gpugc_gen_stats *out);
+
+/* CPython's gc.get_count: count[0] is allocations minus deallocations of
+ * tracked objects since the last collection, count[g] (g > 0) the
+ * collections of generation g-1 since the last of generation g. */
+GPUGC_API int gpugc_get_count(const gpugc_heap *h, uint32_t count[GPUGC_GENERATIONS]);
+
+/* CPython's gc.set_threshold / gc.get_threshold; the meaning is that of
+ * gpugc_config.threshold.  threshold[0] = 0 disables automatic collection
+ * (gpugc_collect still works). */
+GPUGC_API int gpugc_set_threshold(gpugc_heap *h, const uint32_t threshold[GPUGC_GENERATIONS]);
+GPUGC_API int gpugc_get_threshold(const gpugc_heap *h, uint32_t threshold[GPUGC_GENERATIONS]);
+
+/* Collection callbacks (CPython's gc.callbacks). */
+typedef enum { GPUGC_PHASE_START, GPUGC_PHASE_STOP } gpugc_phase;
+
+typedef struct gpugc_collect_info {
+    int generation;          /* generation being collected                   */
+    uint64_t collected;      /* STOP: unreachable objects freed              */
+    uint64_t uncollectable;  /* STOP: moved to the garbage list              */
+    uint64_t candidates;     /* STOP: objects in the set                     */
+    uint64_t duration_ns;    /* STOP: time the collection took               */
+    gpugc_backend backend;   /* START: the configured backend (AUTO stays
+                                AUTO); STOP: the one that ran the mark phase */
+} gpugc_collect_info;
+
+typedef void (*gpugc_callback)(gpugc_heap *h, gpugc_phase phase,
+                               const gpugc_collect_info *info, void *data);
+
+/* Adds fn (with data) to the callbacks run, in the order added, at the
+ * START and the STOP of every collection, automatic ones included.  They
+ * run while the heap is collecting: they may allocate and drop
+ * references, but gpugc_collect and gpugc_callback_add/remove from a
+ * callback are refused with GPUGC_EBUSY.  STOP runs also after a
+ * collection that failed (figures zero). */
+GPUGC_API int gpugc_callback_add(gpugc_heap *h, gpugc_callback fn, void *data);
+/* Removes the first callback added with this fn and data; GPUGC_EINVAL if
+ * there is none. */
+GPUGC_API int gpugc_callback_remove(gpugc_heap *h, gpugc_callback fn, void *data);
+
+/* CPython's gc.freeze: moves every tracked object into the permanent
+ * generation, which no collection examines (frozen objects still keep
+ * what they reference alive, and still die by reference count).  Call it
+ * before fork() so that children do not touch, and so copy, the pages of
+ * the objects the parent built.  Resets count[0].  On GPUGC_ENOMEM
+ * (reported) nothing moves. */
+GPUGC_API void gpugc_freeze(gpugc_heap *h);
+/* Moves the frozen objects back into the oldest generation (2). */
+GPUGC_API void gpugc_unfreeze(gpugc_heap *h);
+/* Objects frozen now (immortal objects are not counted); 0 on error. */
+GPUGC_API size_t gpugc_get_freeze_count(const gpugc_heap *h);
+
+/* PEP 683: from now on gpugc_incref, gpugc_decref and references stored in
+ * or dropped from slots leave the object's count alone (gpugc_refcount
+ * says GPUGC_IMMORTAL_REFCOUNT); it is never collected (it lives in the
+ * permanent generation) and never freed before gpugc_heap_free, which
+ * destroys it.  What its slots reference stays alive while they do.
+ * Refused (GPUGC_EBUSY) from finalizers, destructors and callbacks. */
+GPUGC_API int gpugc_make_immortal(gpugc_heap *h, void *obj);
+
+/* Introspection (CPython's gc.get_objects, get_referrers, get_referents).
+ * A visitor returns 0 to go on, anything else to stop: the call then
+ * returns that value; otherwise GPUGC_OK, or a negative status.  Each
+ * object visited is held (one extra count) until the walk ends, so a
+ * visitor may take references, drop them, allocate and collect; objects
+ * it creates are not visited.  Refused (GPUGC_EBUSY) from finalizers and
+ * destructors run by a collection. */
+typedef int (*gpugc_visit)(gpugc_heap *h, void *obj, void *data);
+
+/* The generation of frozen and immortal objects, for gpugc_get_objects. */
+#define GPUGC_PERMANENT_GENERATION 3
+
+/* Visits the tracked objects of `generation` (0..2, or
+ * GPUGC_PERMANENT_GENERATION), or with -1 every tracked object. */
+GPUGC_API int gpugc_get_objects(gpugc_heap *h, int generation, gpugc_visit visit, void *data);
+/* Visits, once each, every live object with a slot that references obj,
+ * whether tracked or not. */
+GPUGC_API int gpugc_get_referrers(gpugc_heap *h, const void *obj, gpugc_visit visit, void *data);
+/* Visits what obj's slots reference, in slot order (NULL slots skipped, an
+ * object in two slots visited twice). */
+GPUGC_API int gpugc_get_referents(gpugc_heap *h, const void *obj, gpugc_visit visit, void *data);
+
+/* 1 if the collector examines obj, 0 if not, or a negative status.  An
+ * object is tracked when it has slots, unless gpugc_untrack left it out. */
+GPUGC_API int gpugc_is_tracked(const gpugc_heap *h, const void *obj);
+/* Leaves obj out of every collection, as CPython's PyObject_GC_UnTrack
+ * does: its references still count (what it references stays alive), but
+ * a cycle through it is never found.  It stays untracked whatever its
+ * slot count does, until gpugc_track. */
+GPUGC_API int gpugc_untrack(gpugc_heap *h, void *obj);
+/* Undoes gpugc_untrack: obj is tracked again (in generation 0) as soon as
+ * it has slots. */
+GPUGC_API int gpugc_track(gpugc_heap *h, void *obj);
+/* 1 if obj's finalizer has run (it never runs again, PEP 442), 0 if not,
+ * or a negative status. */
+GPUGC_API int gpugc_is_finalized(const gpugc_heap *h, const void *obj);
+
+/* Debugging (CPython's gc.set_debug), with CPython's values.  Output goes
+ * through the heap's output function, one line per call. */
+#define GPUGC_DEBUG_STATS 1u         /* figures at the start and end of each
+                                        collection                           */
+#define GPUGC_DEBUG_COLLECTABLE 2u   /* each unreachable object found        */
+#define GPUGC_DEBUG_UNCOLLECTABLE 4u /* each object moved to the garbage list */
+#define GPUGC_DEBUG_SAVEALL 32u      /* unreachable objects are not freed but
+                                        moved to the garbage list (after
+                                        their finalizers ran, PEP 442)        */
+#define GPUGC_DEBUG_LEAK (GPUGC_DEBUG_COLLECTABLE | GPUGC_DEBUG_UNCOLLECTABLE | GPUGC_DEBUG_SAVEALL)
+
+/* Sets the debug flags; GPUGC_EINVAL for bits not listed above. */
+GPUGC_API int gpugc_set_debug(gpugc_heap *h, unsigned flags);
+GPUGC_API unsigned gpugc_get_debug(const gpugc_heap *h);
+
+/* Receives the heap's debug output, one line (ending in a newline) per
+ * call.  The default writes to stderr. */
+typedef void (*gpugc_output)(gpugc_heap *h, const char *line, void *data);
+/* Installs fn for h; NULL restores the default. */
+GPUGC_API void gpugc_set_output(gpugc_heap *h, gpugc_output fn, void *data);
+
+/* The garbage list (CPython's gc.garbage): the unreachable objects that
+ * collections under GPUGC_DEBUG_SAVEALL kept, oldest first, each holding
+ * one count for the list.  Visited as gpugc_get_objects visits. */
+GPUGC_API int gpugc_garbage(gpugc_heap *h, gpugc_visit visit, void *data);
+/* Objects on the garbage list now. */
+GPUGC_API size_t gpugc_garbage_count(const gpugc_heap *h);
+/* Empties the garbage list, dropping its counts: what only the list kept
+ * alive is freed at once or, in cycles, by the next collection. */
+GPUGC_API int gpugc_garbage_clear(gpugc_heap *h);
+
+/* A picture of the heap as Graphviz DOT (objgraph's show_refs): the
+ * objects objs[0..nobjs) and what their slots reach within `depth` steps,
+ * or with nobjs 0 the live objects in id order; at most max_nodes objects
+ * (0: no limit).  Nodes say type, id and count and how many references
+ * lead past the bounds; edges say the slot.  The given objects are drawn
+ * bold, the garbage list (GPUGC_DEBUG_SAVEALL) red, frozen and immortal
+ * objects grey.  Render with `dot -Tsvg`. */
+GPUGC_API int gpugc_dump_dot(gpugc_heap *h, FILE *f, void *const *objs, size_t nobjs,
+                             unsigned depth, size_t max_nodes);
+
+/* ------------------------------------------------------------------------ */
+/* Weak references                                                           */
+/* ------------------------------------------------------------------------ */
+
+/* A weak reference never keeps its referent alive and never dangles: when
+ * the referent dies, by reference count (after its finalizer, if that did
+ * not resurrect it) or as unreachable garbage of a collection (before any
+ * finalizer of that garbage runs, as in CPython; a finalizer that then
+ * resurrects the object does not bring its weak references back), every
+ * weak reference to it reads NULL, and then the callback of each runs
+ * once, before the referent's memory can be reused.  A weak reference is
+ * the caller's until gpugc_weakref_free; gpugc_heap_free frees those
+ * left, running no callback. */
+typedef struct gpugc_weakref gpugc_weakref;
+typedef void (*gpugc_weakref_cb)(gpugc_heap *h, gpugc_weakref *w, void *data);
+
+/* A weak reference to obj; cb (may be NULL) runs with data when obj dies.
+ * NULL on error; GPUGC_EBUSY for an object being freed (from its own
+ * weak-reference callbacks, or garbage of a sweep in progress). */
+GPUGC_API gpugc_weakref *gpugc_weakref_new(gpugc_heap *h, void *obj, gpugc_weakref_cb cb,
+                                           void *data);
+/* The referent with a new reference for the caller (gpugc_decref it), or
+ * NULL once it died. */
+GPUGC_API void *gpugc_weakref_get(gpugc_heap *h, gpugc_weakref *w);
+/* Frees w, dead or alive (its callback will not run); NULL is ignored.
+ * May be called from any callback, w's own included. */
+GPUGC_API void gpugc_weakref_free(gpugc_heap *h, gpugc_weakref *w);
+/* Live weak references to obj (CPython's weakref.getweakrefcount). */
+GPUGC_API size_t gpugc_weakref_count(const gpugc_heap *h, const void *obj);
+
+/* ------------------------------------------------------------------------ */
 /* Memory                                                                    */
 /* ------------------------------------------------------------------------ */
 
@@ -298,6 +493,59 @@ typedef struct gpugc_memory_stats {
     uint64_t slots_used;      /* slot array entries held by live objects    */
     uint64_t slots_free;      /* freed slot ranges waiting for reuse        */
 } gpugc_memory_stats;
+
+/* Writes sys._debugmallocstats's picture of the heap's memory to f: per
+ * size class the pools, blocks used and free; large payloads; arenas
+ * mapped, at peak and released; bytes of collector metadata; slots. */
+GPUGC_API int gpugc_print_allocator_stats(const gpugc_heap *h, FILE *f);
+
+/* Allocation tracing, in the spirit of Python's tracemalloc.  While a heap
+ * traces, each new object records its payload size and its allocation
+ * site: the file and line of a GPUGC_NEW call (plain gpugc_new records a
+ * site with file NULL).  Objects allocated before tracing started are not
+ * traced.  Stopping forgets every trace. */
+GPUGC_API int gpugc_trace_start(gpugc_heap *h);
+GPUGC_API int gpugc_trace_stop(gpugc_heap *h);
+GPUGC_API int gpugc_trace_is_tracing(const gpugc_heap *h);
+/* Payload bytes of the traced live objects now, and at most since tracing
+ * started or gpugc_trace_reset_peak; both 0 when not tracing. */
+GPUGC_API int gpugc_trace_get_traced_memory(const gpugc_heap *h, uint64_t *current, uint64_t *peak);
+GPUGC_API int gpugc_trace_reset_peak(gpugc_heap *h);
+
+/* gpugc_new that records the caller's file and line as the site; file
+ * must outlive the heap (a string literal such as __FILE__). */
+GPUGC_API void *gpugc_new_at(gpugc_heap *h, gpugc_type t, uint32_t nrefs, size_t size,
+                             const char *file, int line);
+#define GPUGC_NEW(h, t, nrefs, size) gpugc_new_at((h), (t), (nrefs), (size), __FILE__, __LINE__)
+
+/* The traced live objects at one moment, grouped by site and type.  It
+ * stays valid after tracing stops, and reads type names from the heap:
+ * free it before the heap. */
+typedef struct gpugc_trace_snapshot gpugc_trace_snapshot;
+typedef enum { GPUGC_TRACE_BY_TYPE, GPUGC_TRACE_BY_SITE } gpugc_trace_key;
+
+typedef struct gpugc_trace_stat {
+    const char *file;      /* BY_SITE: file (NULL: plain gpugc_new) and line */
+    int line;
+    gpugc_type type;       /* BY_TYPE: the type and its name                 */
+    const char *type_name;
+    uint64_t count, bytes; /* traced objects and payload bytes               */
+    int64_t count_diff, bytes_diff; /* gpugc_trace_compare: newer - older    */
+} gpugc_trace_stat;
+
+/* NULL on error, or when the heap is not tracing (GPUGC_EINVAL). */
+GPUGC_API gpugc_trace_snapshot *gpugc_trace_snapshot_take(gpugc_heap *h);
+GPUGC_API void gpugc_trace_snapshot_free(gpugc_trace_snapshot *s);
+/* The snapshot grouped by key, most bytes first, as a malloc'd array of *n
+ * entries in *out (free() it). */
+GPUGC_API int gpugc_trace_statistics(const gpugc_trace_snapshot *s, gpugc_trace_key key,
+                                     gpugc_trace_stat **out, size_t *n);
+/* Both snapshots grouped by key and compared (tracemalloc's compare_to):
+ * one entry per group of either, with newer's figures and the difference,
+ * largest |bytes_diff| first. */
+GPUGC_API int gpugc_trace_compare(const gpugc_trace_snapshot *newer,
+                                  const gpugc_trace_snapshot *older, gpugc_trace_key key,
+                                  gpugc_trace_stat **out, size_t *n);
 
 /* Per-class figures; class_index in 0..GPUGC_SIZE_CLASSES-1. */
 GPUGC_API int gpugc_size_class_stats_get(const gpugc_heap *h, unsigned class_index,
@@ -331,9 +579,11 @@ GPUGC_API void gpugc_clear_error(gpugc_heap *h);
 /* ------------------------------------------------------------------------ */
 
 /* Checks every invariant of the heap: no count is below the number of slots
- * that reference the object, every slot names a live object,
- * generation lists match object flags, slot ranges do not overlap, free
- * lists hold only dead ids, pool counters add up.  GPUGC_OK or
+ * (and garbage-list entries) that reference the object, every slot names a
+ * live object, generation lists (the permanent one included) match object
+ * flags (tracked, untracked by request, immortal), slot ranges do not
+ * overlap, free lists hold only dead ids, weak references are listed
+ * under live referents, pool counters add up.  GPUGC_OK or
  * GPUGC_ECORRUPT with the first broken invariant in the message.  O(heap). */
 GPUGC_API int gpugc_validate(gpugc_heap *h);
 

@@ -5,10 +5,14 @@
  * Sweep stages, in this order (PEP 442):
  *   pin        every garbage object gets one extra count, so no callback
  *              can free one of them through reference counting
+ *   weakrefs   weak references to garbage are cleared, their callbacks
+ *              run (and no new one can be made to garbage)
  *   finalize   each finalizer runs at most once per object, ever
  *   recheck    reachability among the garbage is computed again with the
  *              reference marker; what a finalizer resurrected survives
- *   destroy    then every remaining object's destroy callback runs
+ *   save       under GPUGC_DEBUG_SAVEALL the rest moves to the garbage
+ *              list, its pin becoming the list's count; the sweep ends
+ *   destroy    otherwise every remaining object's destroy callback runs
  *   release    references from garbage to survivors are dropped, garbage
  *              memory is freed, and the reference-count cascade runs
  */
@@ -49,31 +53,24 @@ static int run_mark(gpugc_heap *h, mark_job *job) {
 /* Survivors of generations 0..g join generation `target` (g + 1, or 2).
  * The capacity of the target list was reserved, so this cannot fail. */
 static void promote(gpugc_heap *h, int g, uint32_t target) {
-    u32vec *to = &h->gen[target].ids;
-    for (int s = 0; s <= g; s++) {
-        if ((uint32_t)s == target)
-            continue;
-        u32vec *from = &h->gen[s].ids;
-        for (size_t k = 0; k < from->n; k++) {
-            uint32_t id = from->v[k];
-            h->gen_pos[id] = (uint32_t)to->n;
-            to->v[to->n++] = id;
-            dirty_id(h, id);
-            h->meta[id] = (h->meta[id] & ~META_GEN_MASK) | target;
-        }
-        from->n = 0;
-    }
+    for (int s = 0; s <= g; s++)
+        if ((uint32_t)s != target)
+            gen_merge(h, (uint32_t)s, target);
 }
 
-/* Before: garbage[0..n) are unreachable, their bits set, promoted.
+/* Before: garbage[0..n) are unreachable, their bits set, promoted; with
+ *         `save`, h->saved has room for n more.
  * After:  those a finalizer resurrected (bits cleared) survive; the others
- *         are destroyed and freed, their bits cleared.  Returns how many
- *         were freed. */
-static uint64_t sweep(gpugc_heap *h, uint32_t *garbage, size_t n) {
+ *         are saved (*saved says how many) or destroyed and freed, their
+ *         bits cleared.  Returns how many were freed. */
+static uint64_t sweep(gpugc_heap *h, uint32_t *garbage, size_t n, bool save, uint64_t *saved) {
     h->collecting = true;
     bool finalized = false;
     for (size_t k = 0; k < n; k++)
         h->rc[garbage[k]]++;
+    for (size_t k = 0; h->weak && k < n; k++)
+        if (h->weak[garbage[k]])
+            weak_clear(h, garbage[k]);
     for (size_t k = 0; k < n; k++) {
         uint32_t id = garbage[k];
         const gpugc_type_desc *d = &h->types[meta_type(h->meta[id])].desc;
@@ -116,6 +113,17 @@ static uint64_t sweep(gpugc_heap *h, uint32_t *garbage, size_t n) {
         }
         n = kept;
     }
+    if (save) {
+        for (size_t k = 0; k < n; k++) {
+            bit_clear(h->garbage, garbage[k]);
+            h->saved.v[h->saved.n++] = garbage[k];
+            if (h->debug & GPUGC_DEBUG_UNCOLLECTABLE)
+                debug_object(h, "uncollectable", garbage[k]);
+        }
+        *saved = n;
+        h->collecting = false;
+        return 0;
+    }
     for (size_t k = 0; k < n; k++)
         object_destroy(h, garbage[k]);
     for (size_t k = 0; k < n; k++) {
@@ -135,9 +143,10 @@ static uint64_t sweep(gpugc_heap *h, uint32_t *garbage, size_t n) {
     return n;
 }
 
-/* Collection of generations 0..g.  Changes nothing unless the mark phase
- * succeeds. */
-static int64_t collect(gpugc_heap *h, int g) {
+/* Collection of generations 0..g: fills h->last, *saved (objects moved to
+ * the garbage list) and the generation's cumulative figures.  Changes
+ * nothing unless the mark phase succeeds. */
+static int64_t collect_generations(gpugc_heap *h, int g, uint64_t *saved) {
     gpugc_collection_stats st = {0};
     uint64_t t0 = now_ns();
     st.generation = g;
@@ -149,14 +158,11 @@ static int64_t collect(gpugc_heap *h, int g) {
         if ((uint32_t)s != target)
             moved += h->gen[s].ids.n;
     }
-    u32vec *to = &h->gen[target].ids;
-    if (to->n + moved > to->cap) {
-        uint32_t *v = heap_realloc(h, to->v, (to->n + moved) * sizeof *v, "gpugc_collect");
-        if (!v)
-            return GPUGC_ENOMEM;
-        to->v = v;
-        to->cap = to->n + moved;
-    }
+    /* Room made now, so that nothing can fail once garbage is known. */
+    bool save = h->debug & GPUGC_DEBUG_SAVEALL;
+    if (!vec_reserve(h, &h->gen[target].ids, moved, "gpugc_collect") ||
+        (save && !vec_reserve(h, &h->saved, n, "gpugc_collect (garbage list)")))
+        return GPUGC_ENOMEM;
     uint32_t *set = heap_malloc(h, n * sizeof *set + 1, "gpugc_collect (set)");
     if (!set)
         return GPUGC_ENOMEM;
@@ -190,8 +196,11 @@ static int64_t collect(gpugc_heap *h, int g) {
         h->long_lived_pending += n - ng;
     st.objects = n;
     st.unreachable = ng;
-    st.collected = sweep(h, set, ng);
-    st.resurrected = ng - st.collected;
+    if (h->debug & GPUGC_DEBUG_COLLECTABLE)
+        for (k = 0; k < ng; k++)
+            debug_object(h, "collectable", set[k]);
+    st.collected = sweep(h, set, ng, save, saved);
+    st.resurrected = ng - st.collected - *saved;
     if (g == GPUGC_GENERATIONS - 1) {
         h->long_lived_pending = 0;
         h->long_lived_total = h->gen[g].ids.n;
@@ -202,12 +211,45 @@ static int64_t collect(gpugc_heap *h, int g) {
     st.ns_total = t2 - t0;
     h->last = st;
     h->have_last = true;
+    gpugc_gen_stats *gs = &h->gen[g].stats;
+    gs->collections++;
+    gs->collected += st.collected;
+    gs->uncollectable += *saved;
+    gs->candidates += n;
+    gs->duration_ns += st.ns_total;
     if (h->validate && gpugc_validate(h) != GPUGC_OK) {
 #ifdef GPUGC_DEBUG
         abort(); /* the validator has reported what broke */
 #endif
     }
     return (int64_t)ng;
+}
+
+/* One collection with its callbacks and debug figures around it. */
+static int64_t collect(gpugc_heap *h, int g) {
+    gpugc_collect_info info = {.generation = g, .backend = h->backend};
+    run_callbacks(h, GPUGC_PHASE_START, &info);
+    if (h->debug & GPUGC_DEBUG_STATS) {
+        debug_print(h, "gpugc: collecting generation %d...\n", g);
+        debug_print(h, "gpugc: objects in each generation: %zu %zu %zu\n", h->gen[0].ids.n,
+                    h->gen[1].ids.n, h->gen[2].ids.n);
+        debug_print(h, "gpugc: objects in permanent generation: %zu\n",
+                    h->gen[PERMANENT_GEN].ids.n);
+    }
+    uint64_t saved = 0;
+    int64_t found = collect_generations(h, g, &saved);
+    if (found >= 0) {
+        if (h->debug & GPUGC_DEBUG_STATS)
+            debug_print(h, "gpugc: done, %lld unreachable, %llu uncollectable, %.4fs elapsed\n",
+                        (long long)found, (unsigned long long)saved, h->last.ns_total / 1e9);
+        info.uncollectable = saved;
+        info.collected = h->last.collected;
+        info.candidates = h->last.objects;
+        info.duration_ns = h->last.ns_total;
+        info.backend = (gpugc_backend)h->last.backend;
+    }
+    run_callbacks(h, GPUGC_PHASE_STOP, &info);
+    return found;
 }
 
 int64_t gpugc_collect(gpugc_heap *h, int generation) {

@@ -46,7 +46,8 @@ static bool ids_grow(gpugc_heap *h, uint32_t cap) {
 #undef GROW
     if (!bits_grow(h, &h->garbage, ((size_t)h->cap + 63) / 64, ((size_t)cap + 63) / 64,
                    "gpugc_new (bitmap)") ||
-        !bits_grow(h, &h->card_ids, card_words(h->cap), card_words(cap), "gpugc_new (cards)"))
+        !bits_grow(h, &h->card_ids, card_words(h->cap), card_words(cap), "gpugc_new (cards)") ||
+        (h->weak && !weak_grow(h, h->cap, cap)) || (h->trace && !trace_grow(h, h->cap, cap)))
         return false;
     h->cap = cap;
     return true;
@@ -100,6 +101,28 @@ void gen_remove(gpugc_heap *h, uint32_t id) {
     h->gen_pos[last] = pos;
     dirty_id(h, id);
     h->meta[id] &= ~META_TRACKED;
+}
+
+int gen_move(gpugc_heap *h, uint32_t id, uint32_t g) {
+    if (!vec_reserve(h, &h->gen[g].ids, 1, "gpugc (generation list)"))
+        return GPUGC_ENOMEM;
+    gen_remove(h, id);
+    return gen_add(h, id, g); /* cannot fail: the room is there */
+}
+
+void gen_merge(gpugc_heap *h, uint32_t from, uint32_t to) {
+    u32vec *src = &h->gen[from].ids, *dst = &h->gen[to].ids;
+    size_t kept = 0;
+    for (size_t k = 0; k < src->n; k++) {
+        uint32_t id = src->v[k];
+        u32vec *v = h->meta[id] & META_IMMORTAL ? src : dst;
+        size_t pos = v == src ? kept++ : v->n++;
+        v->v[pos] = id;
+        h->gen_pos[id] = (uint32_t)pos;
+        dirty_id(h, id);
+        h->meta[id] = (h->meta[id] & ~META_GEN_MASK) | (v == src ? from : to);
+    }
+    src->n = kept;
 }
 
 /* ---- pointer checks ----------------------------------------------------- */
@@ -159,6 +182,7 @@ gpugc_heap *gpugc_heap_new(const gpugc_config *cfg) {
         return NULL;
     }
     error_handler_default_for(h);
+    output_default_for(h);
     for (int f = 0; f < GPUGC_FAULT_COUNT; f++)
         h->fault_countdown[f] = -1;
     h->cookie = heap_cookie(h);
@@ -206,7 +230,11 @@ void gpugc_heap_free(gpugc_heap *h) {
     for (uint32_t t = 0; t < h->ntypes; t++)
         free(h->types[t].name);
     free(h->types);
-    for (int g = 0; g < GPUGC_GENERATIONS; g++)
+    free(h->callbacks);
+    vec_free(&h->saved);
+    weak_release_all(h);
+    trace_release(h);
+    for (uint32_t g = 0; g <= PERMANENT_GEN; g++)
         vec_free(&h->gen[g].ids);
     free(h->rc);
     free(h->slot_off);
@@ -285,9 +313,12 @@ uint64_t heap_metadata_bytes(const gpugc_heap *h) {
     uint64_t b = (uint64_t)h->cap * per_id + ((uint64_t)h->cap + 63) / 64 * 8;
     b += (card_words(h->cap) + card_words(h->slots_cap)) * sizeof(uint64_t);
     b += (uint64_t)h->slots_cap * sizeof(uint32_t);
-    for (int g = 0; g < GPUGC_GENERATIONS; g++)
+    for (uint32_t g = 0; g <= PERMANENT_GEN; g++)
         b += h->gen[g].ids.cap * sizeof(uint32_t);
     b += (uint64_t)h->live * sizeof(obj_header);
+    b += h->saved.cap * sizeof(uint32_t) + h->ncallbacks * sizeof(callback_entry);
+    if (h->weak)
+        b += (uint64_t)h->cap * sizeof *h->weak;
     return b;
 }
 

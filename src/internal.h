@@ -8,6 +8,8 @@
  *             from inside the set (unsigned: past GPUGC_MAX_REFCOUNT means
  *             below zero).
  *   garbage   bitmap over ids: set members found unreachable.
+ *   permanent generation 3 (PERMANENT_GEN): frozen and immortal objects,
+ *             tracked but in no collection's set.
  *
  * Invariants between calls (gpugc_validate checks each one)
  *   - id i is live iff meta[i] & META_LIVE; then addr[i] is its payload, whose
@@ -15,8 +17,15 @@
  *   - rc[i] >= the number of live slots holding i (the rest are C references).
  *   - slots[slot_off[i] .. + slot_cnt[i]) belong to i alone; each holds a live
  *     id or NO_ID.
- *   - i is tracked iff slot_cnt[i] > 0; a tracked id sits in exactly one
- *     generation list, at gen_pos[i], and meta[i] carries that generation.
+ *   - i is tracked iff slot_cnt[i] > 0 and META_UNTRACKED is clear; a
+ *     tracked id sits in exactly one generation list (the permanent one
+ *     included), at gen_pos[i], and meta[i] carries that generation.
+ *   - i is immortal iff META_IMMORTAL is set iff rc[i] == IMMORTAL_RC; a
+ *     tracked immortal id is in the permanent generation.
+ *   - a weak reference reads its referent i (or NO_ID once i died) and, if
+ *     i, is listed at h->weak[i]; only live ids have weak references.
+ *   - every id in h->saved (SAVEALL's garbage list) is live and holds one
+ *     count for the list.
  *   - every garbage bit is zero and every gc_refs entry is unused outside a
  *     collection.
  *   - a device backend's mirror of meta, slot_off, slot_cnt and the slot
@@ -32,10 +41,14 @@
  * program's own symbols. */
 #define backend_cpu gpugc__backend_cpu
 #define backend_select gpugc__backend_select
+#define debug_object gpugc__debug_object
+#define debug_print gpugc__debug_print
 #define drop_ref gpugc__drop_ref
 #define error_handler_default_for gpugc__error_handler_default_for
 #define fault_fires gpugc__fault_fires
 #define gen_add gpugc__gen_add
+#define gen_merge gpugc__gen_merge
+#define gen_move gpugc__gen_move
 #define gen_remove gpugc__gen_remove
 #define heap_malloc gpugc__heap_malloc
 #define heap_metadata_bytes gpugc__heap_metadata_bytes
@@ -47,18 +60,30 @@
 #define object_destroy gpugc__object_destroy
 #define object_free gpugc__object_free
 #define object_id gpugc__object_id
+#define output_default_for gpugc__output_default_for
 #define pool_alloc gpugc__pool_alloc
 #define pool_free gpugc__pool_free
 #define pool_init gpugc__pool_init
 #define pool_release_all gpugc__pool_release_all
 #define release_pending gpugc__release_pending
+#define run_callbacks gpugc__run_callbacks
 #define set_error gpugc__set_error
 #define slots_alloc gpugc__slots_alloc
 #define slots_init gpugc__slots_init
 #define slots_release gpugc__slots_release
 #define bits_grow gpugc__bits_grow
+#define trace_alloc gpugc__trace_alloc
+#define trace_free gpugc__trace_free
+#define trace_grow gpugc__trace_grow
+#define trace_release gpugc__trace_release
+#define trace_site_of gpugc__trace_site_of
 #define vec_free gpugc__vec_free
+#define weak_clear gpugc__weak_clear
+#define weak_grow gpugc__weak_grow
+#define weak_release_all gpugc__weak_release_all
+#define weak_validate gpugc__weak_validate
 #define vec_push gpugc__vec_push
+#define vec_reserve gpugc__vec_reserve
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -69,12 +94,22 @@
 
 /* meta[id]: flags in the low byte, type id above.  The mark kernels read
  * LIVE, TRACKED and the generation. */
-#define META_GEN_MASK 0x03u   /* generation 0..2                         */
+#define META_GEN_MASK 0x03u   /* generation 0..2, or PERMANENT_GEN       */
 #define META_TRACKED 0x04u    /* examined by the cycle collector         */
 #define META_FINALIZED 0x08u  /* finalize has run; never again (PEP 442) */
 #define META_LIVE 0x10u       /* the id names an object                  */
+#define META_IMMORTAL 0x20u   /* counts never change; freed by heap_free */
+#define META_UNTRACKED 0x40u  /* gpugc_untrack: left out of collection
+                                 even when it has slots                  */
 #define META_TYPE_SHIFT 8
 #define META_MAX_TYPES (1u << (32 - META_TYPE_SHIFT))
+
+/* Frozen and immortal objects: a fourth generation no collection's set
+ * includes, since every backend takes `tracked && gen <= g` with g <= 2. */
+#define PERMANENT_GEN 3u
+/* The count of an immortal object: above GPUGC_MAX_REFCOUNT, so gpugc_incref
+ * tells it apart in the overflow test it makes anyway. */
+#define IMMORTAL_RC GPUGC_IMMORTAL_REFCOUNT
 
 static inline uint32_t meta_gen(uint32_t m) { return m & META_GEN_MASK; }
 static inline gpugc_type meta_type(uint32_t m) { return m >> META_TYPE_SHIFT; }
@@ -135,6 +170,9 @@ bool slots_alloc(gpugc_heap *h, uint32_t n, uint32_t *off);
 void slots_release(gpugc_heap *h, uint32_t off, uint32_t n);
 
 int vec_push(gpugc_heap *h, u32vec *v, uint32_t x);
+/* Makes room in v for `extra` more entries; false (reported on behalf of
+ * what) changes nothing. */
+bool vec_reserve(gpugc_heap *h, u32vec *v, size_t extra, const char *what);
 /* Grows *bits from old_words to words, the new words zero; false on
  * failure (reported). */
 bool bits_grow(gpugc_heap *h, uint64_t **bits, size_t old_words, size_t words, const char *what);
@@ -154,7 +192,14 @@ typedef struct generation {
     uint32_t threshold;
     uint32_t count;      /* gen 0: allocations - deallocations;
                             gen g: collections of g-1 since the last of g */
+    gpugc_gen_stats stats; /* cumulative, for gpugc_get_stats            */
 } generation;
+
+/* One collection callback (gpugc_callback_add). */
+typedef struct callback_entry {
+    gpugc_callback fn;
+    void *data;
+} callback_entry;
 
 struct gpugc_heap {
     /* id-indexed arrays (structure of arrays), all of capacity `cap` */
@@ -187,7 +232,8 @@ struct gpugc_heap {
     type_entry *types;
     uint32_t ntypes, types_cap;
 
-    generation gen[GPUGC_GENERATIONS];
+    generation gen[GPUGC_GENERATIONS + 1]; /* [PERMANENT_GEN]: frozen and
+                            immortal objects, never collected            */
     uint64_t long_lived_total, long_lived_pending;
     bool enabled;
     bool collecting;     /* a collection's sweep is running callbacks     */
@@ -209,6 +255,21 @@ struct gpugc_heap {
 
     gpugc_collection_stats last;
     bool have_last;
+
+    callback_entry *callbacks;
+    uint32_t ncallbacks, callbacks_cap;
+    bool in_callbacks;   /* gpugc_callback_add/remove refuse meanwhile     */
+
+    unsigned debug;      /* GPUGC_DEBUG_* flags                            */
+    gpugc_output out;    /* where debug output goes                        */
+    void *out_data;
+    u32vec saved;        /* the garbage list of GPUGC_DEBUG_SAVEALL        */
+
+    struct gpugc_weakref **weak; /* id-indexed heads of the live weak
+                            references to each object; NULL until the
+                            first (weakref.c)                              */
+    struct gpugc_weakref *weakrefs; /* every weak reference of the heap    */
+    struct trace_state *trace; /* allocation tracing; NULL when off (trace.c) */
 
     gpugc_error_handler on_error;
     void *on_error_data;
@@ -246,6 +307,16 @@ bool id_alloc(gpugc_heap *h, uint32_t *id);
 void id_release(gpugc_heap *h, uint32_t id);
 int gen_add(gpugc_heap *h, uint32_t id, uint32_t g);
 void gen_remove(gpugc_heap *h, uint32_t id);
+/* Moves tracked id to generation g (another than its own); GPUGC_ENOMEM
+ * (reported) changes nothing. */
+int gen_move(gpugc_heap *h, uint32_t id, uint32_t g);
+/* Moves every member of generation `from` but the immortal ones to the end
+ * of generation `to`, for which vec_reserve made room. */
+void gen_merge(gpugc_heap *h, uint32_t from, uint32_t to);
+/* The generation an object joins when it becomes tracked. */
+static inline uint32_t gen_home(uint32_t meta) {
+    return meta & META_IMMORTAL ? PERMANENT_GEN : 0;
+}
 uint64_t heap_metadata_bytes(const gpugc_heap *h);
 
 /* A hint to start loading addr; marking is latency-bound, and the loops
@@ -292,6 +363,17 @@ static inline void dirty_slots(gpugc_heap *h, uint32_t off, uint32_t n) {
 
 /* ---- object.c ----------------------------------------------------------- */
 
+/* Adds one count to id, unless it is immortal (its count never moves);
+ * false when the count is at GPUGC_MAX_REFCOUNT (the caller reports). */
+static inline bool count_up(gpugc_heap *h, uint32_t id) {
+    uint32_t c = h->rc[id];
+    if (c < GPUGC_MAX_REFCOUNT) {
+        h->rc[id] = c + 1;
+        return true;
+    }
+    return c == IMMORTAL_RC;
+}
+
 /* Drops one reference to id; an id reaching zero joins the pending list.
  * Runs no callback, so it is safe while the heap is in mid-change. */
 void drop_ref(gpugc_heap *h, uint32_t id);
@@ -303,6 +385,46 @@ void object_destroy(gpugc_heap *h, uint32_t id);
 /* Frees a dead object's memory (payload, slot range, id) without touching
  * what its slots reference. */
 void object_free(gpugc_heap *h, uint32_t id);
+
+/* ---- control.c ---------------------------------------------------------- */
+
+/* Runs the collection callbacks for one phase of a collection. */
+void run_callbacks(gpugc_heap *h, gpugc_phase phase, const gpugc_collect_info *info);
+/* One line of debug output through the heap's output function. */
+void debug_print(gpugc_heap *h, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+/* Prints "<what> <type name> <address>" for id. */
+void debug_object(gpugc_heap *h, const char *what, uint32_t id);
+void output_default_for(gpugc_heap *h);
+
+/* ---- weakref.c ---------------------------------------------------------- */
+
+/* Grows h->weak from old_cap to cap entries, the new ones empty. */
+bool weak_grow(gpugc_heap *h, uint32_t old_cap, uint32_t cap);
+/* Clears the weak references of dying id (h->weak[id] not empty) and runs
+ * their callbacks. */
+void weak_clear(gpugc_heap *h, uint32_t id);
+/* Frees every weak reference of the heap and the lists (gpugc_heap_free). */
+void weak_release_all(gpugc_heap *h);
+/* The weak-reference part of gpugc_validate. */
+int weak_validate(const gpugc_heap *h);
+
+/* ---- trace.c ------------------------------------------------------------ */
+
+typedef struct trace_state trace_state;
+/* Grows the trace records from old_cap to cap ids, the new ones empty. */
+bool trace_grow(gpugc_heap *h, uint32_t old_cap, uint32_t cap);
+/* The site index of (file, line), registered if new; 0 (reported) when
+ * memory is short. */
+uint32_t trace_site_of(gpugc_heap *h, const char *file, int line);
+/* Records new object id of payload size at site / forgets id. */
+void trace_alloc(gpugc_heap *h, uint32_t id, uint32_t site, size_t size);
+void trace_free(gpugc_heap *h, uint32_t id);
+/* Drops all tracing state (gpugc_trace_stop, gpugc_heap_free). */
+void trace_release(gpugc_heap *h);
 
 /* ---- collect.c ---------------------------------------------------------- */
 

@@ -35,6 +35,11 @@ static uint32_t counted_id(const gpugc_heap *h, const void *obj, const char *fn)
 /* ---- allocation --------------------------------------------------------- */
 
 void *gpugc_new(gpugc_heap *h, gpugc_type t, uint32_t nrefs, size_t size) {
+    return gpugc_new_at(h, t, nrefs, size, NULL, 0);
+}
+
+void *gpugc_new_at(gpugc_heap *h, gpugc_type t, uint32_t nrefs, size_t size, const char *file,
+                   int line) {
     if (!h) {
         set_error(NULL, GPUGC_EINVAL, "gpugc_new: heap is NULL");
         return NULL;
@@ -49,7 +54,12 @@ void *gpugc_new(gpugc_heap *h, gpugc_type t, uint32_t nrefs, size_t size) {
     }
     maybe_collect(h);
 
-    /* Take every resource first; give back what was taken if one fails. */
+    /* Take every resource first; give back what was taken if one fails.
+     * The trace site goes first: a collection's callbacks (above) may have
+     * started or stopped tracing. */
+    uint32_t site = 0;
+    if (h->trace && !(site = trace_site_of(h, file, line)))
+        return NULL;
     uint32_t id, off = 0, cls;
     if (!id_alloc(h, &id))
         return NULL;
@@ -81,6 +91,8 @@ void *gpugc_new(gpugc_heap *h, gpugc_type t, uint32_t nrefs, size_t size) {
         h->gen[0].count++;
     }
     h->live++;
+    if (site)
+        trace_alloc(h, id, site, size);
     return hd + 1;
 }
 
@@ -96,12 +108,9 @@ void gpugc_incref(gpugc_heap *h, void *obj) {
     uint32_t id = counted_id(h, obj, "gpugc_incref");
     if (id == NO_ID)
         return;
-    if (h->rc[id] >= GPUGC_MAX_REFCOUNT) {
+    if (!count_up(h, id))
         set_error(h, GPUGC_EOVERFLOW, "gpugc_incref: count of %p is at its limit %u", obj,
                   GPUGC_MAX_REFCOUNT);
-        return;
-    }
-    h->rc[id]++;
 }
 
 void gpugc_decref(gpugc_heap *h, void *obj) {
@@ -128,7 +137,7 @@ size_t gpugc_refcount(const gpugc_heap *h, const void *obj) {
 }
 
 void drop_ref(gpugc_heap *h, uint32_t id) {
-    if (--h->rc[id] == 0) {
+    if (h->rc[id] != IMMORTAL_RC && --h->rc[id] == 0) {
         h->gc_refs[id] = h->pending;
         h->pending = id;
     }
@@ -149,6 +158,8 @@ void object_free(gpugc_heap *h, uint32_t id) {
     }
     slots_release(h, h->slot_off[id], h->slot_cnt[id]);
     pool_free(&h->pool, hd, hd->check ^ h->cookie);
+    if (h->trace)
+        trace_free(h, id);
     id_release(h, id);
     h->live--;
 }
@@ -177,6 +188,8 @@ void release_pending(gpugc_heap *h) {
             if (h->rc[id] == 0 || --h->rc[id] != 0)
                 continue; /* resurrected, or already pending again */
         }
+        if (h->weak && h->weak[id])
+            weak_clear(h, id);
         object_destroy(h, id);
         uint32_t off = h->slot_off[id];
         for (uint32_t k = 0, n = h->slot_cnt[id]; k < n; k++)
@@ -202,9 +215,8 @@ int gpugc_set_ref(gpugc_heap *h, void *obj, uint32_t slot, void *target) {
     if (target) {
         if ((tid = counted_id(h, target, "gpugc_set_ref")) == NO_ID)
             return h->err;
-        if (h->rc[tid] >= GPUGC_MAX_REFCOUNT)
+        if (!count_up(h, tid))
             return set_error(h, GPUGC_EOVERFLOW, "gpugc_set_ref: count of the target is at its limit");
-        h->rc[tid]++;
     }
     uint32_t at = h->slot_off[id] + slot, old = h->slots[at];
     dirty_slots(h, at, 1);
@@ -256,7 +268,8 @@ int gpugc_resize_refs(gpugc_heap *h, void *obj, uint32_t nrefs) {
         uint32_t noff;
         if (!slots_alloc(h, nrefs, &noff))
             return h->err;
-        if (old == 0 && gen_add(h, id, 0) != GPUGC_OK) {
+        if (old == 0 && !(h->meta[id] & META_UNTRACKED) &&
+            gen_add(h, id, gen_home(h->meta[id])) != GPUGC_OK) {
             slots_release(h, noff, nrefs);
             return h->err;
         }
@@ -276,9 +289,33 @@ int gpugc_resize_refs(gpugc_heap *h, void *obj, uint32_t nrefs) {
     dirty_id(h, id);
     h->slot_cnt[id] = nrefs;
     if (nrefs == 0 && old > 0) {
-        gen_remove(h, id);
+        if (h->meta[id] & META_TRACKED)
+            gen_remove(h, id);
         h->slot_off[id] = 0;
     }
     release_pending(h);
+    return GPUGC_OK;
+}
+
+/* ---- immortal objects (PEP 683) ----------------------------------------- */
+
+int gpugc_make_immortal(gpugc_heap *h, void *obj) {
+    if (!h)
+        return set_error(NULL, GPUGC_EINVAL, "gpugc_make_immortal: heap is NULL");
+    uint32_t id = counted_id(h, obj, "gpugc_make_immortal");
+    if (id == NO_ID)
+        return h->err;
+    if (h->collecting || h->releasing || h->dying)
+        return set_error(h, GPUGC_EBUSY,
+                         "gpugc_make_immortal: called from a callback while the heap is collecting or releasing");
+    if (h->meta[id] & META_IMMORTAL)
+        return GPUGC_OK;
+    /* The permanent generation keeps it out of every collection's set. */
+    if ((h->meta[id] & META_TRACKED) && meta_gen(h->meta[id]) != PERMANENT_GEN &&
+        gen_move(h, id, PERMANENT_GEN) != GPUGC_OK)
+        return h->err;
+    dirty_id(h, id);
+    h->meta[id] |= META_IMMORTAL;
+    h->rc[id] = IMMORTAL_RC;
     return GPUGC_OK;
 }

@@ -289,3 +289,46 @@ int gpugc_size_class_stats_get(const gpugc_heap *h, unsigned class_index,
     out->blocks_free = out->pools * blocks_per_pool(class_index + 1) - out->blocks_used;
     return GPUGC_OK;
 }
+
+int gpugc_print_allocator_stats(const gpugc_heap *h, FILE *f) {
+    if (!h || !f)
+        return set_error(h, GPUGC_EINVAL, "gpugc_print_allocator_stats: %s is NULL", h ? "f" : "heap");
+    const pool_state *p = &h->pool;
+    fprintf(f, "Small block threshold = %d, in %u size classes.\n\n", GPUGC_SMALL_MAX,
+            (unsigned)GPUGC_SIZE_CLASSES);
+    fprintf(f, "class   size   num pools   blocks in use  avail blocks\n"
+               "-----   ----   ---------   -------------  ------------\n");
+    uint64_t pools = 0, used_bytes = 0, free_bytes = 0;
+    for (uint32_t c = 1; c <= GPUGC_SIZE_CLASSES; c++) {
+        gpugc_size_class_stats st;
+        gpugc_size_class_stats_get(h, c - 1, &st);
+        if (st.pools == 0)
+            continue;
+        fprintf(f, "%5u %6u %11llu %15llu %13llu\n", c - 1, st.block_size,
+                (unsigned long long)st.pools, (unsigned long long)st.blocks_used,
+                (unsigned long long)st.blocks_free);
+        pools += st.pools;
+        used_bytes += st.blocks_used * st.block_size;
+        free_bytes += st.blocks_free * st.block_size;
+    }
+    gpugc_memory_stats m;
+    gpugc_memory_stats_get(h, &m);
+    fprintf(f, "\n# arenas allocated current           = %llu\n"
+               "# arenas allocated at peak           = %llu\n"
+               "# arenas released                    = %llu\n"
+               "# bytes in pools                     = %llu\n"
+               "# bytes in allocated blocks          = %llu\n"
+               "# bytes in available blocks          = %llu\n"
+               "# large payloads (from the system)   = %llu\n"
+               "# bytes in large payloads            = %llu\n"
+               "# bytes of collector metadata        = %llu\n"
+               "# reference slots in use / free      = %llu / %llu\n",
+            (unsigned long long)p->narenas, (unsigned long long)p->arenas_peak,
+            (unsigned long long)p->arenas_released,
+            (unsigned long long)(pools * POOL_SIZE), (unsigned long long)used_bytes,
+            (unsigned long long)free_bytes, (unsigned long long)m.large_objects,
+            (unsigned long long)m.large_bytes, (unsigned long long)m.metadata_bytes,
+            (unsigned long long)m.slots_used, (unsigned long long)m.slots_free);
+    return ferror(f) ? set_error(h, GPUGC_EINVAL, "gpugc_print_allocator_stats: write failed")
+                     : GPUGC_OK;
+}

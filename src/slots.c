@@ -25,6 +25,19 @@ int vec_push(gpugc_heap *h, u32vec *v, uint32_t x) {
     return GPUGC_OK;
 }
 
+bool vec_reserve(gpugc_heap *h, u32vec *v, size_t extra, const char *what) {
+    if (v->n + extra <= v->cap)
+        return true;
+    /* Geometric, so that entries added one at a time cost amortized O(1). */
+    size_t cap = v->n + extra > 2 * v->cap ? v->n + extra : 2 * v->cap;
+    uint32_t *nv = heap_realloc(h, v->v, cap * sizeof *nv, what);
+    if (!nv)
+        return false;
+    v->v = nv;
+    v->cap = cap;
+    return true;
+}
+
 bool bits_grow(gpugc_heap *h, uint64_t **bits, size_t old_words, size_t words, const char *what) {
     uint64_t *b = heap_realloc(h, *bits, words * sizeof *b, what);
     if (!b)

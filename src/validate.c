@@ -42,19 +42,26 @@ int gpugc_validate(gpugc_heap *h) {
         const obj_header *hd = (const obj_header *)h->addr[id] - 1;
         if (hd->id != id || (hd->check ^ h->cookie) > GPUGC_SIZE_CLASSES)
             FAIL("object %u: payload header does not name it", id);
-        if (h->rc[id] == 0 || h->rc[id] > GPUGC_MAX_REFCOUNT)
+        bool immortal = m & META_IMMORTAL;
+        if (immortal != (h->rc[id] == IMMORTAL_RC))
+            FAIL("object %u: immortal flag disagrees with count %u", id, h->rc[id]);
+        if (h->rc[id] == 0 || (!immortal && h->rc[id] > GPUGC_MAX_REFCOUNT))
             FAIL("object %u: count %u out of range", id, h->rc[id]);
         if (meta_type(m) >= h->ntypes)
             FAIL("object %u: type %u unknown", id, meta_type(m));
         uint32_t off = h->slot_off[id], n = h->slot_cnt[id];
-        if (!(m & META_TRACKED) != (n == 0))
-            FAIL("object %u: tracked flag disagrees with %u slots", id, n);
-        if (n) {
+        if (!(m & META_TRACKED) != (n == 0 || (m & META_UNTRACKED)))
+            FAIL("object %u: tracked flag disagrees with %u slots and the untrack request", id, n);
+        if (m & META_TRACKED) {
             tracked++;
             uint32_t g = meta_gen(m);
             const u32vec *v = &h->gen[g].ids;
-            if (g >= GPUGC_GENERATIONS || h->gen_pos[id] >= v->n || v->v[h->gen_pos[id]] != id)
+            if (h->gen_pos[id] >= v->n || v->v[h->gen_pos[id]] != id)
                 FAIL("object %u: not at its place in generation list %u", id, g);
+            if (immortal && g != PERMANENT_GEN)
+                FAIL("object %u: immortal but in generation %u", id, g);
+        }
+        if (n) {
             if ((uint64_t)off + n > top || !claim(owned, off, n))
                 FAIL("object %u: slot range [%u, +%u) overlaps another or passes the top %u", id,
                      off, n, top);
@@ -71,14 +78,21 @@ int gpugc_validate(gpugc_heap *h) {
     }
     if (live != h->live)
         FAIL("%zu live ids but %zu objects counted", live, h->live);
+    for (size_t k = 0; k < h->saved.n; k++) {
+        uint32_t t = h->saved.v[k];
+        if (t >= h->nids || !(h->meta[t] & META_LIVE))
+            FAIL("garbage list holds dead id %u", t);
+        incoming[t]++; /* the list's count */
+    }
     size_t listed = 0;
-    for (int g = 0; g < GPUGC_GENERATIONS; g++)
+    for (uint32_t g = 0; g <= PERMANENT_GEN; g++)
         listed += h->gen[g].ids.n;
     if (listed != tracked)
         FAIL("generation lists hold %zu ids for %zu tracked objects", listed, tracked);
     for (uint32_t id = 0; id < h->nids; id++)
         if (incoming[id] > h->rc[id])
-            FAIL("object %u: %u slots reference it but its count is %u", id, incoming[id], h->rc[id]);
+            FAIL("object %u: %u slots (and the garbage list) reference it but its count is %u", id,
+                 incoming[id], h->rc[id]);
 
     size_t dead = 0;
     for (uint32_t id = h->free_ids; id != NO_ID; id = h->slot_off[id]) {
@@ -103,6 +117,8 @@ int gpugc_validate(gpugc_heap *h) {
              (unsigned long long)used_slots, (unsigned long long)free_slots, top,
              (unsigned long long)h->ss.nfree);
 
+    if ((status = weak_validate(h)) != GPUGC_OK)
+        goto out;
     for (size_t w = 0; w < ((size_t)h->cap + 63) / 64; w++)
         if (h->garbage[w])
             FAIL("garbage bitmap not clear outside a collection (word %zu)", w);

@@ -15,7 +15,19 @@
  *
  * Graphs have cycles, self-loops, shared subgraphs, NULL slots, objects held
  * from C, several generations, payloads from the pools and from the system,
- * and mutation interleaved with collections.  Automatic collection is off so
+ * and mutation interleaved with collections.  Now and then every tracked
+ * object is frozen (gpugc_freeze: no collection examines it) or unfrozen,
+ * single objects are untracked (gpugc_untrack) or tracked again,
+ * GPUGC_DEBUG_SAVEALL keeps what collections find on the garbage list
+ * (cleared now and then), and in some graphs objects are made immortal (their counts stop moving
+ * and they never die; those graphs end with gpugc_heap_free).
+ *
+ * Weak references, some with callbacks, are made to random objects and
+ * freed at random.  The model says when each must die: when its referent
+ * dies by reference count, or is garbage of a collection (even if a
+ * finalizer then resurrects it).  Every check compares what each one reads
+ * and how often its callback ran (once, for a dead one, before any
+ * finalizer of its collection, with the referent already unreadable).  Automatic collection is off so
  * that the model stays exact.  Most graphs end by dropping every reference
  * and collecting (the heap must end empty, and is reused by the next graph);
  * some end with gpugc_heap_free on live objects.
@@ -44,6 +56,9 @@ enum {
     NONE = -1,            /* an empty slot, or no object                   */
     FULL_CHECK_EVERY = 16, /* steps between whole-heap comparisons        */
     FREE_HEAP_EVERY = 64, /* every so many graphs end with gpugc_heap_free */
+    IMMORTAL_EVERY = 4,   /* every so many graphs make immortal objects    */
+    MAX_WEAK = 64,        /* weak references one graph makes at most       */
+    PERMANENT = 3,        /* the generation of frozen and immortal objects */
     DEFAULT_GRAPHS = 3000
 };
 #define DEFAULT_SEED 0x6770756763ull /* "gpugc" */
@@ -66,14 +81,31 @@ typedef struct mobj {
     int nslots;
     int slot[MAX_SLOTS];  /* model indices, NONE for NULL                  */
     int gen;              /* meaningful while tracked (nslots > 0)         */
+    int immortal;         /* gpugc_make_immortal: never dies               */
+    int untracked;        /* gpugc_untrack: in no set, whatever its slots  */
+    int saved;            /* on the garbage list (SAVEALL), which holds one
+                             reference to it                              */
     int fin_due;          /* the model says finalize has run (0 or 1)      */
     /* what the library's callbacks did to this object */
     int finalized, destroyed, payload_bad;
     uint64_t fin_seq, des_seq;
 } mobj;
 
+/* A weak reference, as the model sees it. */
+typedef struct mweak {
+    gpugc_weakref *w;     /* NULL once freed                               */
+    int target;           /* model index; NONE once the referent died      */
+    int has_cb;
+    int cb_due;           /* the model says the callback has run (0 or 1) */
+    /* what the library's callback did */
+    int cb_runs, cb_bad;  /* cb_bad: the referent was still readable       */
+    uint64_t cb_seq;
+} mweak;
+
 static struct {
     gpugc_heap *h;
+    mweak wk[MAX_WEAK];
+    int nw;               /* weak references made in this graph            */
     gpugc_type type[3];   /* by kind */
     mobj o[MAX_OBJS];
     int n;                /* objects created in this graph                 */
@@ -82,6 +114,8 @@ static struct {
     int errors;           /* reports to the error handler                  */
     uint64_t rng, seed;
     int graph, step, focus; /* where we are, for failure messages          */
+    int immortals;        /* objects made immortal in this graph           */
+    int saveall;          /* GPUGC_DEBUG_SAVEALL is on                     */
 } W;
 
 /* ---- reproducible randomness (splitmix64) --------------------------------- */
@@ -167,6 +201,15 @@ static void on_finalize_resurrect(gpugc_heap *h, void *obj)
     gpugc_incref(h, obj);
 }
 
+static void on_weak_dead(gpugc_heap *h, gpugc_weakref *w, void *data)
+{
+    mweak *k = &W.wk[(intptr_t)data];
+    k->cb_runs++;
+    k->cb_seq = ++W.seq;
+    if (k->w != w || gpugc_weakref_get(h, w) != NULL)
+        k->cb_bad++;
+}
+
 static void on_destroy(gpugc_heap *h, void *obj)
 {
     (void)h;
@@ -188,10 +231,22 @@ static void on_destroy(gpugc_heap *h, void *obj)
 
 /* ---- model semantics ------------------------------------------------------- */
 
-static int tracked(const mobj *m) { return m->nslots > 0; }
+/* The referent i died: its weak references read NULL from now on. */
+static void model_kill_weakrefs(int i)
+{
+    for (int k = 0; k < W.nw; k++)
+        if (W.wk[k].w && W.wk[k].target == i) {
+            W.wk[k].target = NONE;
+            W.wk[k].cb_due = W.wk[k].has_cb;
+        }
+}
+
+static int tracked(const mobj *m) { return m->nslots > 0 && !m->untracked; }
 static int has_callbacks(const mobj *m) { return m->kind != PLAIN; }
 static int is_alive(const mobj *m) { return m->alive; }
-static int has_slots(const mobj *m) { return m->alive && tracked(m); }
+static int has_slots(const mobj *m) { return m->alive && m->nslots > 0; }
+static int is_tracked(const mobj *m) { return m->alive && tracked(m); }
+static int is_untracked(const mobj *m) { return m->alive && m->untracked; }
 static int is_held(const mobj *m) { return m->alive && m->ext > 0; }
 
 static void *ptr_of(int i)
@@ -203,7 +258,7 @@ static void *ptr_of(int i)
 static void model_refcounts(int rc[MAX_OBJS])
 {
     for (int i = 0; i < W.n; i++)
-        rc[i] = W.o[i].alive ? W.o[i].ext : 0;
+        rc[i] = W.o[i].alive ? W.o[i].ext + W.o[i].saved : 0;
     for (int i = 0; i < W.n; i++)
         for (int s = 0; W.o[i].alive && s < W.o[i].nslots; s++)
             if (W.o[i].slot[s] != NONE)
@@ -233,8 +288,10 @@ static void model_release(void)
         changed = 0;
         model_refcounts(rc);
         for (int i = 0; i < W.n; i++)
-            if (W.o[i].alive && rc[i] == 0 && !model_finalize(&W.o[i])) {
+            if (W.o[i].alive && rc[i] == 0 && !W.o[i].immortal &&
+                !model_finalize(&W.o[i])) {
                 W.o[i].alive = 0;
+                model_kill_weakrefs(i);
                 changed = 1;
             }
     }
@@ -257,9 +314,11 @@ static void model_reach(char reached[MAX_OBJS], int queue[MAX_OBJS], int tail,
     }
 }
 
+/* Frozen and immortal objects sit in the permanent generation, which no
+ * set includes. */
 static int in_set(const mobj *m, int g)
 {
-    return has_slots(m) && m->gen <= g;
+    return is_tracked(m) && m->gen <= g;
 }
 
 /* What collecting generations 0..g must find.  The set is every alive
@@ -274,7 +333,7 @@ static int model_garbage(int g, char set[MAX_OBJS], char garbage[MAX_OBJS])
     for (int i = 0; i < W.n; i++) {
         set[i] = (char)in_set(&W.o[i], g);
         alive[i] = (char)W.o[i].alive;
-        if (W.o[i].alive && (!set[i] || W.o[i].ext > 0)) {
+        if (W.o[i].alive && (!set[i] || W.o[i].ext > 0 || W.o[i].saved)) {
             reached[i] = 1;
             queue[tail++] = i;
         }
@@ -339,14 +398,36 @@ static void check_heap(void)
             continue;
         }
         EXPECT_EQ(m->destroyed, 0);
-        EXPECT_EQ(gpugc_refcount(W.h, m->ptr), rc[i]);
+        EXPECT_EQ(gpugc_refcount(W.h, m->ptr),
+                  m->immortal ? (int64_t)GPUGC_IMMORTAL_REFCOUNT : rc[i]);
         EXPECT_EQ(gpugc_nrefs(W.h, m->ptr), m->nslots);
+        EXPECT_EQ(gpugc_is_tracked(W.h, m->ptr), tracked(m));
         EXPECT_EQ(gpugc_type_of(W.h, m->ptr), W.type[m->kind]);
         for (int s = 0; s < m->nslots; s++)
             EXPECT_EQ((intptr_t)gpugc_get_ref(W.h, m->ptr, (uint32_t)s),
                       (intptr_t)ptr_of(m->slot[s]));
     }
+    for (int k = 0; k < W.nw; k++) {
+        mweak *wk = &W.wk[k];
+        if (!wk->w)
+            continue;
+        W.focus = k;
+        EXPECT_EQ(wk->cb_bad, 0);
+        EXPECT_EQ(wk->cb_runs, wk->cb_due);
+        void *p = gpugc_weakref_get(W.h, wk->w);
+        EXPECT_EQ((intptr_t)p, (intptr_t)ptr_of(wk->target));
+        if (p)
+            gpugc_decref(W.h, p); /* the new reference get gave */
+    }
     W.focus = NONE;
+    int frozen = 0;
+    for (int i = 0; i < W.n; i++)
+        frozen += is_tracked(&W.o[i]) && W.o[i].gen == PERMANENT && !W.o[i].immortal;
+    EXPECT_EQ(gpugc_get_freeze_count(W.h), frozen);
+    int saved = 0;
+    for (int i = 0; i < W.n; i++)
+        saved += W.o[i].alive && W.o[i].saved;
+    EXPECT_EQ(gpugc_garbage_count(W.h), saved);
     EXPECT_EQ(gpugc_object_count(W.h), alive_count());
     EXPECT_EQ(gpugc_validate(W.h), GPUGC_OK);
     EXPECT_EQ(W.stray, 0);
@@ -404,8 +485,8 @@ static void op_resize(int i, int nslots)
     W.focus = i;
     EXPECT_EQ(gpugc_resize_refs(W.h, W.o[i].ptr, (uint32_t)nslots), GPUGC_OK);
     mobj *m = &W.o[i];
-    if (!tracked(m) && nslots > 0)
-        m->gen = 0; /* gaining a first slot starts tracking in generation 0 */
+    if (!tracked(m) && nslots > 0) /* a first slot starts tracking */
+        m->gen = m->immortal ? PERMANENT : 0;
     for (int s = nslots; s < m->nslots; s++)
         m->slot[s] = NONE; /* released; the slots beyond stay NONE */
     m->nslots = nslots;
@@ -425,10 +506,24 @@ static void op_collect(int g)
         }
     }
     uint64_t before = W.seq;
+    char cleared[MAX_WEAK] = {0}; /* by this collection, not by counts */
+    for (int k = 0; k < W.nw; k++)
+        cleared[k] = W.wk[k].w && W.wk[k].target != NONE && garbage[W.wk[k].target];
+    for (int i = 0; i < W.n; i++)
+        if (garbage[i]) /* cleared even if a finalizer resurrects i */
+            model_kill_weakrefs(i);
 
     W.focus = NONE;
     EXPECT_EQ(gpugc_collect(W.h, g), unreachable);
     int survivors = model_sweep(garbage); /* garbage: now what is freed */
+    int saved = 0;
+    if (W.saveall) /* ...or, under SAVEALL, what joins the garbage list */
+        for (int i = 0; i < W.n; i++)
+            if (garbage[i]) {
+                W.o[i].saved = 1;
+                garbage[i] = 0;
+                saved++;
+            }
 
     gpugc_collection_stats st;
     EXPECT_EQ(gpugc_last_collection(W.h, &st, sizeof st), GPUGC_OK);
@@ -436,7 +531,7 @@ static void op_collect(int g)
     EXPECT_EQ(st.objects, set_size);
     EXPECT_EQ(st.edges, set_slots);
     EXPECT_EQ(st.unreachable, unreachable);
-    EXPECT_EQ(st.collected, unreachable - survivors);
+    EXPECT_EQ(st.collected, unreachable - survivors - saved);
     EXPECT_EQ(st.resurrected, survivors);
 
     /* The finalizers the sweep owed ran in this collection, all before the
@@ -462,6 +557,19 @@ static void op_collect(int g)
     }
     EXPECT_EQ(last_fin < first_des, 1);
 
+    /* Weak references to the garbage called back before any finalizer (those
+     * whose referent died by count during the sweep come later). */
+    uint64_t first_fin = UINT64_MAX;
+    for (int i = 0; i < W.n; i++)
+        if (has_callbacks(&W.o[i]) && W.o[i].fin_due && !fin_before[i] &&
+            W.o[i].fin_seq < first_fin)
+            first_fin = W.o[i].fin_seq;
+    for (int k = 0; k < W.nw; k++) {
+        W.focus = k;
+        if (cleared[k] && W.wk[k].has_cb)
+            EXPECT_EQ(W.wk[k].cb_seq > before && W.wk[k].cb_seq < first_fin, 1);
+    }
+
     for (int i = 0; i < W.n; i++)
         if (garbage[i])
             W.o[i].alive = 0;
@@ -470,6 +578,88 @@ static void op_collect(int g)
         if (set[i] && W.o[i].alive) /* survivors are promoted */
             W.o[i].gen = g < 2 ? g + 1 : 2;
     check_heap();
+}
+
+static void op_freeze(void)
+{
+    gpugc_freeze(W.h);
+    for (int i = 0; i < W.n; i++)
+        if (is_tracked(&W.o[i]))
+            W.o[i].gen = PERMANENT;
+}
+
+static void op_unfreeze(void)
+{
+    gpugc_unfreeze(W.h);
+    for (int i = 0; i < W.n; i++)
+        if (is_tracked(&W.o[i]) && W.o[i].gen == PERMANENT && !W.o[i].immortal)
+            W.o[i].gen = 2;
+}
+
+static void op_untrack(int i)
+{
+    W.focus = i;
+    EXPECT_EQ(gpugc_untrack(W.h, W.o[i].ptr), GPUGC_OK);
+    W.o[i].untracked = 1;
+}
+
+static void op_track(int i)
+{
+    W.focus = i;
+    EXPECT_EQ(gpugc_track(W.h, W.o[i].ptr), GPUGC_OK);
+    mobj *m = &W.o[i];
+    if (m->untracked && m->nslots > 0) /* tracked anew */
+        m->gen = m->immortal ? PERMANENT : 0;
+    m->untracked = 0;
+}
+
+static void op_saveall(int on)
+{
+    EXPECT_EQ(gpugc_set_debug(W.h, on ? GPUGC_DEBUG_SAVEALL : 0), GPUGC_OK);
+    W.saveall = on;
+}
+
+static void op_garbage_clear(void)
+{
+    EXPECT_EQ(gpugc_garbage_clear(W.h), GPUGC_OK);
+    for (int i = 0; i < W.n; i++)
+        W.o[i].saved = 0;
+    model_release();
+}
+
+static void op_weakref_new(int i, int with_cb)
+{
+    if (W.nw == MAX_WEAK)
+        return;
+    int k = W.nw++;
+    mweak *wk = &W.wk[k];
+    memset(wk, 0, sizeof *wk);
+    wk->target = i;
+    wk->has_cb = with_cb;
+    W.focus = i;
+    wk->w = gpugc_weakref_new(W.h, W.o[i].ptr, with_cb ? on_weak_dead : NULL, (void *)(intptr_t)k);
+    EXPECT_EQ(wk->w != NULL, 1);
+}
+
+static int weak_unfreed(int k)
+{
+    return W.wk[k].w != NULL;
+}
+
+static void op_weakref_free(int k)
+{
+    gpugc_weakref_free(W.h, W.wk[k].w);
+    W.wk[k].w = NULL;
+}
+
+static void op_make_immortal(int i)
+{
+    W.focus = i;
+    EXPECT_EQ(gpugc_make_immortal(W.h, W.o[i].ptr), GPUGC_OK);
+    if (!W.o[i].immortal)
+        W.immortals++;
+    W.o[i].immortal = 1;
+    W.o[i].gen = PERMANENT;
 }
 
 /* ---- random graphs ----------------------------------------------------------- */
@@ -551,13 +741,64 @@ static int random_generation(void)
 
 /* How often each kind of step is taken, in percent. */
 typedef struct mix {
-    int new_obj, set, incref, decref, resize, collect, ring;
+    int new_obj, set, incref, decref, resize, collect, special, weak, ring;
 } mix;
 
 /* A graph first grows (few references dropped), then churns: references
  * come and go and collections find what was dropped. */
-static const mix GROW = {50, 22, 4, 4, 5, 5, 10};
-static const mix CHURN = {24, 30, 6, 14, 6, 10, 10};
+static const mix GROW = {50, 22, 4, 4, 5, 5, 2, 3, 5};
+static const mix CHURN = {24, 30, 6, 14, 6, 10, 2, 3, 5};
+
+/* A new weak reference (with a callback or not) to a random object, or a
+ * random one freed. */
+static void weak_step(void)
+{
+    int i, r = rnd(3);
+    if (r < 2) {
+        if ((i = pick(is_alive)) != NONE)
+            op_weakref_new(i, r);
+        return;
+    }
+    int chosen = NONE, seen = 0;
+    for (int k = 0; k < W.nw; k++)
+        if (weak_unfreed(k) && rnd(++seen) == 0)
+            chosen = k;
+    if (chosen != NONE)
+        op_weakref_free(chosen);
+}
+
+/* The rare steps: SAVEALL on or off, clearing the garbage list, untrack,
+ * track, freeze, unfreeze, and in some graphs immortality. */
+static void special_step(void)
+{
+    int r = rnd(W.graph % IMMORTAL_EVERY == 1 ? 8 : 7), i;
+    switch (r) {
+    case 0:
+        op_saveall(!W.saveall);
+        break;
+    case 1:
+    case 2:
+        op_garbage_clear();
+        break;
+    case 3:
+        if ((i = pick(is_alive)) != NONE)
+            op_untrack(i);
+        break;
+    case 4:
+        if ((i = pick(is_untracked)) != NONE)
+            op_track(i);
+        break;
+    case 5:
+        op_freeze();
+        break;
+    case 6:
+        op_unfreeze();
+        break;
+    default:
+        if ((i = pick(is_alive)) != NONE)
+            op_make_immortal(i);
+    }
+}
 
 static void random_step(const mix *w, int limit)
 {
@@ -579,6 +820,10 @@ static void random_step(const mix *w, int limit)
             op_resize(i, rnd(MAX_SLOTS + 1));
     } else if ((r -= w->collect) < 0) {
         op_collect(random_generation());
+    } else if ((r -= w->special) < 0) {
+        special_step();
+    } else if ((r -= w->weak) < 0) {
+        weak_step();
     } else if (W.n + MAX_RING <= limit) {
         make_ring(1 + rnd(MAX_RING));
     }
@@ -617,15 +862,27 @@ static void close_heap(void)
             m->alive = 0;
         }
     }
+    for (int k = 0; k < W.nw; k++) { /* freed with the heap, no callback */
+        W.focus = k;
+        EXPECT_EQ(W.wk[k].cb_runs, W.wk[k].cb_due);
+        W.wk[k].w = NULL;
+    }
     EXPECT_EQ(W.stray, 0);
     EXPECT_EQ(W.errors, 0);
 }
 
-/* Drops every C reference and collects until nothing is left.  Each round
- * can only leave objects whose finalizer resurrected them for the first
- * time, so a few rounds suffice. */
+/* Unfreezes, drops every C reference and collects until nothing is left;
+ * then frees the weak references left.  Each round can only leave objects
+ * whose finalizer resurrected them for the first time, so a few rounds
+ * suffice. */
 static void drop_everything(void)
 {
+    op_saveall(0);
+    op_garbage_clear();
+    op_unfreeze(); /* frozen or untracked garbage is never collected */
+    for (int i = 0; i < W.n; i++)
+        if (is_untracked(&W.o[i]))
+            op_track(i);
     for (int round = 0; round < 8 && alive_count() > 0; round++) {
         for (int i = 0; i < W.n; i++)
             while (is_held(&W.o[i]))
@@ -634,12 +891,18 @@ static void drop_everything(void)
         op_collect(2);
     }
     EXPECT_EQ(gpugc_object_count(W.h), 0);
+    for (int k = 0; k < W.nw; k++)
+        if (weak_unfreed(k))
+            op_weakref_free(k);
 }
 
 static void run_graph(void)
 {
     int limit = 10 + rnd(191); /* 10..200 objects */
     W.n = 0;
+    W.nw = 0;
+    W.immortals = 0;
+    W.saveall = 0;
     for (W.step = 0; W.step < 3 * limit; W.step++) {
         random_step(W.step < limit ? &GROW : &CHURN, limit);
         W.focus = NONE;
@@ -668,7 +931,7 @@ static void test_random_graphs(void **state)
     open_heap();
     for (W.graph = 0; W.graph < graphs; W.graph++) {
         run_graph();
-        if (W.graph % FREE_HEAP_EVERY == FREE_HEAP_EVERY - 1) {
+        if (W.graph % FREE_HEAP_EVERY == FREE_HEAP_EVERY - 1 || W.immortals > 0) {
             close_heap();
             open_heap();
         } else {

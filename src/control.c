@@ -1,0 +1,195 @@
+/* control.c - the collector's controls, as CPython's gc module offers them:
+ * per-generation statistics, counts and thresholds, and the callbacks run
+ * at the start and stop of every collection. */
+#include "internal.h"
+
+#include <stdarg.h>
+#include <string.h>
+
+/* ---- statistics, counts, thresholds ------------------------------------- */
+
+int gpugc_get_stats(const gpugc_heap *h, int generation, gpugc_gen_stats *out) {
+    if (!h || !out)
+        return set_error(h, GPUGC_EINVAL, "gpugc_get_stats: %s is NULL", h ? "out" : "heap");
+    if (generation < 0 || generation >= GPUGC_GENERATIONS)
+        return set_error(h, GPUGC_EINVAL, "gpugc_get_stats: generation %d is not 0, 1 or 2",
+                         generation);
+    *out = h->gen[generation].stats;
+    return GPUGC_OK;
+}
+
+int gpugc_get_count(const gpugc_heap *h, uint32_t count[GPUGC_GENERATIONS]) {
+    if (!h || !count)
+        return set_error(h, GPUGC_EINVAL, "gpugc_get_count: %s is NULL", h ? "count" : "heap");
+    for (int g = 0; g < GPUGC_GENERATIONS; g++)
+        count[g] = h->gen[g].count;
+    return GPUGC_OK;
+}
+
+int gpugc_set_threshold(gpugc_heap *h, const uint32_t threshold[GPUGC_GENERATIONS]) {
+    if (!h || !threshold)
+        return set_error(h, GPUGC_EINVAL, "gpugc_set_threshold: %s is NULL",
+                         h ? "threshold" : "heap");
+    for (int g = 0; g < GPUGC_GENERATIONS; g++)
+        h->gen[g].threshold = threshold[g];
+    return GPUGC_OK;
+}
+
+int gpugc_get_threshold(const gpugc_heap *h, uint32_t threshold[GPUGC_GENERATIONS]) {
+    if (!h || !threshold)
+        return set_error(h, GPUGC_EINVAL, "gpugc_get_threshold: %s is NULL",
+                         h ? "threshold" : "heap");
+    for (int g = 0; g < GPUGC_GENERATIONS; g++)
+        threshold[g] = h->gen[g].threshold;
+    return GPUGC_OK;
+}
+
+/* ---- freezing ----------------------------------------------------------- */
+
+void gpugc_freeze(gpugc_heap *h) {
+    if (!h) {
+        set_error(NULL, GPUGC_EINVAL, "gpugc_freeze: heap is NULL");
+        return;
+    }
+    size_t n = 0;
+    for (int g = 0; g < GPUGC_GENERATIONS; g++)
+        n += h->gen[g].ids.n;
+    if (!vec_reserve(h, &h->gen[PERMANENT_GEN].ids, n, "gpugc_freeze"))
+        return;
+    for (uint32_t g = 0; g < GPUGC_GENERATIONS; g++)
+        gen_merge(h, g, PERMANENT_GEN);
+    h->gen[0].count = 0;
+}
+
+void gpugc_unfreeze(gpugc_heap *h) {
+    if (!h) {
+        set_error(NULL, GPUGC_EINVAL, "gpugc_unfreeze: heap is NULL");
+        return;
+    }
+    uint32_t oldest = GPUGC_GENERATIONS - 1;
+    if (vec_reserve(h, &h->gen[oldest].ids, h->gen[PERMANENT_GEN].ids.n, "gpugc_unfreeze"))
+        gen_merge(h, PERMANENT_GEN, oldest); /* immortal objects stay */
+}
+
+size_t gpugc_get_freeze_count(const gpugc_heap *h) {
+    if (!h) {
+        set_error(NULL, GPUGC_EINVAL, "gpugc_get_freeze_count: heap is NULL");
+        return 0;
+    }
+    /* Walks the list, as CPython's does: immortal members are not frozen. */
+    const u32vec *v = &h->gen[PERMANENT_GEN].ids;
+    size_t n = 0;
+    for (size_t k = 0; k < v->n; k++)
+        n += !(h->meta[v->v[k]] & META_IMMORTAL);
+    return n;
+}
+
+/* ---- debug flags and output --------------------------------------------- */
+
+int gpugc_set_debug(gpugc_heap *h, unsigned flags) {
+    if (!h)
+        return set_error(NULL, GPUGC_EINVAL, "gpugc_set_debug: heap is NULL");
+    if (flags & ~(GPUGC_DEBUG_STATS | GPUGC_DEBUG_LEAK))
+        return set_error(h, GPUGC_EINVAL, "gpugc_set_debug: unknown flags %#x",
+                         flags & ~(GPUGC_DEBUG_STATS | GPUGC_DEBUG_LEAK));
+    h->debug = flags;
+    return GPUGC_OK;
+}
+
+unsigned gpugc_get_debug(const gpugc_heap *h) {
+    if (!h) {
+        set_error(NULL, GPUGC_EINVAL, "gpugc_get_debug: heap is NULL");
+        return 0;
+    }
+    return h->debug;
+}
+
+static void output_stderr(gpugc_heap *h, const char *line, void *data) {
+    (void)h;
+    (void)data;
+    fputs(line, stderr);
+}
+
+void output_default_for(gpugc_heap *h) {
+    h->out = output_stderr;
+    h->out_data = NULL;
+}
+
+void gpugc_set_output(gpugc_heap *h, gpugc_output fn, void *data) {
+    if (!h) {
+        set_error(NULL, GPUGC_EINVAL, "gpugc_set_output: heap is NULL");
+        return;
+    }
+    if (!fn) {
+        output_default_for(h);
+        return;
+    }
+    h->out = fn;
+    h->out_data = data;
+}
+
+void debug_print(gpugc_heap *h, const char *fmt, ...) {
+    char line[320];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    h->out(h, line, h->out_data);
+}
+
+void debug_object(gpugc_heap *h, const char *what, uint32_t id) {
+    debug_print(h, "gpugc: %s <%.200s %p>\n", what, h->types[meta_type(h->meta[id])].name,
+                h->addr[id]);
+}
+
+/* ---- callbacks ---------------------------------------------------------- */
+
+static int callbacks_busy(const gpugc_heap *h, const char *fn) {
+    return set_error(h, GPUGC_EBUSY, "%s: called from a collection callback", fn);
+}
+
+int gpugc_callback_add(gpugc_heap *h, gpugc_callback fn, void *data) {
+    if (!h || !fn)
+        return set_error(h, GPUGC_EINVAL, "gpugc_callback_add: %s is NULL", h ? "fn" : "heap");
+    if (h->in_callbacks)
+        return callbacks_busy(h, "gpugc_callback_add");
+    if (h->ncallbacks == h->callbacks_cap) {
+        uint32_t cap = h->callbacks_cap ? h->callbacks_cap * 2 : 4;
+        callback_entry *c = heap_realloc(h, h->callbacks, cap * sizeof *c, "gpugc_callback_add");
+        if (!c)
+            return GPUGC_ENOMEM;
+        h->callbacks = c;
+        h->callbacks_cap = cap;
+    }
+    h->callbacks[h->ncallbacks++] = (callback_entry){fn, data};
+    return GPUGC_OK;
+}
+
+int gpugc_callback_remove(gpugc_heap *h, gpugc_callback fn, void *data) {
+    if (!h || !fn)
+        return set_error(h, GPUGC_EINVAL, "gpugc_callback_remove: %s is NULL", h ? "fn" : "heap");
+    if (h->in_callbacks)
+        return callbacks_busy(h, "gpugc_callback_remove");
+    for (uint32_t k = 0; k < h->ncallbacks; k++) {
+        if (h->callbacks[k].fn == fn && h->callbacks[k].data == data) {
+            memmove(h->callbacks + k, h->callbacks + k + 1,
+                    (h->ncallbacks - k - 1) * sizeof *h->callbacks);
+            h->ncallbacks--;
+            return GPUGC_OK;
+        }
+    }
+    return set_error(h, GPUGC_EINVAL, "gpugc_callback_remove: no such callback");
+}
+
+/* Runs every callback for one phase.  The heap counts as collecting
+ * meanwhile, so a callback cannot start a collection, automatic or not. */
+void run_callbacks(gpugc_heap *h, gpugc_phase phase, const gpugc_collect_info *info) {
+    if (h->ncallbacks == 0)
+        return;
+    h->collecting = true;
+    h->in_callbacks = true;
+    for (uint32_t k = 0; k < h->ncallbacks; k++)
+        h->callbacks[k].fn(h, phase, info, h->callbacks[k].data);
+    h->in_callbacks = false;
+    h->collecting = false;
+}
