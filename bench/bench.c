@@ -1,6 +1,8 @@
-/* bench.c - gpugc-bench, the benchmark runner: parses the flags, builds the
- * workload's heap once per backend (same seed, same graph), times repeated
- * collections of generation 2 and reports the median one by collect time. */
+/* bench.c - gpugc-bench, the benchmark runner: parses the flags, checks
+ * before building anything that every run fits in this machine's memory,
+ * then for each workload and size generates the shape once and measures it
+ * on every backend and peer, each run in a child process of its own, and
+ * reports.  Without flags it runs the default comparison. */
 #include "bench.h"
 
 #include <errno.h>
@@ -10,8 +12,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 enum { EXIT_USAGE = 2 };
+
+/* The peers --peers can name. */
+static const bench_runner *const known_peers[] = {&bench_runner_bdwgc, &bench_runner_cpython};
+enum { NPEERS = sizeof known_peers / sizeof known_peers[0] };
 
 /* ------------------------------------------------------------------------ */
 /* Flags                                                                     */
@@ -20,28 +27,46 @@ enum { EXIT_USAGE = 2 };
 static void usage(FILE *out)
 {
     fputs("usage: gpugc-bench [options]\n"
-          "Builds a heap, collects it on each backend and prints per-stage times.\n"
+          "Builds object graphs and times their collection on every gpugc backend and\n"
+          "on the peers (Boehm GC, CPython), on the same graph from the same seed.\n"
+          "Without options: the default comparison (pylike, 10k..1M objects, every\n"
+          "backend and peer available here).\n"
           "\n"
-          "  --workload NAME  the graph to build (default random):\n",
+          "  --workload LIST  comma-separated graphs to build (default pylike):\n",
           out);
     for (size_t i = 0; i < bench_nworkloads; i++)
-        fprintf(out, "                     %-8s %s\n", bench_workloads[i].name,
+        fprintf(out, "                     %-9s %s\n", bench_workloads[i].name,
                 bench_workloads[i].doc);
-    fputs("  --objects N      objects in the heap; a k, M or G suffix multiplies by\n"
-          "                   10^3, 10^6 or 10^9 (default 4M)\n"
-          "  --degree D       reference slots per object, at least 1 (default 2)\n"
+    fputs("  --objects LIST   sizes: counts with an optional k, M or G suffix (10^3,\n"
+          "                   10^6, 10^9), comma-separated, or A..B for A, the 1-2-5\n"
+          "                   steps between, and B (default 10k,100k,1M)\n"
+          "  --degree D       random: slots per object (default 2); powerlaw: slots per\n"
+          "                   object on average, one of them on a cycle (default 16)\n"
+          "  --chains K       list: chains, and garbage rings (default 1)\n"
+          "  --garbage F      fraction of the objects unreachable, in [0, 1] (default\n"
+          "                   0.15 for pylike and for pause's young objects, else 0)\n"
+          "  --hold F         random, powerlaw, pylike: fraction of the live objects held\n"
+          "                   from C, in (0, 1] (default 0.01; at least one)\n"
           "  --seed S         generator seed: same seed, same graph (default 1)\n"
-          "  --hold F         fraction of the objects held from C, in (0, 1]\n"
-          "                   (default 0.01; at least one object is held)\n"
           "  --backend LIST   comma-separated: auto, cpu, cpu-parallel, opencl, cuda\n"
-          "                   (default: every one of cpu..cuda available here;\n"
-          "                   unavailable ones are listed as skipped)\n"
-          "  --repeat R       timed collections per backend; the median by collect\n"
-          "                   time is reported (default 3)\n"
-          "  --json FILE      also write the results to FILE as JSON\n"
+          "                   (default: every one of cpu..cuda; unavailable ones are\n"
+          "                   listed as skipped, with the reason)\n"
+          "  --peers LIST     comma-separated: bdwgc, cpython, or none (default: both)\n"
+          "  --repeat R       timed collections per run; the median is reported\n"
+          "                   (default 3)\n"
+          "  --pause          the pause benchmark: --objects sizes the old heap (aged\n"
+          "                   into generation 2), and generation 0 collections of\n"
+          "                   --young pylike objects on top are timed\n"
+          "  --young N        young objects for --pause (default 1M)\n"
+          "  --json FILE      also write the results as JSON (see bench/SCHEMA.md)\n"
+          "  --csv FILE       also write them as CSV, one row per run\n"
+          "  --plot FILE      draw FILE (.png or .svg, with gnuplot): time per object\n"
+          "                   against size for each runner, and the stages\n"
           "  --help           print this text\n"
           "\n"
-          "GPUGC_BACKEND in the environment overrides the backend of every run.\n",
+          "Runs that need more memory than this machine has are refused before anything\n"
+          "is built (peers: skipped).  GPUGC_BACKEND in the environment overrides the\n"
+          "backend of every gpugc run.\n",
           out);
 }
 
@@ -57,68 +82,171 @@ static int usage_error(const char *fmt, ...)
     return -1;
 }
 
-/* A decimal count in [min, max] with an optional k, M or G suffix. */
-static int parse_count(const char *flag, const char *s, uint64_t min,
-                       uint64_t max, uint64_t *out)
+/* A decimal count in [min, max] with an optional k, M or G suffix, ending
+ * at *end (which is moved past it). */
+static int parse_count_at(const char *flag, const char **s, uint64_t min, uint64_t max,
+                          uint64_t *out)
 {
     char *end;
     uint64_t mult = 1;
+    const char *start = *s;
 
-    if (*s < '0' || *s > '9')
-        return usage_error("%s %s: not a count", flag, s);
+    if (*start < '0' || *start > '9')
+        return usage_error("%s %s: not a count", flag, start);
     errno = 0;
-    unsigned long long v = strtoull(s, &end, 10);
+    unsigned long long v = strtoull(start, &end, 10);
     if (errno != 0)
-        return usage_error("%s %s: too large", flag, s);
+        return usage_error("%s %s: too large", flag, start);
     switch (*end) {
     case 'k': case 'K': mult = 1000u; end++; break;
     case 'M': case 'm': mult = 1000000u; end++; break;
     case 'G': case 'g': mult = 1000000000u; end++; break;
     default: break;
     }
-    if (*end != '\0')
-        return usage_error("%s %s: not a count (suffixes: k, M, G)", flag, s);
     if (v > max / mult || v * mult < min)
-        return usage_error("%s %s: out of range %llu..%llu", flag, s,
+        return usage_error("%s %s: out of range %llu..%llu", flag, start,
                            (unsigned long long)min, (unsigned long long)max);
     *out = v * mult;
+    *s = end;
     return 0;
 }
 
-static int parse_hold(const char *s, double *out)
+static int parse_count(const char *flag, const char *s, uint64_t min, uint64_t max,
+                       uint64_t *out)
+{
+    if (parse_count_at(flag, &s, min, max, out) != 0)
+        return -1;
+    return *s == '\0' ? 0 : usage_error("%s: '%s' is not a count (suffixes: k, M, G)", flag, s);
+}
+
+static int parse_fraction(const char *flag, const char *s, double min, bool min_open,
+                          double *out)
 {
     char *end;
     errno = 0;
     double v = strtod(s, &end);
-    if (end == s || *end != '\0' || errno != 0 || !isfinite(v) || v <= 0 || v > 1)
-        return usage_error("--hold %s: expected a fraction in (0, 1]", s);
+    if (end == s || *end != '\0' || errno != 0 || !isfinite(v) || v < min ||
+        (min_open && v == min) || v > 1)
+        return usage_error("%s %s: expected a fraction in %c%g, 1]", flag, s,
+                           min_open ? '(' : '[', min);
     *out = v;
     return 0;
 }
 
-/* A comma-separated list of distinct backend names. */
-static int parse_backends(const char *list, bench_options *o)
+/* Splits a comma-separated list; calls item for each.  -1 on an empty
+ * item or when item fails. */
+static int each_item(const char *flag, const char *list, int (*item)(const char *, void *),
+                     void *arg)
 {
-    o->nbackends = 0;
     for (const char *p = list;; p++) {
-        char name[32];
+        char name[64];
         size_t len = strcspn(p, ",");
-        gpugc_backend b;
-
         if (len == 0 || len >= sizeof name)
-            return usage_error("--backend %s: expected names separated by commas", list);
+            return usage_error("%s %s: expected items separated by commas", flag, list);
         memcpy(name, p, len);
         name[len] = '\0';
-        if (gpugc_backend_parse(name, &b) != GPUGC_OK)
-            return usage_error("--backend: unknown backend '%s' (known: auto, cpu, "
-                               "cpu-parallel, opencl, cuda)", name);
-        for (size_t i = 0; i < o->nbackends; i++)
-            if (o->backends[i] == b)
-                return usage_error("--backend: '%s' listed twice", name);
-        o->backends[o->nbackends++] = b;
+        if (item(name, arg) != 0)
+            return -1;
         p += len;
         if (*p == '\0')
             return 0;
+    }
+}
+
+static int add_size(bench_options *o, uint64_t n)
+{
+    for (size_t i = 0; i < o->nsizes; i++)
+        if (o->sizes[i] == n)
+            return 0;
+    if (o->nsizes == BENCH_MAX_LIST)
+        return usage_error("--objects: more than %d sizes", BENCH_MAX_LIST);
+    o->sizes[o->nsizes++] = n;
+    return 0;
+}
+
+/* One --objects item: N, or A..B (A, the 1-2-5 steps strictly between,
+ * B).  Ids are 32-bit and one value is reserved for NULL. */
+static int size_item(const char *s, void *arg)
+{
+    bench_options *o = arg;
+    uint64_t a, b;
+    if (parse_count_at("--objects", &s, 1, UINT32_MAX - 1, &a) != 0)
+        return -1;
+    if (*s == '\0')
+        return add_size(o, a);
+    if (strncmp(s, "..", 2) != 0)
+        return usage_error("--objects: '%s' is not a count or a range A..B", s);
+    s += 2;
+    if (parse_count_at("--objects", &s, a, UINT32_MAX - 1, &b) != 0 || *s != '\0')
+        return *s != '\0' ? usage_error("--objects: '%s' after a range", s) : -1;
+    int rc = add_size(o, a);
+    for (uint64_t decade = 1; decade <= b && rc == 0; decade *= 10)
+        for (unsigned f = 1; f <= 5 && rc == 0; f += f == 2 ? 3 : 1)
+            if (f * decade > a && f * decade < b)
+                rc = add_size(o, f * decade);
+    return rc == 0 ? add_size(o, b) : rc;
+}
+
+static int workload_item(const char *name, void *arg)
+{
+    bench_options *o = arg;
+    const bench_workload *w = bench_workload_find(name);
+    if (w == NULL)
+        return usage_error("--workload: unknown workload '%s'", name);
+    for (size_t i = 0; i < o->nworkloads; i++)
+        if (strcmp(o->workloads[i], w->name) == 0)
+            return usage_error("--workload: '%s' listed twice", name);
+    o->workloads[o->nworkloads++] = w->name;
+    return 0;
+}
+
+static int backend_item(const char *name, void *arg)
+{
+    bench_options *o = arg;
+    gpugc_backend b;
+    if (gpugc_backend_parse(name, &b) != GPUGC_OK)
+        return usage_error("--backend: unknown backend '%s' (known: auto, cpu, "
+                           "cpu-parallel, opencl, cuda)", name);
+    for (size_t i = 0; i < o->nbackends; i++)
+        if (o->backends[i] == b)
+            return usage_error("--backend: '%s' listed twice", name);
+    o->backends[o->nbackends++] = b;
+    return 0;
+}
+
+static int peer_item(const char *name, void *arg)
+{
+    bench_options *o = arg;
+    if (strcmp(name, "none") == 0)
+        return 0;
+    for (size_t k = 0; k < NPEERS; k++) {
+        if (strcmp(known_peers[k]->name, name) != 0)
+            continue;
+        for (size_t i = 0; i < o->npeers; i++)
+            if (o->peers[i] == known_peers[k])
+                return usage_error("--peers: '%s' listed twice", name);
+        o->peers[o->npeers++] = known_peers[k];
+        return 0;
+    }
+    return usage_error("--peers: unknown peer '%s' (known: bdwgc, cpython, none)", name);
+}
+
+static int by_value(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* The command line, for the record; arguments with spaces quoted. */
+static void record_command(bench_options *o, int argc, char **argv)
+{
+    size_t len = 0;
+    o->command[0] = '\0';
+    for (int i = 0; i < argc && len < sizeof o->command; i++) {
+        const char *q = strchr(argv[i], ' ') != NULL ? "'" : "";
+        int k = snprintf(o->command + len, sizeof o->command - len, "%s%s%s%s",
+                         i > 0 ? " " : "", q, argv[i], q);
+        len += k > 0 ? (size_t)k : 0;
     }
 }
 
@@ -129,48 +257,82 @@ static int parse_options(int argc, char **argv, bench_options *o)
         {"workload", required_argument, NULL, 'w'},
         {"objects", required_argument, NULL, 'n'},
         {"degree", required_argument, NULL, 'd'},
-        {"seed", required_argument, NULL, 's'},
+        {"chains", required_argument, NULL, 'k'},
+        {"garbage", required_argument, NULL, 'g'},
         {"hold", required_argument, NULL, 'H'},
+        {"seed", required_argument, NULL, 's'},
         {"backend", required_argument, NULL, 'b'},
+        {"peers", required_argument, NULL, 'P'},
         {"repeat", required_argument, NULL, 'r'},
+        {"pause", no_argument, NULL, 'p'},
+        {"young", required_argument, NULL, 'y'},
         {"json", required_argument, NULL, 'j'},
+        {"csv", required_argument, NULL, 'c'},
+        {"plot", required_argument, NULL, 'o'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
+    bool peers_given = false;
     uint64_t v;
     int c, rc = 0;
 
-    *o = (bench_options){.workload = "random", .objects = 4000000, .degree = 2,
-                         .seed = 1, .hold = 0.01, .repeat = 3};
+    *o = (bench_options){.chains = 1, .seed = 1, .hold = 0.01, .garbage = -1,
+                         .repeat = 3, .young = 1000000};
+    record_command(o, argc, argv);
     while (rc == 0 && (c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
         switch (c) {
         case 'w':
-            o->workload = optarg;
-            if (bench_workload_find(optarg) == NULL)
-                rc = usage_error("--workload: unknown workload '%s'", optarg);
+            o->nworkloads = 0;
+            rc = each_item("--workload", optarg, workload_item, o);
             break;
-        case 'n': /* ids are 32-bit, one value is reserved for NULL */
-            rc = parse_count("--objects", optarg, 1, UINT32_MAX - 1, &o->objects);
+        case 'n':
+            o->nsizes = 0;
+            rc = each_item("--objects", optarg, size_item, o);
             break;
         case 'd':
             rc = parse_count("--degree", optarg, 1, GPUGC_MAX_REFS, &v);
             o->degree = (uint32_t)v;
             break;
+        case 'k':
+            rc = parse_count("--chains", optarg, 1, UINT32_MAX - 1, &v);
+            o->chains = (uint32_t)v;
+            break;
+        case 'g':
+            rc = parse_fraction("--garbage", optarg, 0, false, &o->garbage);
+            break;
+        case 'H':
+            rc = parse_fraction("--hold", optarg, 0, true, &o->hold);
+            break;
         case 's':
             rc = parse_count("--seed", optarg, 0, UINT64_MAX, &o->seed);
             break;
-        case 'H':
-            rc = parse_hold(optarg, &o->hold);
-            break;
         case 'b':
-            rc = parse_backends(optarg, o);
+            o->nbackends = 0;
+            rc = each_item("--backend", optarg, backend_item, o);
+            break;
+        case 'P':
+            o->npeers = 0;
+            peers_given = true;
+            rc = each_item("--peers", optarg, peer_item, o);
             break;
         case 'r':
             rc = parse_count("--repeat", optarg, 1, 1000000, &v);
             o->repeat = (unsigned)v;
             break;
+        case 'p':
+            o->mode = BENCH_PAUSE;
+            break;
+        case 'y':
+            rc = parse_count("--young", optarg, 1, UINT32_MAX - 1, &o->young);
+            break;
         case 'j':
             o->json_path = optarg;
+            break;
+        case 'c':
+            o->csv_path = optarg;
+            break;
+        case 'o':
+            o->plot_path = optarg;
             break;
         case 'h':
             usage(stdout);
@@ -182,10 +344,102 @@ static int parse_options(int argc, char **argv, bench_options *o)
     }
     if (rc == 0 && optind < argc)
         rc = usage_error("unexpected argument '%s'", argv[optind]);
-    if (rc == 0 && o->nbackends == 0)
+    if (rc != 0)
+        return rc;
+    if (o->nworkloads == 0)
+        o->workloads[o->nworkloads++] = "pylike";
+    if (o->nsizes == 0) {
+        static const uint64_t defaults[] = {10000, 100000, 1000000};
+        for (size_t i = 0; i < 3; i++)
+            o->sizes[o->nsizes++] = defaults[i];
+    }
+    qsort(o->sizes, o->nsizes, sizeof o->sizes[0], by_value);
+    if (o->mode == BENCH_PAUSE && o->sizes[o->nsizes - 1] > UINT32_MAX - 1 - o->young)
+        return usage_error("--objects plus --young: more than 2^32 - 2 objects");
+    if (o->nbackends == 0)
         for (int b = GPUGC_BACKEND_CPU; b <= GPUGC_BACKEND_CUDA; b++)
             o->backends[o->nbackends++] = (gpugc_backend)b;
-    return rc;
+    if (!peers_given)
+        for (size_t k = 0; k < NPEERS; k++)
+            o->peers[o->npeers++] = known_peers[k];
+    return 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Memory: refuse what cannot fit, before building anything                  */
+/* ------------------------------------------------------------------------ */
+
+static double gib(uint64_t bytes)
+{
+    return (double)bytes / (double)(UINT64_C(1) << 30);
+}
+
+/* Bytes a run of r on workload w with n objects needs at its peak: the
+ * parent's shape (with the generator's scratch while generating), plus the
+ * run's heap. */
+static uint64_t run_needs(const bench_options *o, const bench_workload *w, uint64_t n,
+                          const bench_runner *r)
+{
+    bench_params p = bench_params_for(o, w, n);
+    uint64_t young = o->mode == BENCH_PAUSE ? o->young : 0;
+    bench_params yp = bench_params_for(o, bench_workload_find("pylike"), young);
+    uint64_t slots = w->max_slots(&p) + (young ? yp.n * 3 : 0);
+    bench_counts c = {.objects = n + young, .slots = slots, .edges = slots,
+                      .tracked = n + young};
+    uint64_t shape = 5 * c.objects + 4 * slots;
+    uint64_t generating = bench_shape_bytes(w, &p, young);
+    uint64_t running = shape + r->estimate(&c);
+    return generating > running ? generating : running;
+}
+
+/* The largest size of w that r fits into `avail` bytes. */
+static uint64_t largest_fit(const bench_options *o, const bench_workload *w,
+                            const bench_runner *r, uint64_t avail, uint64_t hi)
+{
+    uint64_t lo = 0;
+    while (lo < hi) {
+        uint64_t mid = lo + (hi - lo + 1) / 2;
+        if (run_needs(o, w, mid, r) <= avail)
+            lo = mid;
+        else
+            hi = mid - 1;
+    }
+    return lo;
+}
+
+/* Refuses (-1) when a gpugc run cannot fit; records peers that cannot as
+ * skipped at that size.  Leaves a tenth of what is available as room. */
+static int check_memory(const bench_options *o, const bench_runner *runners, size_t nrunners,
+                        bench_skip *skips, size_t *nskips)
+{
+    uint64_t avail = bench_memory_available();
+    avail -= avail / 10;
+    for (size_t w = 0; w < o->nworkloads; w++) {
+        const bench_workload *wl = bench_workload_find(o->workloads[w]);
+        for (size_t k = 0; k < o->nsizes; k++)
+            for (size_t i = 0; i < nrunners; i++) {
+                const bench_runner *r = &runners[i];
+                uint64_t need = run_needs(o, wl, o->sizes[k], r);
+                if (need <= avail)
+                    continue;
+                if (!r->peer) {
+                    fprintf(stderr,
+                            "gpugc-bench: refusing: %s with %llu objects on %s needs about "
+                            "%.1f GiB of memory and this machine has %.1f GiB to give; "
+                            "at most about %llu objects fit. Nothing was built.\n",
+                            wl->name, (unsigned long long)o->sizes[k], r->name, gib(need),
+                            gib(avail),
+                            (unsigned long long)largest_fit(o, wl, r, avail, o->sizes[k]));
+                    return -1;
+                }
+                bench_skip *s = &skips[(*nskips)++];
+                *s = (bench_skip){r->name, wl, o->sizes[k], ""};
+                snprintf(s->reason, sizeof s->reason,
+                         "needs about %.1f GiB of memory, this machine has %.1f GiB to give",
+                         gib(need), gib(avail));
+            }
+    }
+    return 0;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -199,103 +453,110 @@ static double now_ms(void)
     return (double)t.tv_sec * 1e3 + (double)t.tv_nsec / 1e6;
 }
 
-/* Builds the workload into h and records build time and graph size. */
-static int build_heap(gpugc_heap *h, const bench_options *o, bench_run *r)
+static bool skipped_at(const bench_skip *skips, size_t nskips, const char *runner,
+                       const bench_workload *w, uint64_t n)
 {
-    const char *name = gpugc_backend_name(r->backend);
-    gpugc_memory_stats mem;
+    for (size_t i = 0; i < nskips; i++)
+        if (strcmp(skips[i].runner, runner) == 0 && skips[i].workload == w &&
+            skips[i].objects == n)
+            return true;
+    return false;
+}
+
+/* Generates workload w at size n and measures it on every runner,
+ * appending to records. */
+static int run_size(const bench_options *o, const bench_workload *w, uint64_t n,
+                    const bench_runner *runners, size_t nrunners, const bench_skip *skips,
+                    size_t nskips, bench_record *records, size_t *nrecords)
+{
+    bench_params p = bench_params_for(o, w, n);
+    bench_shape shape = {0};
+    bench_progress_begin("generating %s, %llu objects", w->name, (unsigned long long)n);
     double t0 = now_ms();
-
-    if (bench_workload_find(o->workload)->build(h, o, &r->graph) != GPUGC_OK)
-        return -1;
-    r->build_ms = now_ms() - t0;
-    if (gpugc_memory_stats_get(h, &mem) != GPUGC_OK) {
-        fprintf(stderr, "gpugc-bench: %s: gpugc_memory_stats_get: %s\n", name,
-                gpugc_last_error_message(h));
+    int st;
+    if (o->mode == BENCH_PAUSE) {
+        bench_params yp = bench_params_for(o, bench_workload_find("pylike"), o->young);
+        yp.seed = o->seed + 1;
+        st = bench_shape_pause(w, &p, &yp, &shape);
+    } else {
+        st = w->generate(&p, &shape);
+    }
+    bench_progress_end();
+    if (st != GPUGC_OK) {
+        bench_shape_free(&shape);
         return -1;
     }
-    r->metadata_per_object = (double)mem.metadata_bytes / (double)r->graph.objects;
-    printf("%s: built %llu objects (%llu held) in %.1f ms; metadata %.1f bytes/object\n",
-           name, (unsigned long long)r->graph.objects,
-           (unsigned long long)r->graph.held, r->build_ms, r->metadata_per_object);
-    return 0;
-}
+    bench_job job = {o, &shape, {0}, {0}};
+    bench_shape_count(&shape, 0, shape.nold, &job.old);
+    bench_shape_count(&shape, shape.nold, shape.n, &job.young);
+    printf("%s, %llu objects: generated in %.0f ms\n", w->name, (unsigned long long)n,
+           now_ms() - t0);
 
-/* Collects generation 2 of an all-live heap: anything unreachable is a bug,
- * in the workload or in the library. */
-static int collect_all_live(gpugc_heap *h, const char *backend, const char *which)
-{
-    int64_t n = gpugc_collect(h, 2);
-    if (n < 0)
-        fprintf(stderr, "gpugc-bench: %s: %s collection failed: %s\n", backend,
-                which, gpugc_last_error_message(h));
-    else if (n > 0)
-        fprintf(stderr, "gpugc-bench: %s: %s collection found %lld unreachable "
-                "objects in an all-live heap\n", backend, which, (long long)n);
-    return n == 0 ? 0 : -1;
-}
-
-static int by_collect_time(const void *a, const void *b)
-{
-    uint64_t x = ((const gpugc_collection_stats *)a)->ns_total;
-    uint64_t y = ((const gpugc_collection_stats *)b)->ns_total;
-    return (x > y) - (x < y);
-}
-
-/* One warm-up collection (it moves everything to generation 2), then
- * o->repeat timed ones; keeps the median by collect time. */
-static int time_collections(gpugc_heap *h, const bench_options *o, bench_run *r)
-{
-    const char *name = gpugc_backend_name(r->backend);
-    gpugc_collection_stats *timed = calloc(o->repeat, sizeof *timed);
-    if (timed == NULL) {
-        fprintf(stderr, "gpugc-bench: no memory for %u results\n", o->repeat);
-        return -1;
-    }
-    int status = collect_all_live(h, name, "warm-up");
-    for (unsigned i = 0; i < o->repeat && status == 0; i++) {
-        status = collect_all_live(h, name, "timed");
-        if (status == 0 &&
-            gpugc_last_collection(h, &timed[i], sizeof timed[i]) != GPUGC_OK) {
-            fprintf(stderr, "gpugc-bench: %s: gpugc_last_collection: %s\n", name,
-                    gpugc_last_error_message(h));
-            status = -1;
+    int rc = 0;
+    for (size_t i = 0; i < nrunners && rc == 0; i++) {
+        const bench_runner *r = &runners[i];
+        if (skipped_at(skips, nskips, r->name, w, n))
+            continue;
+        bench_record *rec = &records[*nrecords];
+        *rec = (bench_record){w, p, n, job.old, job.young, {.peer = r->peer}};
+        snprintf(rec->r.runner, sizeof rec->r.runner, "%s", r->name);
+        rc = bench_run_isolated(r, &job, &rec->r);
+        if (rc == 0) {
+            printf("  %-13s built in %8.1f ms, collected in %9.3f ms (median of %u)\n",
+                   r->name, rec->r.build_ms, (double)rec->r.stats.ns_total / 1e6, o->repeat);
+            (*nrecords)++;
         }
     }
-    if (status == 0) {
-        qsort(timed, o->repeat, sizeof *timed, by_collect_time);
-        r->stats = timed[(o->repeat - 1) / 2];
-    }
-    free(timed);
-    return status;
+    bench_shape_free(&shape);
+    return rc;
 }
 
-/* Builds the heap on r->backend and times it.  0, or -1 with a message. */
-static int run_backend(const bench_options *o, bench_run *r)
+/* Draws o->plot_path from the results with plot.py, through a JSON file
+ * (o->json_path, or a temporary one). */
+static int plot(const bench_options *o, const bench_report *rep)
 {
-    gpugc_config cfg;
-    gpugc_config_init(&cfg);
-    cfg.backend = r->backend;
-    gpugc_heap *h = gpugc_heap_new(&cfg);
-    if (h == NULL) {
-        fprintf(stderr, "gpugc-bench: %s: no heap: %s\n",
-                gpugc_backend_name(r->backend), gpugc_last_error_message(NULL));
-        return -1;
+#ifdef BENCH_PYTHON
+    char tmp[4096] = "";
+    const char *json = o->json_path;
+    if (json == NULL) {
+        const char *dir = getenv("TMPDIR");
+        snprintf(tmp, sizeof tmp, "%s/gpugc-bench-XXXXXX.json",
+                 dir != NULL && *dir != '\0' ? dir : "/tmp");
+        int fd = mkstemps(tmp, 5);
+        if (fd < 0) {
+            perror("gpugc-bench: a temporary file for --plot");
+            return -1;
+        }
+        close(fd);
+        json = tmp;
+        if (bench_report_json(json, rep) != 0) {
+            unlink(tmp);
+            return -1;
+        }
     }
-    gpugc_disable(h);
-    int status = build_heap(h, o, r);
-    if (status == 0)
-        status = time_collections(h, o, r);
-    gpugc_heap_free(h);
-    return status;
+    char *argv[] = {BENCH_PYTHON, BENCH_DIR "/plot.py", (char *)json, (char *)o->plot_path,
+                    NULL};
+    char *out = NULL;
+    int rc = bench_spawn(argv, &out);
+    if (out != NULL)
+        fputs(out, stdout);
+    free(out);
+    if (tmp[0] != '\0')
+        unlink(tmp);
+    return rc == 0 ? 0 : -1;
+#else
+    (void)rep;
+    fprintf(stderr, "gpugc-bench: cannot draw %s: python3 was not found at configure time\n",
+            o->plot_path);
+    return -1;
+#endif
 }
 
 int main(int argc, char **argv)
 {
     bench_options o;
-    bench_run runs[GPUGC_BACKEND_COUNT];
-    bench_skip skips[GPUGC_BACKEND_COUNT];
-    size_t nruns = 0, nskips = 0;
+    bench_runner runners[GPUGC_BACKEND_COUNT + NPEERS];
+    size_t nrunners = 0, nskips = 0, nrecords = 0;
 
     setvbuf(stdout, NULL, _IOLBF, 0); /* progress lines interleave with errors */
     int rc = parse_options(argc, argv, &o);
@@ -306,31 +567,60 @@ int main(int argc, char **argv)
         fprintf(stderr, "gpugc-bench: warning: GPUGC_BACKEND=%s overrides "
                 "--backend for every run\n", env);
 
-    printf("gpugc-bench %d.%d.%d: workload %s, %llu objects, degree %u, seed %llu, "
-           "hold %g, repeat %u\n", GPUGC_VERSION_MAJOR, GPUGC_VERSION_MINOR,
-           GPUGC_VERSION_PATCH, o.workload, (unsigned long long)o.objects,
-           (unsigned)o.degree, (unsigned long long)o.seed, o.hold, o.repeat);
-    for (size_t i = 0; i < o.nbackends; i++) {
+    size_t ngroups = o.nworkloads * o.nsizes, nall = o.nbackends + o.npeers;
+    bench_skip *skips = calloc(nall * (ngroups + 1), sizeof *skips);
+    bench_record *records = calloc(nall * ngroups + 1, sizeof *records);
+    if (skips == NULL || records == NULL) {
+        fprintf(stderr, "gpugc-bench: no memory for the results\n");
+        return EXIT_FAILURE;
+    }
+    for (size_t i = 0; i < nall; i++) {
+        bench_runner r = i < o.nbackends ? bench_runner_gpugc(o.backends[i])
+                                         : *o.peers[i - o.nbackends];
         bench_skip *s = &skips[nskips];
-        if (gpugc_backend_available(o.backends[i], s->reason, sizeof s->reason) !=
-            GPUGC_OK) {
-            s->backend = o.backends[i];
-            printf("%s: skipped: %s\n", gpugc_backend_name(s->backend), s->reason);
+        if (bench_available_isolated(&r, s->reason, sizeof s->reason) != 0) {
+            s->runner = r.name;
             nskips++;
             continue;
         }
-        runs[nruns] = (bench_run){.backend = o.backends[i]};
-        if (run_backend(&o, &runs[nruns]) != 0)
-            return EXIT_FAILURE;
-        nruns++;
+        runners[nrunners++] = r;
     }
-    if (nruns == 0) {
-        fprintf(stderr, "gpugc-bench: none of the backends asked for is available\n");
-        return EXIT_FAILURE;
+
+    printf("gpugc-bench %d.%d.%d: %s collections, repeat %u, seed %llu; runners:",
+           GPUGC_VERSION_MAJOR, GPUGC_VERSION_MINOR, GPUGC_VERSION_PATCH,
+           o.mode == BENCH_PAUSE ? "pause (generation 0)" : "full", o.repeat,
+           (unsigned long long)o.seed);
+    for (size_t i = 0; i < nrunners; i++)
+        printf(" %s", runners[i].name);
+    putchar('\n');
+    for (size_t i = 0; i < nskips; i++)
+        printf("%s: skipped: %s\n", skips[i].runner, skips[i].reason);
+    if (nrunners == 0) {
+        fprintf(stderr, "gpugc-bench: none of the backends and peers asked for is available\n");
+        rc = EXIT_FAILURE;
+    } else {
+        size_t before = nskips;
+        if (check_memory(&o, runners, nrunners, skips, &nskips) != 0)
+            rc = EXIT_USAGE;
+        for (size_t i = before; i < nskips && rc == 0; i++)
+            printf("%s: skipped on %s with %llu objects: %s\n", skips[i].runner,
+                   skips[i].workload->name, (unsigned long long)skips[i].objects,
+                   skips[i].reason);
     }
-    bench_report_table(stdout, &o, runs, nruns);
-    if (o.json_path != NULL &&
-        bench_report_json(o.json_path, &o, runs, nruns, skips, nskips) != 0)
-        return EXIT_FAILURE;
-    return EXIT_SUCCESS;
+    for (size_t w = 0; w < o.nworkloads && rc == 0; w++)
+        for (size_t k = 0; k < o.nsizes && rc == 0; k++)
+            if (run_size(&o, bench_workload_find(o.workloads[w]), o.sizes[k], runners,
+                         nrunners, skips, nskips, records, &nrecords) != 0)
+                rc = EXIT_FAILURE;
+    if (rc == 0) {
+        bench_report rep = {&o, records, nrecords, skips, nskips};
+        bench_report_table(stdout, &rep);
+        if ((o.json_path != NULL && bench_report_json(o.json_path, &rep) != 0) ||
+            (o.csv_path != NULL && bench_report_csv(o.csv_path, &rep) != 0) ||
+            (o.plot_path != NULL && plot(&o, &rep) != 0))
+            rc = EXIT_FAILURE;
+    }
+    free(records);
+    free(skips);
+    return rc;
 }

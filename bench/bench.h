@@ -1,42 +1,116 @@
-/* bench.h - what the parts of gpugc-bench share: the parsed options, the
- * workload table (workload.c), one backend's result and the report writers
- * (report.c).  bench.c holds main: flags, the run loop and the median. */
+/* bench.h - what the parts of gpugc-bench share.
+ *
+ *   workload.c   the seeded generators: a workload becomes a *shape*, an
+ *                object graph held as plain arrays that every heap under
+ *                test instantiates the same way
+ *   measure.c    the measuring loop of the in-process heaps (gpugc, Boehm)
+ *   run_gpugc.c  a gpugc heap on one backend
+ *   bdwgc.c      the Boehm-Demers-Weiser GC peer (built when libgc is found)
+ *   cpython.c    the CPython peer: writes the shape for peer_cpython.py
+ *   proc.c       one child process per run, RSS, this machine's memory
+ *   progress.c   progress lines on stderr
+ *   report.c     the human tables, JSON and CSV
+ *   bench.c      main: flags, the memory check, the run loop
+ *
+ * Glossary
+ *   shape    n objects by index; object i has slots dst[off[i]..off[i+1]),
+ *            each an object index or BENCH_NULL; flags say which objects
+ *            C code holds and which are garbage (unreachable from them).
+ *   runner   what a shape is measured on: a gpugc backend or a peer.
+ *   run      one runner on one shape, in a child process of its own.
+ */
 #ifndef GPUGC_BENCH_H
 #define GPUGC_BENCH_H
 
 #include <gpugc.h>
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 
+/* ------------------------------------------------------------------------ */
+/* Options                                                                   */
+/* ------------------------------------------------------------------------ */
+
+enum { BENCH_MAX_LIST = 64 }; /* workloads, sizes, runners on one command */
+
+typedef enum { BENCH_FULL, BENCH_PAUSE } bench_mode;
+
 /* The command line, parsed and checked. */
 typedef struct bench_options {
-    const char *workload; /* a name in bench_workloads                       */
-    uint64_t objects;     /* objects in the heap                              */
-    uint32_t degree;      /* reference slots per object, >= 1                 */
-    uint64_t seed;        /* same seed, same graph                            */
-    double hold;          /* fraction of objects held from C, in (0, 1]       */
-    unsigned repeat;      /* timed collections per backend                    */
-    gpugc_backend backends[GPUGC_BACKEND_COUNT]; /* in the order given        */
+    const char *workloads[BENCH_MAX_LIST]; /* names in bench_workloads      */
+    size_t nworkloads;
+    uint64_t sizes[BENCH_MAX_LIST];   /* --objects, ascending                */
+    size_t nsizes;
+    uint32_t degree;      /* 0: the workload's default                       */
+    uint32_t chains;      /* list: chains (and garbage rings)                */
+    uint64_t seed;        /* same seed, same graph                           */
+    double hold;          /* fraction of live objects held from C, in (0, 1] */
+    double garbage;       /* unreachable fraction; < 0: the workload's default */
+    unsigned repeat;      /* timed collections per run                       */
+    bench_mode mode;
+    uint64_t young;       /* pause: young objects on top of the old heap     */
+    gpugc_backend backends[GPUGC_BACKEND_COUNT]; /* in the order given       */
     size_t nbackends;
-    const char *json_path; /* NULL: no JSON                                   */
+    const struct bench_runner *peers[BENCH_MAX_LIST]; /* --peers, in order   */
+    size_t npeers;
+    const char *json_path, *csv_path, *plot_path; /* NULL: not written      */
+    char command[1024];   /* the command line, for the record                */
 } bench_options;
 
-/* What a workload reports about the heap it built. */
-typedef struct bench_graph {
-    uint64_t objects; /* objects created                                     */
-    uint64_t held;    /* of those, the ones C code still holds a reference to */
-} bench_graph;
+/* ------------------------------------------------------------------------ */
+/* Shapes and workloads (workload.c)                                         */
+/* ------------------------------------------------------------------------ */
 
-/* A workload fills an empty heap (automatic collection off) with an all-live
- * graph: every object reachable from the ones it holds.  GPUGC_OK or a
- * negative status, with a message on stderr; the caller frees the heap
- * either way. */
+#define BENCH_NULL UINT32_MAX /* an empty slot */
+enum { BENCH_HELD = 1u, BENCH_GARBAGE = 2u };
+
+typedef struct bench_shape {
+    uint64_t n;      /* objects 0..n-1                                       */
+    uint64_t nold;   /* pause: [0, nold) is the old heap, built first, and
+                        [nold, n) the young objects; n otherwise             */
+    uint32_t *off;   /* n + 1 entries                                        */
+    uint32_t *dst;   /* off[n] slot targets                                  */
+    uint8_t *flags;  /* BENCH_HELD, BENCH_GARBAGE; never both                */
+} bench_shape;
+
+/* Figures of the objects [lo, hi) of a shape. */
+typedef struct bench_counts {
+    uint64_t objects;
+    uint64_t slots;           /* reference slots, empty ones included        */
+    uint64_t edges;           /* non-empty slots                             */
+    uint64_t tracked;         /* objects with slots: what a collector scans  */
+    uint64_t held;
+    uint64_t garbage;         /* objects unreachable from the held ones      */
+    uint64_t garbage_tracked; /* of those, with slots: what a collection of
+                                 [lo, hi) must report unreachable            */
+} bench_counts;
+
+/* What a generator is asked for.  ext/next: live objects outside the
+ * shape that its slots may also reference (the old heap under young
+ * objects); the generator writes them as n + k for ext[k]. */
+typedef struct bench_params {
+    uint64_t n;
+    uint64_t seed;
+    uint32_t degree;
+    uint32_t chains;
+    double garbage;
+    double hold;
+    const uint32_t *ext;
+    uint64_t next;
+} bench_params;
+
 typedef struct bench_workload {
     const char *name;
-    const char *doc; /* one line for --help */
-    int (*build)(gpugc_heap *h, const bench_options *o, bench_graph *g);
+    const char *doc;          /* one line for --help                         */
+    uint32_t default_degree;  /* 0: --degree does not apply                  */
+    double default_garbage;
+    /* Fills *s (which the caller frees with bench_shape_free).  GPUGC_OK or
+     * GPUGC_ENOMEM / GPUGC_EOVERFLOW with a message on stderr. */
+    int (*generate)(const bench_params *p, bench_shape *s);
+    /* Slots a shape of p will have, at most: for the memory estimate. */
+    uint64_t (*max_slots)(const bench_params *p);
 } bench_workload;
 
 extern const bench_workload bench_workloads[];
@@ -45,29 +119,203 @@ extern const size_t bench_nworkloads;
 /* The workload called name, or NULL. */
 const bench_workload *bench_workload_find(const char *name);
 
-/* One backend's result: the heap it ran on and its median collection. */
-typedef struct bench_run {
-    gpugc_backend backend;        /* as requested on the command line       */
-    bench_graph graph;
-    double build_ms;              /* time the workload took to build it     */
-    double metadata_per_object;   /* gpugc_memory_stats.metadata_bytes / objects */
-    gpugc_collection_stats stats; /* the median timed collection            */
-} bench_run;
+/* The generator's parameters for workload w of n objects under *o. */
+bench_params bench_params_for(const bench_options *o, const bench_workload *w,
+                              uint64_t n);
 
-/* A backend that was asked for (or would be by default) but is not here. */
+/* The old heap of p (workload w) with young pylike objects of yp on top,
+ * which also reference the old heap's live objects: the pause benchmark's
+ * shape. */
+int bench_shape_pause(const bench_workload *w, const bench_params *p,
+                      const bench_params *yp, bench_shape *s);
+
+void bench_shape_free(bench_shape *s);
+void bench_shape_count(const bench_shape *s, uint64_t lo, uint64_t hi,
+                       bench_counts *c);
+
+/* Bytes a shape of p takes, plus the generator's scratch at its peak. */
+uint64_t bench_shape_bytes(const bench_workload *w, const bench_params *p,
+                           uint64_t young);
+
+/* ------------------------------------------------------------------------ */
+/* Runs                                                                      */
+/* ------------------------------------------------------------------------ */
+
+/* Fields of gpugc_collection_stats by position, so that peers can say which
+ * ones they measure. */
+#define BENCH_STAT_INDEX(type, name, doc) BENCH_STAT_##name,
+enum { GPUGC_COLLECTION_STATS(BENCH_STAT_INDEX) BENCH_NSTATS };
+#undef BENCH_STAT_INDEX
+#define BENCH_STAT_BIT(name) (UINT32_C(1) << BENCH_STAT_##name)
+#define BENCH_STATS_ALL ((UINT32_C(1) << BENCH_NSTATS) - 1)
+
+/* What one run measured.  Plain data: it travels from the child process
+ * that ran it through a pipe. */
+typedef struct bench_result {
+    char runner[16];          /* "cpu", "bdwgc", "cpython", ...              */
+    bool peer;
+    gpugc_collection_stats stats; /* the median timed collection by time     */
+    uint32_t measured;        /* BENCH_STAT_BIT()s of the stats it holds     */
+    double collect_ms_min, collect_ms_max; /* over the timed collections     */
+    double build_ms;          /* instantiating the shape (the old heap)      */
+    uint64_t heap_objects;    /* objects in the heap when it was collected   */
+    double metadata_bytes;    /* what the collector keeps per heap (see SCHEMA.md) */
+    uint64_t peak_rss;        /* bytes, the run's process at its peak        */
+    uint64_t rss_growth;      /* peak minus the RSS before building          */
+    char note[160];           /* versions, threads, caveats                  */
+} bench_result;
+
+/* A run's task: the shape and the figures of its parts.  In full mode
+ * `old` covers the whole shape and `young` is empty. */
+typedef struct bench_job {
+    const bench_options *o;
+    const bench_shape *shape;
+    bench_counts old, young;
+} bench_job;
+
+/* What a shape is measured on. */
+typedef struct bench_runner {
+    const char *name;
+    bool peer;
+    gpugc_backend backend; /* gpugc backends only */
+    /* 0 when it can run here; otherwise -1 with the reason in why. */
+    int (*available)(const struct bench_runner *r, char *why, size_t size);
+    /* Bytes a run needs besides the shape, for shape figures c (which may
+     * be upper bounds). */
+    uint64_t (*estimate)(const bench_counts *c);
+    /* Measures job into *res, in a child process of its own.  0, or -1
+     * with a message on stderr. */
+    int (*run)(const struct bench_runner *r, const bench_job *job,
+               bench_result *res);
+} bench_runner;
+
+/* run_gpugc.c: gpugc on backend b. */
+bench_runner bench_runner_gpugc(gpugc_backend b);
+/* bdwgc.c and cpython.c; bdwgc's `available` says why when libgc was not
+ * found at configure time. */
+extern const bench_runner bench_runner_bdwgc;
+extern const bench_runner bench_runner_cpython;
+
+/* ------------------------------------------------------------------------ */
+/* The measuring loop (measure.c)                                            */
+/* ------------------------------------------------------------------------ */
+
+/* A heap the loop drives: gpugc on one backend, or Boehm GC. */
+typedef struct bench_heap_ops {
+    /* Instantiates the objects [lo, hi) of s, or only its garbage ones:
+     * creates them, stores their slots, then drops every reference to them
+     * but those C code holds (BENCH_HELD).  0, or -1 with a message. */
+    int (*build)(void *heap, const bench_shape *s, uint64_t lo, uint64_t hi,
+                 bool garbage_only);
+    /* Collects generation g (or everything, for a heap without
+     * generations) into *st, setting the BENCH_STAT_BIT()s of the fields
+     * it measured in *measured.  0, or -1 with a message. */
+    int (*collect)(void *heap, int g, gpugc_collection_stats *st,
+                   uint32_t *measured);
+    /* Drops the references C code holds to the held objects of [lo, hi). */
+    void (*release)(void *heap, const bench_shape *s, uint64_t lo, uint64_t hi);
+    /* Live objects in the heap; -1 when the heap cannot tell. */
+    int64_t (*live)(void *heap);
+    /* The collector's metadata now, in bytes. */
+    double (*metadata)(void *heap);
+    /* A conservative collector may keep garbage that some stray word
+     * seems to reference: finding less than the shape's garbage is then
+     * noted, not an error. */
+    bool conservative;
+} bench_heap_ops;
+
+/* Full mode: builds the shape, collects it once (checking the garbage
+ * count), then `repeat` times rebuilds the garbage and times a collection
+ * of generation 2.  Pause mode: builds the old heap and collects it
+ * (aging it into generation 2), then `repeat` times builds the young
+ * objects, times a collection of generation 0, drops the young objects and
+ * collects them untimed.  A count that differs from the shape's is an
+ * error.  Fills everything in *res but the runner name and RSS. */
+int bench_measure(const bench_heap_ops *ops, void *heap, const bench_job *job,
+                  bench_result *res);
+
+/* ------------------------------------------------------------------------ */
+/* Processes and memory (proc.c)                                             */
+/* ------------------------------------------------------------------------ */
+
+/* Runs r on job in a child process and copies its result back, with the
+ * child's peak RSS and growth unless the runner set them.  0 or -1. */
+int bench_run_isolated(const bench_runner *r, const bench_job *job,
+                       bench_result *res);
+
+/* r->available, asked in a child process: a backend may start threads
+ * when asked (an OpenCL platform does), and a process that forks must not
+ * have any, or its children may wait on them forever. */
+int bench_available_isolated(const bench_runner *r, char *why, size_t size);
+
+/* Memory this process may still use, in bytes: MemAvailable, lowered to
+ * what the cgroup limit leaves. */
+uint64_t bench_memory_available(void);
+
+/* Runs argv (argv[0] a path) with stdout into *out (malloc'd, NUL ended,
+ * the caller frees it).  The exit status, or -1 with a message. */
+int bench_spawn(char *const argv[], char **out);
+
+/* The machine, for the record: CPU model, cores and memory. */
+void bench_machine(char *cpu, size_t cpu_size, unsigned *cores, uint64_t *memory);
+
+/* ------------------------------------------------------------------------ */
+/* Progress (progress.c)                                                     */
+/* ------------------------------------------------------------------------ */
+
+/* A step that may take long begins; progress shows on stderr once it has
+ * run for a second, and only when stderr is a terminal. */
+void bench_progress_begin(const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 1, 2)))
+#endif
+    ;
+/* done of total; cheap enough to call every few thousand items. */
+void bench_progress(uint64_t done, uint64_t total);
+/* Clears the line, if one was shown. */
+void bench_progress_end(void);
+
+/* Calls bench_progress every 64k items: for tight loops. */
+static inline void bench_tick(uint64_t done, uint64_t total)
+{
+    if ((done & 0xffffu) == 0)
+        bench_progress(done, total);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Output (report.c)                                                         */
+/* ------------------------------------------------------------------------ */
+
+/* One run as reported: the workload, its size and the run's result. */
+typedef struct bench_record {
+    const bench_workload *workload;
+    bench_params params;  /* as generated: defaults resolved              */
+    uint64_t objects;     /* the size asked for (the old heap when pausing) */
+    bench_counts old, young; /* as in the run's bench_job                  */
+    bench_result r;
+} bench_record;
+
+/* A runner that did not run: everywhere (workload NULL) or at one size. */
 typedef struct bench_skip {
-    gpugc_backend backend;
-    char reason[256]; /* from gpugc_backend_available */
+    const char *runner;
+    const bench_workload *workload;
+    uint64_t objects;
+    char reason[256];
 } bench_skip;
 
-/* The human tables: collect and mark figures, then every stage. */
-void bench_report_table(FILE *out, const bench_options *o,
-                        const bench_run *runs, size_t nruns);
+typedef struct bench_report {
+    const bench_options *o;
+    const bench_record *records;
+    size_t nrecords;
+    const bench_skip *skips;
+    size_t nskips;
+} bench_report;
 
-/* Writes {"runs":[...],"skipped":[...]} to path.  0, or -1 with a message
- * on stderr. */
-int bench_report_json(const char *path, const bench_options *o,
-                      const bench_run *runs, size_t nruns,
-                      const bench_skip *skips, size_t nskips);
+/* The human tables: per workload and size, collect and mark figures with
+ * speedups, every stage, memory; then a summary across sizes. */
+void bench_report_table(FILE *out, const bench_report *rep);
+/* JSON and CSV files as SCHEMA.md describes.  0, or -1 with a message. */
+int bench_report_json(const char *path, const bench_report *rep);
+int bench_report_csv(const char *path, const bench_report *rep);
 
 #endif /* GPUGC_BENCH_H */

@@ -1,9 +1,13 @@
-/* report.c - what gpugc-bench prints: the human tables on stdout and the
- * JSON file.  Stage figures come from walking GPUGC_COLLECTION_STATS, so a
- * stage the library adds shows up here without a change. */
+/* report.c - what gpugc-bench prints: the human tables on stdout, and the
+ * JSON and CSV files that SCHEMA.md describes.  Both files are written from
+ * one walk over a run's fields (run_fields), and stage figures come from
+ * walking GPUGC_COLLECTION_STATS, so a stage the library adds shows up
+ * everywhere without a change here. */
 #include "bench.h"
 
+#include <math.h>
 #include <string.h>
+#include <time.h>
 
 /* ------------------------------------------------------------------------ */
 /* The statistics fields, walked once                                        */
@@ -13,10 +17,8 @@
 static const char *const stat_names[] = {GPUGC_COLLECTION_STATS(BENCH_STAT_NAME)};
 #undef BENCH_STAT_NAME
 
-enum { NSTATS = sizeof stat_names / sizeof stat_names[0] };
-
 /* Every field of *s, in header order, as a double. */
-static void stat_values(const gpugc_collection_stats *s, double v[NSTATS])
+static void stat_values(const gpugc_collection_stats *s, double v[BENCH_NSTATS])
 {
 #define BENCH_STAT_VALUE(type, name, doc) (double)s->name,
     const double all[] = {GPUGC_COLLECTION_STATS(BENCH_STAT_VALUE)};
@@ -30,88 +32,334 @@ static const char *stat_stage(size_t i)
     return strncmp(stat_names[i], "ns_", 3) == 0 ? stat_names[i] + 3 : NULL;
 }
 
+/* The stages of the mark phase: all but the sweep and the total. */
+static bool stat_in_mark(size_t i)
+{
+    return stat_stage(i) != NULL && i != BENCH_STAT_ns_sweep && i != BENCH_STAT_ns_total;
+}
+
 /* ------------------------------------------------------------------------ */
 /* Derived figures                                                           */
 /* ------------------------------------------------------------------------ */
 
-static double collect_ms(const bench_run *r)
+static bool pausing(const bench_report *rep)
 {
-    return (double)r->stats.ns_total / 1e6;
+    return rep->o->mode == BENCH_PAUSE;
 }
 
-/* The whole mark phase, transfers included. */
-static double mark_ms(const bench_run *r)
+/* What the timed collections examined, per the shape. */
+static const bench_counts *set_of(const bench_report *rep, const bench_record *rec)
 {
-    const gpugc_collection_stats *s = &r->stats;
-    return (double)(s->ns_sync + s->ns_update_refs + s->ns_subtract_refs +
-                    s->ns_mark + s->ns_download) / 1e6;
+    return pausing(rep) ? &rec->young : &rec->old;
 }
 
-static double per_object_ns(const bench_run *r, double ms)
+static bool measured(const bench_record *rec, size_t field)
 {
-    return ms * 1e6 / (double)r->graph.objects;
+    return (rec->r.measured >> field) & 1u;
 }
 
-/* The backend that ran the mark phase of s. */
-static const char *ran_name(const gpugc_collection_stats *s)
+static double collect_ms(const bench_record *rec)
 {
-    const char *name = gpugc_backend_name((gpugc_backend)s->backend);
+    return (double)rec->r.stats.ns_total / 1e6;
+}
+
+/* The whole mark phase, transfers included; NAN when the runner cannot
+ * tell its stages apart. */
+static double mark_ms(const bench_record *rec)
+{
+    double v[BENCH_NSTATS], sum = 0;
+    bool any = false;
+    stat_values(&rec->r.stats, v);
+    for (size_t i = 0; i < BENCH_NSTATS; i++)
+        if (stat_in_mark(i) && measured(rec, i)) {
+            sum += v[i];
+            any = true;
+        }
+    return any ? sum / 1e6 : NAN;
+}
+
+/* Collect time per object of the heap (full) or per young object (pause). */
+static double per_object_ns(const bench_report *rep, const bench_record *rec)
+{
+    uint64_t n = pausing(rep) ? rec->young.objects : rec->objects;
+    return collect_ms(rec) * 1e6 / (double)(n > 0 ? n : 1);
+}
+
+static double per_heap_object(const bench_record *rec, double bytes)
+{
+    return bytes / (double)(rec->r.heap_objects > 0 ? rec->r.heap_objects : 1);
+}
+
+/* The backend that ran the mark phase; a peer is its own. */
+static const char *ran_name(const bench_record *rec)
+{
+    const char *name = rec->r.peer ? rec->r.runner
+                                   : gpugc_backend_name((gpugc_backend)rec->r.stats.backend);
     return name != NULL ? name : "an unknown backend";
+}
+
+static bool same_group(const bench_record *a, const bench_record *b)
+{
+    return a->workload == b->workload && a->objects == b->objects;
+}
+
+/* How many times faster rec collected than the run called ref on the same
+ * workload and size; NAN when there is no such run. */
+static double speedup(const bench_report *rep, const bench_record *rec, const char *ref)
+{
+    for (size_t i = 0; i < rep->nrecords; i++) {
+        const bench_record *r = &rep->records[i];
+        if (same_group(r, rec) && strcmp(r->r.runner, ref) == 0)
+            return collect_ms(r) / collect_ms(rec);
+    }
+    return NAN;
+}
+
+/* The runs speedups are given against: the serial reference and every
+ * peer, in the order they ran. */
+enum { MAX_REFS = 8 };
+static size_t speedup_refs(const bench_report *rep, const char *refs[MAX_REFS])
+{
+    size_t n = 0;
+    for (size_t i = 0; i < rep->nrecords; i++) {
+        const bench_record *r = &rep->records[i];
+        bool seen = false;
+        if (!r->r.peer && strcmp(r->r.runner, "cpu") != 0)
+            continue;
+        for (size_t k = 0; k < n; k++)
+            seen |= strcmp(refs[k], r->r.runner) == 0;
+        if (!seen && n < MAX_REFS)
+            refs[n++] = r->r.runner;
+    }
+    return n;
 }
 
 /* ------------------------------------------------------------------------ */
 /* Tables                                                                    */
 /* ------------------------------------------------------------------------ */
 
-void bench_report_table(FILE *out, const bench_options *o,
-                        const bench_run *runs, size_t nruns)
+static void cell(FILE *out, const char *fmt, int width, double v)
 {
-    const bench_run *cpu = NULL;
-    for (size_t i = 0; i < nruns; i++)
-        if (runs[i].backend == GPUGC_BACKEND_CPU)
-            cpu = &runs[i];
+    if (isnan(v))
+        fprintf(out, " %*s", width, "-");
+    else
+        fprintf(out, fmt, width, v);
+}
 
-    fprintf(out, "\nworkload %s, median of %u collections of generation 2\n",
-            o->workload, o->repeat);
-    fprintf(out, "%-13s %11s %11s %11s %11s %10s %11s %12s %12s %7s\n",
-            "backend", "objects", "edges", "collect ms", "mark ms", "ns/object",
-            "mark ns/obj", "bytes h2d", "bytes d2h", "vs cpu");
-    for (size_t i = 0; i < nruns; i++) {
-        const bench_run *r = &runs[i];
-        fprintf(out, "%-13s %11llu %11llu %11.3f %11.3f %10.2f %11.2f %12llu %12llu",
-                gpugc_backend_name(r->backend),
-                (unsigned long long)r->graph.objects,
-                (unsigned long long)r->stats.edges, collect_ms(r), mark_ms(r),
-                per_object_ns(r, collect_ms(r)), per_object_ns(r, mark_ms(r)),
-                (unsigned long long)r->stats.bytes_h2d,
-                (unsigned long long)r->stats.bytes_d2h);
-        if (cpu != NULL)
-            fprintf(out, " %6.2fx\n", collect_ms(cpu) / collect_ms(r));
-        else
-            fprintf(out, " %7s\n", "-");
-    }
-    for (size_t i = 0; i < nruns; i++) {
-        const gpugc_collection_stats *s = &runs[i].stats;
-        if (s->fallback || s->backend != (int32_t)runs[i].backend)
-            fprintf(out, "note: %s: the mark phase ran on %s%s\n",
-                    gpugc_backend_name(runs[i].backend), ran_name(s),
-                    s->fallback ? " (fallback after a backend failure)" : "");
+static void group_header(FILE *out, const bench_report *rep, const bench_record *rec)
+{
+    const bench_counts *c = set_of(rep, rec);
+    fprintf(out, "\n== %s, %llu objects", rec->workload->name,
+            (unsigned long long)rec->objects);
+    if (pausing(rep))
+        fprintf(out, " + %llu young: generation 0 collections of %llu tracked young "
+                "objects (%llu slots, %llu of them garbage)",
+                (unsigned long long)rec->young.objects, (unsigned long long)c->tracked,
+                (unsigned long long)c->slots, (unsigned long long)c->garbage_tracked);
+    else
+        fprintf(out, ": %llu tracked, %llu slots, %llu garbage (%llu tracked); "
+                "full collections", (unsigned long long)c->tracked,
+                (unsigned long long)c->slots, (unsigned long long)c->garbage,
+                (unsigned long long)c->garbage_tracked);
+    fprintf(out, ", median of %u\n", rep->o->repeat);
+}
+
+static void group_table(FILE *out, const bench_report *rep, size_t lo, size_t hi)
+{
+    const char *refs[MAX_REFS];
+    size_t nrefs = speedup_refs(rep, refs);
+    group_header(out, rep, &rep->records[lo]);
+
+    fprintf(out, "%-13s %10s %10s %10s %19s %11s %11s", "runner", "collect ms", "mark ms",
+            "ns/object", "range ms", "bytes h2d", "bytes d2h");
+    for (size_t k = 0; k < nrefs; k++)
+        fprintf(out, "  vs %-7s", refs[k]);
+    fputc('\n', out);
+    for (size_t i = lo; i < hi; i++) {
+        const bench_record *rec = &rep->records[i];
+        char range[40];
+        snprintf(range, sizeof range, "%.3f..%.3f", rec->r.collect_ms_min, rec->r.collect_ms_max);
+        fprintf(out, "%-13s %10.3f", rec->r.runner, collect_ms(rec));
+        cell(out, " %*.3f", 10, mark_ms(rec));
+        fprintf(out, " %10.2f %19s %11llu %11llu", per_object_ns(rep, rec), range,
+                (unsigned long long)rec->r.stats.bytes_h2d,
+                (unsigned long long)rec->r.stats.bytes_d2h);
+        for (size_t k = 0; k < nrefs; k++) {
+            double x = speedup(rep, rec, refs[k]);
+            if (isnan(x))
+                fprintf(out, "  %10s", "-");
+            else
+                fprintf(out, "  %9.2fx", x);
+        }
+        fputc('\n', out);
     }
 
-    fprintf(out, "\nstage ms\n%-13s", "backend");
-    for (size_t f = 0; f < NSTATS; f++)
+    fprintf(out, "stage ms     ");
+    for (size_t f = 0; f < BENCH_NSTATS; f++)
         if (stat_stage(f) != NULL)
             fprintf(out, " %13s", stat_stage(f));
     fputc('\n', out);
-    for (size_t i = 0; i < nruns; i++) {
-        double v[NSTATS];
-        stat_values(&runs[i].stats, v);
-        fprintf(out, "%-13s", gpugc_backend_name(runs[i].backend));
-        for (size_t f = 0; f < NSTATS; f++)
+    for (size_t i = lo; i < hi; i++) {
+        const bench_record *rec = &rep->records[i];
+        double v[BENCH_NSTATS];
+        stat_values(&rec->r.stats, v);
+        fprintf(out, "%-13s", rec->r.runner);
+        for (size_t f = 0; f < BENCH_NSTATS; f++)
             if (stat_stage(f) != NULL)
-                fprintf(out, " %13.3f", v[f] / 1e6);
+                cell(out, " %*.3f", 13, measured(rec, f) ? v[f] / 1e6 : NAN);
         fputc('\n', out);
     }
+
+    fprintf(out, "memory        %15s %15s %13s %10s\n", "metadata B/obj", "heap B/obj",
+            "peak RSS MiB", "build ms");
+    for (size_t i = lo; i < hi; i++) {
+        const bench_record *rec = &rep->records[i];
+        fprintf(out, "%-13s %15.1f %15.1f %13.1f %10.1f\n", rec->r.runner,
+                per_heap_object(rec, rec->r.metadata_bytes),
+                per_heap_object(rec, (double)rec->r.rss_growth),
+                (double)rec->r.peak_rss / (1 << 20), rec->r.build_ms);
+    }
+    for (size_t i = lo; i < hi; i++) {
+        const bench_record *rec = &rep->records[i];
+        const gpugc_collection_stats *s = &rec->r.stats;
+        if (rec->r.note[0] != '\0')
+            fprintf(out, "note: %s: %s\n", rec->r.runner, rec->r.note);
+        if (!rec->r.peer && (s->fallback || strcmp(ran_name(rec), rec->r.runner) != 0))
+            fprintf(out, "note: %s: the mark phase ran on %s%s\n", rec->r.runner,
+                    ran_name(rec), s->fallback ? " (fallback after a backend failure)" : "");
+    }
+}
+
+/* Across sizes, per workload: ns per object (full) or pause ms. */
+static void summary(FILE *out, const bench_report *rep)
+{
+    const bench_options *o = rep->o;
+    for (size_t w = 0; w < o->nworkloads; w++) {
+        const bench_workload *wl = bench_workload_find(o->workloads[w]);
+        fprintf(out, "\n== %s: %s by size\n%-13s", wl->name,
+                pausing(rep) ? "pause (collect ms)" : "collect ns per object", "runner");
+        for (size_t k = 0; k < o->nsizes; k++)
+            fprintf(out, " %12llu", (unsigned long long)o->sizes[k]);
+        fputc('\n', out);
+        for (size_t i = 0; i < rep->nrecords; i++) {
+            const bench_record *rec = &rep->records[i];
+            bool first = rec->workload == wl;
+            for (size_t j = 0; j < i && first; j++)
+                first = !(rep->records[j].workload == wl &&
+                          strcmp(rep->records[j].r.runner, rec->r.runner) == 0);
+            if (!first)
+                continue;
+            fprintf(out, "%-13s", rec->r.runner);
+            for (size_t k = 0; k < o->nsizes; k++) {
+                double v = NAN;
+                for (size_t j = 0; j < rep->nrecords; j++) {
+                    const bench_record *r = &rep->records[j];
+                    if (r->workload == wl && r->objects == o->sizes[k] &&
+                        strcmp(r->r.runner, rec->r.runner) == 0)
+                        v = pausing(rep) ? collect_ms(r) : per_object_ns(rep, r);
+                }
+                cell(out, " %*.2f", 12, v);
+            }
+            fputc('\n', out);
+        }
+    }
+}
+
+void bench_report_table(FILE *out, const bench_report *rep)
+{
+    for (size_t lo = 0, hi; lo < rep->nrecords; lo = hi) {
+        for (hi = lo + 1; hi < rep->nrecords &&
+                          same_group(&rep->records[hi], &rep->records[lo]); hi++)
+            ;
+        group_table(out, rep, lo, hi);
+    }
+    if (rep->o->nsizes > 1)
+        summary(out, rep);
+    for (size_t i = 0; i < rep->nskips; i++) {
+        const bench_skip *s = &rep->skips[i];
+        if (s->workload != NULL)
+            fprintf(out, "skipped: %s on %s, %llu objects: %s\n", s->runner,
+                    s->workload->name, (unsigned long long)s->objects, s->reason);
+        else
+            fprintf(out, "skipped: %s: %s\n", s->runner, s->reason);
+    }
+}
+
+/* ------------------------------------------------------------------------ */
+/* One walk over a run's fields, for JSON and CSV                            */
+/* ------------------------------------------------------------------------ */
+
+typedef enum { V_NULL, V_INT, V_NUM, V_STR, V_BEGIN, V_END } vkind;
+
+typedef struct value {
+    vkind kind;
+    long long i;
+    double d;
+    const char *s;
+} value;
+
+static value v_int(uint64_t x) { return (value){.kind = V_INT, .i = (long long)x}; }
+static value v_num(double x) { return isnan(x) ? (value){.kind = V_NULL} : (value){.kind = V_NUM, .d = x}; }
+static value v_str(const char *x) { return (value){.kind = V_STR, .s = x}; }
+static value v_null(void) { return (value){.kind = V_NULL}; }
+
+typedef void (*emit_fn)(void *ctx, const char *name, value v);
+
+/* Every field of one run, in SCHEMA.md's order; "stages" and "speedup"
+ * are groups (V_BEGIN .. V_END). */
+static void run_fields(const bench_report *rep, const bench_record *rec, emit_fn emit,
+                       void *ctx)
+{
+    const bench_params *p = &rec->params;
+    const bench_counts *c = set_of(rep, rec);
+    const bench_result *r = &rec->r;
+    const gpugc_collection_stats *s = &r->stats;
+    double v[BENCH_NSTATS];
+    stat_values(s, v);
+
+    emit(ctx, "workload", v_str(rec->workload->name));
+    emit(ctx, "mode", v_str(pausing(rep) ? "pause" : "full"));
+    emit(ctx, "kind", v_str(r->peer ? "peer" : "backend"));
+    emit(ctx, "backend", v_str(r->runner));
+    emit(ctx, "backend_ran", v_str(ran_name(rec)));
+    emit(ctx, "objects", v_int(rec->objects));
+    emit(ctx, "young", v_int(rec->young.objects));
+    emit(ctx, "set_objects", v_int(measured(rec, BENCH_STAT_objects) ? s->objects : c->tracked));
+    emit(ctx, "edges", v_int(measured(rec, BENCH_STAT_edges) ? s->edges : c->slots));
+    emit(ctx, "held", v_int(rec->old.held + rec->young.held));
+    emit(ctx, "garbage", v_num(p->garbage));
+    emit(ctx, "garbage_objects", v_int(c->garbage));
+    emit(ctx, "expected_unreachable", v_int(c->garbage_tracked));
+    emit(ctx, "unreachable", measured(rec, BENCH_STAT_unreachable) ? v_int(s->unreachable) : v_null());
+    emit(ctx, "collect_ms", v_num(collect_ms(rec)));
+    emit(ctx, "collect_ms_min", v_num(r->collect_ms_min));
+    emit(ctx, "collect_ms_max", v_num(r->collect_ms_max));
+    emit(ctx, "mark_ms", v_num(mark_ms(rec)));
+    emit(ctx, "ns_per_object", v_num(per_object_ns(rep, rec)));
+    emit(ctx, "stages", (value){.kind = V_BEGIN});
+    for (size_t i = 0; i < BENCH_NSTATS; i++)
+        if (stat_stage(i) != NULL)
+            emit(ctx, stat_stage(i), measured(rec, i) ? v_num(v[i] / 1e6) : v_null());
+    emit(ctx, "stages", (value){.kind = V_END});
+    emit(ctx, "bytes_h2d", v_int(s->bytes_h2d));
+    emit(ctx, "bytes_d2h", v_int(s->bytes_d2h));
+    emit(ctx, "generation", v_int((uint64_t)s->generation));
+    emit(ctx, "fallback", v_int((uint64_t)s->fallback));
+    emit(ctx, "degree", rec->workload->default_degree > 0 ? v_int(p->degree) : v_null());
+    emit(ctx, "chains", strcmp(rec->workload->name, "list") == 0 ? v_int(p->chains) : v_null());
+    emit(ctx, "seed", v_int(p->seed));
+    emit(ctx, "hold", v_num(p->hold));
+    emit(ctx, "repeat", v_int(rep->o->repeat));
+    emit(ctx, "build_ms", v_num(r->build_ms));
+    emit(ctx, "metadata_bytes_per_object", v_num(per_heap_object(rec, r->metadata_bytes)));
+    emit(ctx, "heap_bytes_per_object", v_num(per_heap_object(rec, (double)r->rss_growth)));
+    emit(ctx, "peak_rss_bytes", v_int(r->peak_rss));
+    emit(ctx, "speedup", (value){.kind = V_BEGIN});
+    const char *refs[MAX_REFS];
+    for (size_t k = 0, n = speedup_refs(rep, refs); k < n; k++)
+        emit(ctx, refs[k], v_num(speedup(rep, rec, refs[k])));
+    emit(ctx, "speedup", (value){.kind = V_END});
+    emit(ctx, "note", v_str(r->note));
 }
 
 /* ------------------------------------------------------------------------ */
@@ -133,64 +381,149 @@ static void json_string(FILE *f, const char *s)
     fputc('"', f);
 }
 
-static void json_run(FILE *f, const bench_options *o, const bench_run *r)
-{
-    const gpugc_collection_stats *s = &r->stats;
-    double v[NSTATS];
-    stat_values(s, v);
+typedef struct json_ctx {
+    FILE *f;
+    bool first;
+} json_ctx;
 
-    fputs("    {\"workload\": ", f);
-    json_string(f, o->workload);
-    fprintf(f, ", \"objects\": %llu, \"edges\": %llu, \"backend\": ",
-            (unsigned long long)r->graph.objects, (unsigned long long)s->edges);
-    json_string(f, gpugc_backend_name(r->backend));
-    fprintf(f, ",\n     \"collect_ms\": %.6f, \"mark_ms\": %.6f,"
-               " \"ns_per_object\": %.4f,",
-            collect_ms(r), mark_ms(r), per_object_ns(r, collect_ms(r)));
-    fputs("\n     \"stages\": {", f);
-    const char *sep = "";
-    for (size_t i = 0; i < NSTATS; i++)
-        if (stat_stage(i) != NULL) {
-            fprintf(f, "%s\"%s\": %.6f", sep, stat_stage(i), v[i] / 1e6);
-            sep = ", ";
-        }
-    fprintf(f, "},\n     \"bytes_h2d\": %llu, \"bytes_d2h\": %llu,",
-            (unsigned long long)s->bytes_h2d, (unsigned long long)s->bytes_d2h);
-    fprintf(f, " \"generation\": %d, \"unreachable\": %llu, \"fallback\": %d,"
-               " \"backend_ran\": ",
-            (int)s->generation, (unsigned long long)s->unreachable, (int)s->fallback);
-    json_string(f, ran_name(s));
-    fprintf(f, ",\n     \"degree\": %u, \"seed\": %llu, \"hold\": %g, \"held\": %llu,"
-               " \"repeat\": %u, \"build_ms\": %.3f,"
-               " \"metadata_bytes_per_object\": %.2f}",
-            (unsigned)o->degree, (unsigned long long)o->seed, o->hold,
-            (unsigned long long)r->graph.held, o->repeat, r->build_ms,
-            r->metadata_per_object);
+static void json_emit(void *ctx, const char *name, value v)
+{
+    json_ctx *j = ctx;
+    if (v.kind == V_END) {
+        fputc('}', j->f);
+        j->first = false;
+        return;
+    }
+    fputs(j->first ? "" : ", ", j->f);
+    json_string(j->f, name);
+    fputs(": ", j->f);
+    j->first = v.kind == V_BEGIN;
+    switch (v.kind) {
+    case V_NULL: fputs("null", j->f); break;
+    case V_INT: fprintf(j->f, "%lld", v.i); break;
+    case V_NUM: fprintf(j->f, "%.9g", v.d); break;
+    case V_STR: json_string(j->f, v.s); break;
+    case V_BEGIN: fputc('{', j->f); break;
+    case V_END: break;
+    }
 }
 
-int bench_report_json(const char *path, const bench_options *o,
-                      const bench_run *runs, size_t nruns,
-                      const bench_skip *skips, size_t nskips)
+int bench_report_json(const char *path, const bench_report *rep)
 {
     FILE *f = fopen(path, "w");
     if (f == NULL) {
         perror(path);
         return -1;
     }
-    fputs("{\n  \"runs\": [\n", f);
-    for (size_t i = 0; i < nruns; i++) {
-        json_run(f, o, &runs[i]);
-        fputs(i + 1 < nruns ? ",\n" : "\n", f);
+    char cpu[256], date[32];
+    unsigned cores;
+    uint64_t memory;
+    time_t now = time(NULL);
+    bench_machine(cpu, sizeof cpu, &cores, &memory);
+    strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
+
+    fprintf(f, "{\n  \"gpugc_bench\": {\"version\": \"%d.%d.%d\", \"command\": ",
+            GPUGC_VERSION_MAJOR, GPUGC_VERSION_MINOR, GPUGC_VERSION_PATCH);
+    json_string(f, rep->o->command);
+    fprintf(f, ", \"date\": \"%s\",\n    \"machine\": {\"cpu\": ", date);
+    json_string(f, cpu);
+    fprintf(f, ", \"cores\": %u, \"memory_bytes\": %llu}},\n  \"runs\": [\n", cores,
+            (unsigned long long)memory);
+    for (size_t i = 0; i < rep->nrecords; i++) {
+        json_ctx j = {f, true};
+        fputs("    {", f);
+        run_fields(rep, &rep->records[i], json_emit, &j);
+        fputs(i + 1 < rep->nrecords ? "},\n" : "}\n", f);
     }
     fputs("  ],\n  \"skipped\": [", f);
-    for (size_t i = 0; i < nskips; i++) {
-        fputs(i > 0 ? ", {\"backend\": " : "{\"backend\": ", f);
-        json_string(f, gpugc_backend_name(skips[i].backend));
+    for (size_t i = 0; i < rep->nskips; i++) {
+        const bench_skip *s = &rep->skips[i];
+        fputs(i > 0 ? ",\n    {\"backend\": " : "\n    {\"backend\": ", f);
+        json_string(f, s->runner);
         fputs(", \"reason\": ", f);
-        json_string(f, skips[i].reason);
-        fputc('}', f);
+        json_string(f, s->reason);
+        fputs(", \"workload\": ", f);
+        if (s->workload != NULL) {
+            json_string(f, s->workload->name);
+            fprintf(f, ", \"objects\": %llu}", (unsigned long long)s->objects);
+        } else {
+            fputs("null, \"objects\": null}", f);
+        }
     }
     fputs("]\n}\n", f);
+    int failed = ferror(f);
+    if (fclose(f) != 0 || failed) {
+        perror(path);
+        return -1;
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* CSV                                                                       */
+/* ------------------------------------------------------------------------ */
+
+typedef struct csv_ctx {
+    FILE *f;
+    bool header, first;
+    const char *group; /* the group being walked, or NULL */
+} csv_ctx;
+
+static void csv_text(FILE *f, const char *s)
+{
+    if (strpbrk(s, ",\"\n") == NULL) {
+        fputs(s, f);
+        return;
+    }
+    fputc('"', f);
+    for (; *s != '\0'; s++) {
+        if (*s == '"')
+            fputc('"', f);
+        fputc(*s, f);
+    }
+    fputc('"', f);
+}
+
+static void csv_emit(void *ctx, const char *name, value v)
+{
+    csv_ctx *c = ctx;
+    if (v.kind == V_BEGIN || v.kind == V_END) {
+        c->group = v.kind == V_BEGIN ? name : NULL;
+        return;
+    }
+    fputs(c->first ? "" : ",", c->f);
+    c->first = false;
+    if (c->header) {
+        if (c->group != NULL)
+            fprintf(c->f, "%s.", c->group);
+        fputs(name, c->f);
+        return;
+    }
+    switch (v.kind) {
+    case V_INT: fprintf(c->f, "%lld", v.i); break;
+    case V_NUM: fprintf(c->f, "%.9g", v.d); break;
+    case V_STR: csv_text(c->f, v.s); break;
+    default: break; /* null: an empty cell */
+    }
+}
+
+int bench_report_csv(const char *path, const bench_report *rep)
+{
+    FILE *f = fopen(path, "w");
+    if (f == NULL) {
+        perror(path);
+        return -1;
+    }
+    for (size_t i = 0; i < rep->nrecords; i++) {
+        if (i == 0) {
+            csv_ctx h = {f, true, true, NULL};
+            run_fields(rep, &rep->records[0], csv_emit, &h);
+            fputc('\n', f);
+        }
+        csv_ctx c = {f, false, true, NULL};
+        run_fields(rep, &rep->records[i], csv_emit, &c);
+        fputc('\n', f);
+    }
     int failed = ferror(f);
     if (fclose(f) != 0 || failed) {
         perror(path);

@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # Installs what is missing, builds in Release and runs the benchmark's
-# default comparison; extra arguments go to gpugc-bench.
+# default comparison (pylike heaps of 10k, 100k and 1M objects on every
+# backend and peer available here), writing the results and the plot to
+# build/release/bench/latest.{json,png}.  Extra arguments go to gpugc-bench.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/deps.sh
 cmake -S . -B build/release -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build build/release -j "$(nproc)"
-exec build/release/bench/gpugc-bench "$@"
+out=build/release/bench
+exec "$out/gpugc-bench" --json "$out/latest.json" --plot "$out/latest.png" "$@"

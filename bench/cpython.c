@@ -1,0 +1,184 @@
+/* cpython.c - the CPython peer, C side: writes the shape to a temporary
+ * file, runs peer_cpython.py on it with the python3 found at configure
+ * time, and reads back the one flat JSON object the script prints.  The
+ * script builds the same graph and times gc.collect() the way measure.c
+ * times the in-process heaps; building is not what is measured.
+ *
+ * The file, native byte order: "GPUGCSH1", then seven uint64 (n, nold,
+ * slots, mode (1: pause), repeat, the unreachable count of the first
+ * collection and of each timed one), then off (n + 1 uint32), dst (slots
+ * uint32) and flags (n bytes). */
+#include "bench.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#ifdef BENCH_PYTHON
+
+#define SCRIPT BENCH_DIR "/peer_cpython.py"
+
+static int cpython_available(const bench_runner *r, char *why, size_t size)
+{
+    (void)r;
+    if (access(BENCH_PYTHON, X_OK) != 0) {
+        snprintf(why, size, "%s is not there any more", BENCH_PYTHON);
+        return -1;
+    }
+    if (access(SCRIPT, R_OK) != 0) {
+        snprintf(why, size, "%s is missing", SCRIPT);
+        return -1;
+    }
+    return 0;
+}
+
+/* __slots__ instances: 16 bytes of GC header, 16 of object header, 8 per
+ * slot, rounded; floats for leaves; the shape's arrays, the table of
+ * objects and of addresses, and the interpreter; a fifth more. */
+static uint64_t cpython_estimate(const bench_counts *c)
+{
+    uint64_t heap = 48 * c->tracked + 8 * c->slots + 32 * (c->objects - c->tracked);
+    uint64_t tables = 4 * c->slots + 21 * c->objects + (24u << 20);
+    return (heap + tables) * 6 / 5;
+}
+
+static int write_shape(FILE *f, const bench_job *job)
+{
+    const bench_shape *s = job->shape;
+    bool pause = job->o->mode == BENCH_PAUSE;
+    uint64_t slots = s->off[s->n];
+    const uint64_t header[7] = {
+        s->n, s->nold, slots, pause, job->o->repeat, job->old.garbage_tracked,
+        pause ? job->young.garbage_tracked : job->old.garbage_tracked,
+    };
+    fwrite("GPUGCSH1", 1, 8, f);
+    fwrite(header, sizeof header[0], 7, f);
+    fwrite(s->off, sizeof *s->off, s->n + 1, f);
+    fwrite(s->dst, sizeof *s->dst, slots, f);
+    fwrite(s->flags, 1, s->n, f);
+    return ferror(f) ? -1 : 0;
+}
+
+/* The number after "key": in a flat JSON object. */
+static int json_number(const char *doc, const char *key, double *v)
+{
+    char pattern[64];
+    snprintf(pattern, sizeof pattern, "\"%s\":", key);
+    const char *p = strstr(doc, pattern);
+    char *end;
+    if (p == NULL)
+        return -1;
+    *v = strtod(p + strlen(pattern), &end);
+    return end == p + strlen(pattern) ? -1 : 0;
+}
+
+/* The string after "key": (without escapes), into buf. */
+static int json_string(const char *doc, const char *key, char *buf, size_t size)
+{
+    char pattern[64];
+    snprintf(pattern, sizeof pattern, "\"%s\": \"", key);
+    const char *p = strstr(doc, pattern);
+    if (p == NULL)
+        return -1;
+    p += strlen(pattern);
+    snprintf(buf, size, "%.*s", (int)strcspn(p, "\"\\"), p);
+    return 0;
+}
+
+/* Fills *res from the script's output. */
+static int read_result(const char *out, const bench_job *job, bench_result *res)
+{
+    static const char *const keys[] = {
+        "collect_ns", "collect_ns_min", "collect_ns_max", "unreachable", "build_ms",
+        "peak_rss_bytes", "rss_growth_bytes", "metadata_bytes",
+    };
+    double v[sizeof keys / sizeof keys[0]];
+    char version[32];
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
+        if (json_number(out, keys[i], &v[i]) != 0) {
+            fprintf(stderr, "gpugc-bench: cpython: no \"%s\" in the script's output:\n%s\n",
+                    keys[i], out);
+            return -1;
+        }
+    if (json_string(out, "python", version, sizeof version) != 0)
+        snprintf(version, sizeof version, "?");
+    bool pause = job->o->mode == BENCH_PAUSE;
+    const bench_counts *set = pause ? &job->young : &job->old;
+    res->stats.ns_total = (uint64_t)v[0];
+    res->collect_ms_min = v[1] / 1e6;
+    res->collect_ms_max = v[2] / 1e6;
+    res->stats.unreachable = (uint64_t)v[3];
+    res->stats.generation = pause ? 0 : 2;
+    res->stats.objects = set->tracked;
+    res->stats.edges = set->slots;
+    res->measured = BENCH_STAT_BIT(ns_total) | BENCH_STAT_BIT(unreachable) |
+                    BENCH_STAT_BIT(generation) | BENCH_STAT_BIT(objects) |
+                    BENCH_STAT_BIT(edges);
+    res->build_ms = v[4];
+    res->peak_rss = (uint64_t)v[5];
+    res->rss_growth = (uint64_t)v[6];
+    res->metadata_bytes = v[7];
+    res->heap_objects = pause ? job->old.objects - job->old.garbage + job->young.objects
+                              : job->old.objects;
+    snprintf(res->note, sizeof res->note, "Python %s, gc.collect(%d), __slots__ objects",
+             version, pause ? 0 : 2);
+    if (res->stats.unreachable != set->garbage_tracked) {
+        fprintf(stderr, "gpugc-bench: cpython: gc.collect() found %llu unreachable "
+                "objects; the graph has %llu\n", (unsigned long long)res->stats.unreachable,
+                (unsigned long long)set->garbage_tracked);
+        return -1;
+    }
+    return 0;
+}
+
+static int cpython_run(const bench_runner *r, const bench_job *job, bench_result *res)
+{
+    (void)r;
+    const char *tmp = getenv("TMPDIR");
+    char path[4096];
+    snprintf(path, sizeof path, "%s/gpugc-bench-shape-XXXXXX",
+             tmp != NULL && *tmp != '\0' ? tmp : "/tmp");
+    int fd = mkstemp(path);
+    FILE *f = fd >= 0 ? fdopen(fd, "wb") : NULL;
+    if (f == NULL) {
+        perror("gpugc-bench: cpython: the shape's temporary file");
+        if (fd >= 0)
+            unlink(path);
+        return -1;
+    }
+    bench_progress_begin("cpython: writing the graph");
+    int rc = write_shape(f, job);
+    rc |= fclose(f);
+    bench_progress_end();
+    char *out = NULL;
+    if (rc != 0) {
+        perror("gpugc-bench: cpython: writing the shape");
+    } else {
+        char *argv[] = {BENCH_PYTHON, SCRIPT, path, NULL};
+        rc = bench_spawn(argv, &out);
+        if (rc == 0)
+            rc = read_result(out, job, res);
+        else if (rc > 0)
+            fprintf(stderr, "gpugc-bench: cpython: %s failed\n", SCRIPT);
+    }
+    unlink(path);
+    free(out);
+    return rc == 0 ? 0 : -1;
+}
+
+const bench_runner bench_runner_cpython = {"cpython", true, GPUGC_BACKEND_AUTO,
+                                           cpython_available, cpython_estimate, cpython_run};
+
+#else /* !BENCH_PYTHON */
+
+static int cpython_missing(const bench_runner *r, char *why, size_t size)
+{
+    (void)r;
+    snprintf(why, size, "python3 was not found at configure time");
+    return -1;
+}
+
+const bench_runner bench_runner_cpython = {"cpython", true, GPUGC_BACKEND_AUTO,
+                                           cpython_missing, NULL, NULL};
+
+#endif

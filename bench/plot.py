@@ -1,0 +1,139 @@
+"""plot.py - draws gpugc-bench results with gnuplot.
+
+    python3 bench/plot.py RESULTS.json OUT.png|OUT.svg
+
+gpugc-bench --plot runs it; it also redraws any results file kept under
+bench/results/.  Two panels: on the left, collect time per object against
+the number of objects for every backend and peer, log-log (for the pause
+benchmark: the pause in ms against the old heap's size); on the right, where
+each runner's collect time goes at the largest size, stage by stage.  Peers
+that cannot tell their stages apart show one "not split" block.
+"""
+import json
+import shutil
+import subprocess
+import sys
+
+STAGES = ["sync", "update_refs", "subtract_refs", "mark", "download", "sweep"]
+STAGE_COLORS = ["#9467bd", "#2ca02c", "#98df8a", "#1f77b4", "#c5b0d5", "#ff7f0e", "#7f7f7f"]
+LINE_COLORS = ["#1f77b4", "#2ca02c", "#9467bd", "#ff7f0e", "#d62728", "#8c564b",
+               "#e377c2", "#17becf", "#bcbd22", "#7f7f7f"]
+TERMINALS = {
+    ".png": 'pngcairo noenhanced size 1400,560 font ",10"',
+    ".svg": 'svg noenhanced size 1400,560 dynamic font ",10"',
+}
+
+
+def quote(text):
+    return '"%s"' % text.replace("\\", "\\\\").replace('"', '\\"')
+
+
+def series(runs):
+    """(title, [(objects, y)]) per runner and workload, in the order they ran."""
+    out = {}
+    for r in runs:
+        key = (r["backend"], r["workload"])
+        y = r["collect_ms"] if r["mode"] == "pause" else r["ns_per_object"]
+        out.setdefault(key, []).append((r["objects"], y))
+    several = len({r["workload"] for r in runs}) > 1
+    return [("%s (%s)" % key if several else key[0], sorted(points))
+            for key, points in out.items()]
+
+
+def stage_rows(runs):
+    """One row per runner at each workload's largest size: its label and the
+    share of collect time of every stage, then what no stage accounts for."""
+    largest = {}
+    for r in runs:
+        largest[r["workload"]] = max(largest.get(r["workload"], 0), r["objects"])
+    several = len(largest) > 1
+    rows = []
+    for r in runs:
+        if r["objects"] != largest[r["workload"]]:
+            continue
+        total = r["collect_ms"] or 1e-9
+        shares = [100.0 * (r["stages"].get(s) or 0.0) / total for s in STAGES]
+        rest = max(0.0, 100.0 - sum(shares))
+        ms = r["collect_ms"]
+        label = "%s%s %s ms" % (r["workload"] + "/" if several else "", r["backend"],
+                                "%.0f" % ms if ms >= 100 else "%.3g" % ms)
+        rows.append((label, shares + [rest]))
+    return rows
+
+
+def script(doc, out):
+    runs = doc["runs"]
+    meta = doc.get("gpugc_bench", {})
+    machine = meta.get("machine", {})
+    pause = runs[0]["mode"] == "pause"
+    workloads = ", ".join(dict.fromkeys(r["workload"] for r in runs))
+    lines = ["set terminal %s" % TERMINALS[out[out.rfind("."):]],
+             "set output %s" % quote(out)]
+    curves = series(runs)
+    lines.append("$curves << EOD")
+    for _, points in curves:
+        lines += ["%d %.9g" % p for p in points] + ["", ""]
+    lines.append("EOD")
+    rows = stage_rows(runs)
+    lines.append("$stages << EOD")
+    lines += [" ".join([quote(label)] + ["%.4f" % v for v in values]) for label, values in rows]
+    lines.append("EOD")
+    title = "gpugc-bench: %s, %s - %s, %s cores" % (
+        workloads, "pause (generation 0 under an old heap)" if pause else "full collections",
+        machine.get("cpu", "?"), machine.get("cores", "?"))
+    lines += [
+        "set multiplot layout 1,2 title %s" % quote(title),
+        "set logscale xy",
+        "set format x '%.0s%c'",
+        "set autoscale xfix",
+        "set grid",
+        "set key outside right top vertical",
+        "set xlabel %s" % quote("objects in the old heap" if pause else "objects"),
+        "set ylabel %s" % quote("pause, ms" if pause else "collect time per object, ns"),
+        "plot " + ", ".join("$curves index %d using 1:2 with linespoints lw 2 lc rgb '%s' title %s"
+                            % (i, LINE_COLORS[i % len(LINE_COLORS)], quote(name))
+                            for i, (name, _) in enumerate(curves)),
+        "unset logscale",
+        "set format x '%g'",
+        "set autoscale x",
+        "unset grid",
+        "set grid ytics",
+        "set key outside right top vertical",
+        "set xlabel %s" % quote("at the largest size; collect time under each bar"),
+        "set ylabel %s" % quote("share of collect time, %"),
+        "set yrange [0:100]",
+        "set style data histograms",
+        "set style histogram rowstacked",
+        "set style fill solid 0.8 border -1",
+        "set boxwidth 0.7",
+        "set xtics rotate by -30",
+        "plot " + ", ".join("$stages using %d%s lc rgb '%s' title %s"
+                            % (k + 2, ":xtic(1)" if k == 0 else "", STAGE_COLORS[k], quote(name))
+                            for k, name in enumerate(STAGES + ["not split"])),
+        "unset multiplot",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def main():
+    if len(sys.argv) != 3:
+        sys.exit("usage: python3 plot.py RESULTS.json OUT.png|OUT.svg")
+    src, out = sys.argv[1], sys.argv[2]
+    if out[out.rfind("."):] not in TERMINALS:
+        sys.exit("plot.py: %s: the name must end in .png or .svg" % out)
+    gnuplot = shutil.which("gnuplot")
+    if gnuplot is None:
+        sys.exit("plot.py: gnuplot not found (Debian: apt-get install gnuplot-nox)")
+    with open(src) as f:
+        doc = json.load(f)
+    if not doc.get("runs"):
+        sys.exit("plot.py: %s has no runs to draw" % src)
+    result = subprocess.run([gnuplot], input=script(doc, out), text=True,
+                            capture_output=True, check=False)
+    if result.returncode != 0:
+        sys.exit("plot.py: gnuplot failed:\n" + result.stderr)
+    print("plot: %s" % out)
+
+
+if __name__ == "__main__":
+    main()
