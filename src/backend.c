@@ -15,7 +15,11 @@ static const char *const names[GPUGC_BACKEND_COUNT] = {
 
 /* Compiled-in backends, in AUTO's order of preference: the serial
  * reference last, as what every other choice falls back to. */
-static const backend_ops *const built[] = {&backend_cpu};
+static const backend_ops *const built[] = {
+#ifdef GPUGC_WITH_OPENCL
+    &backend_opencl,
+#endif
+    &backend_cpu};
 #define NBUILT (sizeof built / sizeof built[0])
 
 const char *gpugc_backend_name(gpugc_backend b) {

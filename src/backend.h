@@ -42,7 +42,21 @@ typedef struct backend_ops {
     int (*mark)(gpugc_heap *h, void *state, const mark_job *job);
 } backend_ops;
 
+#define backend_opencl gpugc__backend_opencl
+#define mark_reach gpugc__mark_reach
+
 extern const backend_ops backend_cpu;
+#ifdef GPUGC_WITH_OPENCL
+extern const backend_ops backend_opencl;
+#endif
+
+/* The serial reference's breadth-first search (mark_cpu.c), for backends
+ * that hand a narrow frontier over to the CPU.  Before: queue[0..tail)
+ * holds reached set members whose bits in `unreached` are clear, and has
+ * room for one entry more than tail plus the members still unreached.
+ * After: every set member reachable from the queue has its bit clear.
+ * GPUGC_OK or GPUGC_ENOMEM. */
+int mark_reach(gpugc_heap *h, uint64_t *unreached, uint32_t *queue, size_t tail);
 
 /* Checks that `want` can be used; reports GPUGC_ENODEV (no heap) if not. */
 int backend_check(gpugc_backend want);

@@ -72,23 +72,55 @@ static inline void scan(gpugc_heap *h, uint64_t *unreached, uint32_t i, uint32_t
     }
 }
 
-/* After: the bit of every set member reachable from one with gc_refs > 0 is
- * clear; the bits left set are exactly the unreachable members.
- * Level-synchronous breadth-first search.  Invariant: queue[0..tail) holds
- * reached members with cleared bits; those before head have been scanned,
- * and queue[head..level_end) is the current level.  A level denser than one
+/* Before and after: see backend.h (device backends finish narrow searches
+ * here).  Level-synchronous breadth-first search.  Invariant:
+ * queue[0..tail) holds reached members with cleared bits; those before
+ * head have been scanned, and queue[head..level_end) is the current level.  A level denser than one
  * member per bitmap word is scanned in id order through a bitmap, so the
  * per-object arrays stream instead of being read at random; sparse levels
  * (long chains) go through the queue with prefetching. */
+int mark_reach(gpugc_heap *h, uint64_t *unreached, uint32_t *queue, size_t tail) {
+    size_t words = ((size_t)h->nids + 63) / 64;
+    uint64_t *level = NULL;
+    size_t head = 0;
+    while (head < tail) {
+        size_t level_end = tail;
+        if (level_end - head > words) {
+            if (!level && !(level = heap_malloc(h, words * sizeof *level, "gpugc_collect (mark)")))
+                return GPUGC_ENOMEM;
+            memset(level, 0, words * sizeof *level);
+            for (; head < level_end; head++)
+                bit_set(level, queue[head]);
+            for (size_t w = 0; w < words; w++)
+                for (uint64_t b = level[w]; b; b &= b - 1)
+                    scan(h, unreached, (uint32_t)(w * 64 + (unsigned)__builtin_ctzll(b)), queue, &tail);
+            continue;
+        }
+        for (; head < level_end; head++) {
+            /* Two stages: the offsets of an object 2*AHEAD on, the slots
+             * of one AHEAD on (whose offset has arrived by now). */
+            if (head + 2 * AHEAD < tail) {
+                PREFETCH(&h->slot_off[queue[head + 2 * AHEAD]]);
+                PREFETCH(&h->slot_cnt[queue[head + 2 * AHEAD]]);
+            }
+            if (head + AHEAD < tail)
+                PREFETCH(&h->slots[h->slot_off[queue[head + AHEAD]]]);
+            scan(h, unreached, queue[head], queue, &tail);
+        }
+    }
+    free(level);
+    return GPUGC_OK;
+}
+
+/* After: the bit of every set member reachable from one with gc_refs > 0 is
+ * clear; the bits left set are exactly the unreachable members. */
 static int mark(gpugc_heap *h, const mark_job *job) {
     /* One entry more than the set: scan stores before it knows whether the
      * entry counts. */
     uint32_t *queue = heap_malloc(h, (job->nset + 1) * sizeof *queue, "gpugc_collect (mark queue)");
     if (!queue)
         return GPUGC_ENOMEM;
-    size_t words = ((size_t)h->nids + 63) / 64;
-    uint64_t *level = NULL;
-    size_t head = 0, tail = 0;
+    size_t tail = 0;
     for (size_t k = 0; k < job->nset; k++) {
         uint32_t i = job->set[k];
         if (h->gc_refs[i] > GPUGC_MAX_REFCOUNT) {
@@ -102,36 +134,9 @@ static int mark(gpugc_heap *h, const mark_job *job) {
             queue[tail++] = i;
         }
     }
-    while (head < tail) {
-        size_t level_end = tail;
-        if (level_end - head > words) {
-            if (!level && !(level = heap_malloc(h, words * sizeof *level, "gpugc_collect (mark)"))) {
-                free(queue);
-                return GPUGC_ENOMEM;
-            }
-            memset(level, 0, words * sizeof *level);
-            for (; head < level_end; head++)
-                bit_set(level, queue[head]);
-            for (size_t w = 0; w < words; w++)
-                for (uint64_t b = level[w]; b; b &= b - 1)
-                    scan(h, job->garbage, (uint32_t)(w * 64 + (unsigned)__builtin_ctzll(b)), queue, &tail);
-            continue;
-        }
-        for (; head < level_end; head++) {
-            /* Two stages: the offsets of an object 2*AHEAD on, the slots
-             * of one AHEAD on (whose offset has arrived by now). */
-            if (head + 2 * AHEAD < tail) {
-                PREFETCH(&h->slot_off[queue[head + 2 * AHEAD]]);
-                PREFETCH(&h->slot_cnt[queue[head + 2 * AHEAD]]);
-            }
-            if (head + AHEAD < tail)
-                PREFETCH(&h->slots[h->slot_off[queue[head + AHEAD]]]);
-            scan(h, job->garbage, queue[head], queue, &tail);
-        }
-    }
-    free(level);
+    int status = mark_reach(h, job->garbage, queue, tail);
     free(queue);
-    return GPUGC_OK;
+    return status;
 }
 
 static int cpu_mark(gpugc_heap *h, void *state, const mark_job *job) {

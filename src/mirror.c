@@ -1,0 +1,53 @@
+/* mirror.c - packs the dirty cards of mirrored arrays for a device upload
+ * (format in mirror.h).  Shared by the device backends; no GPU API here. */
+#include "mirror.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+int mirror_pack(gpugc_heap *h, mirror_stage *st, uint64_t *cards, uint64_t n,
+                const uint32_t *const arrays[], unsigned narrays) {
+    size_t words = card_words(n), dirty = 0;
+    for (size_t w = 0; w < words; w++)
+        dirty += (size_t)__builtin_popcountll(cards[w]);
+    if (dirty > st->cap) {
+        uint32_t *c = heap_realloc(h, st->cards, dirty * sizeof *c, "gpugc_collect (mirror cards)");
+        if (!c)
+            return GPUGC_ENOMEM;
+        st->cards = c;
+        uint32_t *d = heap_realloc(h, st->data, dirty * MIRROR_MAX_ARRAYS * CARD_SIZE * sizeof *d,
+                                   "gpugc_collect (mirror staging)");
+        if (!d)
+            return GPUGC_ENOMEM;
+        st->data = d;
+        st->cap = dirty;
+    }
+    st->ncards = dirty;
+    size_t k = 0;
+    for (size_t w = 0; w < words; w++) {
+        for (uint64_t b = cards[w]; b; b &= b - 1) {
+            uint32_t card = (uint32_t)(w * 64 + (unsigned)__builtin_ctzll(b));
+            uint64_t first = (uint64_t)card << CARD_SHIFT;
+            size_t len = n - first < CARD_SIZE ? (size_t)(n - first) : CARD_SIZE;
+            st->cards[k] = card;
+            for (unsigned a = 0; a < narrays; a++) {
+                uint32_t *to = st->data + (a * dirty + k) * CARD_SIZE;
+                memcpy(to, arrays[a] + first, len * sizeof *to);
+                memset(to + len, 0, (CARD_SIZE - len) * sizeof *to);
+            }
+            k++;
+        }
+        cards[w] = 0;
+    }
+    return GPUGC_OK;
+}
+
+void mirror_clear(uint64_t *cards, uint64_t n) {
+    memset(cards, 0, card_words(n) * sizeof *cards);
+}
+
+void mirror_stage_free(mirror_stage *st) {
+    free(st->cards);
+    free(st->data);
+    memset(st, 0, sizeof *st);
+}
