@@ -77,7 +77,9 @@ enum {
     GPUGC_EBACKEND = -10,  /* an unknown backend name                         */
     GPUGC_ENODEV = -11,    /* the requested backend is not available here     */
     GPUGC_EDEVICE = -12,   /* a backend failed during a collection            */
-    GPUGC_EFAULT = -13     /* a fault injected by gpugc_inject_fault          */
+    GPUGC_EFAULT = -13,    /* a fault injected by gpugc_inject_fault          */
+    GPUGC_ETHREAD = -14    /* the heap is in use by another thread at the same
+                              time (checked in debug builds)                 */
 };
 
 /* A static string describing a status code ("unknown status" otherwise). */

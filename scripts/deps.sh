@@ -3,7 +3,8 @@
 # need and this machine lacks.  Does nothing (no apt-get update) when all
 # are present.  Run as root on Debian 12.
 set -euo pipefail
-packages=(gcc make cmake pkg-config python3 libcmocka-dev ocl-icd-opencl-dev opencl-headers pocl-opencl-icd libgc-dev gnuplot-nox)
+packages=(gcc make cmake pkg-config python3 libcmocka-dev ocl-icd-opencl-dev opencl-headers pocl-opencl-icd libgc-dev gnuplot-nox
+          clang libclang-rt-14-dev valgrind)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -258,10 +258,14 @@ int64_t gpugc_collect(gpugc_heap *h, int generation) {
     if (generation < 0 || generation >= GPUGC_GENERATIONS)
         return set_error(h, GPUGC_EINVAL, "gpugc_collect: generation %d is not 0, 1 or 2",
                          generation);
-    if (heap_busy(h))
-        return set_error(h, GPUGC_EBUSY,
-                         "gpugc_collect: called from a callback while the heap is collecting or releasing");
-    return collect(h, generation);
+    if (!thread_enter(h, "gpugc_collect"))
+        return GPUGC_ETHREAD;
+    int64_t found = heap_busy(h) ? set_error(h, GPUGC_EBUSY,
+                                             "gpugc_collect: called from a callback while the heap is "
+                                             "collecting or releasing")
+                                 : collect(h, generation);
+    thread_leave(h);
+    return found;
 }
 
 /* CPython's collect_generations: the oldest generation over its threshold,

@@ -40,6 +40,7 @@ const char *gpugc_strerror(int status) {
     case GPUGC_ENODEV: return "backend not available";
     case GPUGC_EDEVICE: return "backend failed";
     case GPUGC_EFAULT: return "injected fault";
+    case GPUGC_ETHREAD: return "heap in use by another thread";
     default: return "unknown status";
     }
 }
@@ -107,6 +108,32 @@ int gpugc_inject_fault(gpugc_heap *h, gpugc_fault site, int64_t countdown) {
     h->fault_countdown[site] = countdown;
     return GPUGC_OK;
 }
+
+#ifdef GPUGC_DEBUG
+/* One address per thread, as its token. */
+static _Thread_local char thread_token;
+
+bool thread_enter(gpugc_heap *h, const char *fn) {
+    uintptr_t self = (uintptr_t)&thread_token, none = 0;
+    if (atomic_load_explicit(&h->owner, memory_order_relaxed) == self) {
+        h->depth++; /* a callback of this thread's own call */
+        return true;
+    }
+    if (atomic_compare_exchange_strong(&h->owner, &none, self)) {
+        h->depth = 1;
+        return true;
+    }
+    /* Reported without touching the heap, which the other thread owns. */
+    set_error(NULL, GPUGC_ETHREAD, "%s: heap %p is in use by another thread at the same time", fn,
+              (void *)h);
+    return false;
+}
+
+void thread_leave(gpugc_heap *h) {
+    if (--h->depth == 0)
+        atomic_store(&h->owner, 0);
+}
+#endif
 
 bool fault_fires(gpugc_heap *h, gpugc_fault site) {
     int64_t *c = &h->fault_countdown[site];

@@ -71,6 +71,8 @@
 #define slots_alloc gpugc__slots_alloc
 #define slots_init gpugc__slots_init
 #define slots_release gpugc__slots_release
+#define thread_enter gpugc__thread_enter
+#define thread_leave gpugc__thread_leave
 #define bits_grow gpugc__bits_grow
 #define trace_alloc gpugc__trace_alloc
 #define trace_free gpugc__trace_free
@@ -85,6 +87,7 @@
 #define vec_push gpugc__vec_push
 #define vec_reserve gpugc__vec_reserve
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -277,6 +280,9 @@ struct gpugc_heap {
     char errmsg[256];
 
     int64_t fault_countdown[GPUGC_FAULT_COUNT];
+
+    _Atomic uintptr_t owner; /* debug builds: the thread inside a call     */
+    unsigned depth;          /* ...and how deep (callbacks re-enter)       */
 };
 
 /* ---- error.c ------------------------------------------------------------ */
@@ -289,6 +295,22 @@ int set_error(const gpugc_heap *h, int status, const char *fmt, ...)
 #endif
     ;
 void error_handler_default_for(gpugc_heap *h);
+
+/* The threading contract (one thread in a heap at a time), checked in
+ * debug builds around every call that changes the heap: thread_enter is
+ * false, after reporting GPUGC_ETHREAD, when another thread is inside;
+ * the same thread re-entering from a callback is fine. */
+#ifdef GPUGC_DEBUG
+bool thread_enter(gpugc_heap *h, const char *fn);
+void thread_leave(gpugc_heap *h);
+#else
+static inline bool thread_enter(gpugc_heap *h, const char *fn) {
+    (void)h;
+    (void)fn;
+    return true;
+}
+static inline void thread_leave(gpugc_heap *h) { (void)h; }
+#endif
 
 /* True when a fault armed at `site` fires now (gpugc_inject_fault). */
 bool fault_fires(gpugc_heap *h, gpugc_fault site);

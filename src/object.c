@@ -38,12 +38,8 @@ void *gpugc_new(gpugc_heap *h, gpugc_type t, uint32_t nrefs, size_t size) {
     return gpugc_new_at(h, t, nrefs, size, NULL, 0);
 }
 
-void *gpugc_new_at(gpugc_heap *h, gpugc_type t, uint32_t nrefs, size_t size, const char *file,
-                   int line) {
-    if (!h) {
-        set_error(NULL, GPUGC_EINVAL, "gpugc_new: heap is NULL");
-        return NULL;
-    }
+static void *new_at(gpugc_heap *h, gpugc_type t, uint32_t nrefs, size_t size, const char *file,
+                    int line) {
     if (t >= h->ntypes) {
         set_error(h, GPUGC_ETYPE, "gpugc_new: type %u was never registered", t);
         return NULL;
@@ -98,11 +94,7 @@ void *gpugc_new_at(gpugc_heap *h, gpugc_type t, uint32_t nrefs, size_t size, con
 
 /* ---- reference counting ------------------------------------------------- */
 
-void gpugc_incref(gpugc_heap *h, void *obj) {
-    if (!h) {
-        set_error(NULL, GPUGC_EINVAL, "gpugc_incref: heap is NULL");
-        return;
-    }
+static void incref(gpugc_heap *h, void *obj) {
     if (h->dying)
         return;
     uint32_t id = counted_id(h, obj, "gpugc_incref");
@@ -113,11 +105,7 @@ void gpugc_incref(gpugc_heap *h, void *obj) {
                   GPUGC_MAX_REFCOUNT);
 }
 
-void gpugc_decref(gpugc_heap *h, void *obj) {
-    if (!h) {
-        set_error(NULL, GPUGC_EINVAL, "gpugc_decref: heap is NULL");
-        return;
-    }
+static void decref(gpugc_heap *h, void *obj) {
     if (h->dying)
         return;
     uint32_t id = counted_id(h, obj, "gpugc_decref");
@@ -202,9 +190,7 @@ void release_pending(gpugc_heap *h) {
 
 /* ---- slots -------------------------------------------------------------- */
 
-int gpugc_set_ref(gpugc_heap *h, void *obj, uint32_t slot, void *target) {
-    if (!h)
-        return set_error(NULL, GPUGC_EINVAL, "gpugc_set_ref: heap is NULL");
+static int set_ref(gpugc_heap *h, void *obj, uint32_t slot, void *target) {
     uint32_t id = object_id(h, obj, "gpugc_set_ref");
     if (id == NO_ID)
         return h->err;
@@ -254,9 +240,7 @@ uint32_t gpugc_nrefs(const gpugc_heap *h, const void *obj) {
     return id == NO_ID ? 0 : h->slot_cnt[id];
 }
 
-int gpugc_resize_refs(gpugc_heap *h, void *obj, uint32_t nrefs) {
-    if (!h)
-        return set_error(NULL, GPUGC_EINVAL, "gpugc_resize_refs: heap is NULL");
+static int resize_refs(gpugc_heap *h, void *obj, uint32_t nrefs) {
     uint32_t id = object_id(h, obj, "gpugc_resize_refs");
     if (id == NO_ID)
         return h->err;
@@ -318,4 +302,63 @@ int gpugc_make_immortal(gpugc_heap *h, void *obj) {
     h->meta[id] |= META_IMMORTAL;
     h->rc[id] = IMMORTAL_RC;
     return GPUGC_OK;
+}
+
+/* ---- the entry points that change the heap -------------------------------- */
+
+/* Each checks its heap argument and the threading contract, then runs. */
+
+void *gpugc_new_at(gpugc_heap *h, gpugc_type t, uint32_t nrefs, size_t size, const char *file,
+                   int line) {
+    if (!h) {
+        set_error(NULL, GPUGC_EINVAL, "gpugc_new: heap is NULL");
+        return NULL;
+    }
+    if (!thread_enter(h, "gpugc_new"))
+        return NULL;
+    void *p = new_at(h, t, nrefs, size, file, line);
+    thread_leave(h);
+    return p;
+}
+
+void gpugc_incref(gpugc_heap *h, void *obj) {
+    if (!h) {
+        set_error(NULL, GPUGC_EINVAL, "gpugc_incref: heap is NULL");
+        return;
+    }
+    if (!thread_enter(h, "gpugc_incref"))
+        return;
+    incref(h, obj);
+    thread_leave(h);
+}
+
+void gpugc_decref(gpugc_heap *h, void *obj) {
+    if (!h) {
+        set_error(NULL, GPUGC_EINVAL, "gpugc_decref: heap is NULL");
+        return;
+    }
+    if (!thread_enter(h, "gpugc_decref"))
+        return;
+    decref(h, obj);
+    thread_leave(h);
+}
+
+int gpugc_set_ref(gpugc_heap *h, void *obj, uint32_t slot, void *target) {
+    if (!h)
+        return set_error(NULL, GPUGC_EINVAL, "gpugc_set_ref: heap is NULL");
+    if (!thread_enter(h, "gpugc_set_ref"))
+        return GPUGC_ETHREAD;
+    int st = set_ref(h, obj, slot, target);
+    thread_leave(h);
+    return st;
+}
+
+int gpugc_resize_refs(gpugc_heap *h, void *obj, uint32_t nrefs) {
+    if (!h)
+        return set_error(NULL, GPUGC_EINVAL, "gpugc_resize_refs: heap is NULL");
+    if (!thread_enter(h, "gpugc_resize_refs"))
+        return GPUGC_ETHREAD;
+    int st = resize_refs(h, obj, nrefs);
+    thread_leave(h);
+    return st;
 }

@@ -35,12 +35,18 @@
  * The run is seeded: GPUGC_TEST_SEED and GPUGC_TEST_GRAPHS override the seed
  * and the number of graphs, and a failure prints the values that repeat it.
  * Works on any backend (GPUGC_BACKEND).
+ *
+ * fuzz/fuzz_api.c compiles this file with GPUGC_FUZZ defined: the same
+ * model and operations, with every choice taken from the fuzzer's input
+ * instead of the seeded generator, and a failure aborting.
  */
+#ifndef GPUGC_FUZZ
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <setjmp.h>
 #include <cmocka.h>
+#endif
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -120,6 +126,9 @@ static struct {
 
 /* ---- reproducible randomness (splitmix64) --------------------------------- */
 
+#ifdef GPUGC_FUZZ
+#define rnd fuzz_rnd /* every choice comes from the fuzzer's input */
+#else
 static uint64_t next_u64(void)
 {
     uint64_t z = (W.rng += 0x9e3779b97f4a7c15ull);
@@ -133,6 +142,7 @@ static int rnd(int n)
 {
     return (int)(next_u64() % (uint64_t)n);
 }
+#endif
 
 /* ---- failure reporting ----------------------------------------------------- */
 
@@ -913,6 +923,7 @@ static void run_graph(void)
     check_heap();
 }
 
+#ifndef GPUGC_FUZZ
 static uint64_t env_u64(const char *name, uint64_t fallback)
 {
     const char *s = getenv(name);
@@ -949,3 +960,4 @@ int main(void)
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
+#endif /* GPUGC_FUZZ */
