@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs what is missing, then builds and runs every test twice: a
 # Release build with warnings as errors, and a Debug build (heap validator
-# after every collection) under AddressSanitizer and UBSan.
+# after every collection) under AddressSanitizer and UBSan; then the tests
+# that run collections on several threads (cpu-parallel) under
+# ThreadSanitizer, a subset under valgrind, and the fuzzer for a minute.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/deps.sh
@@ -14,3 +16,38 @@ run() { # build-dir, cmake args...
 }
 run build/release -DCMAKE_BUILD_TYPE=Release
 run build/asan -DCMAKE_BUILD_TYPE=Debug -DGPUGC_SANITIZE=address,undefined
+# Not differential_cpu-parallel: its small sets run on the serial reference.
+cmake -S . -B build/tsan -DGPUGC_WARNINGS_AS_ERRORS=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+  -DGPUGC_SANITIZE=thread >/dev/null
+cmake --build build/tsan -j "$jobs" --target test_parallel test_differential test_collect
+(cd build/tsan && ctest -j "$jobs" --output-on-failure -R parallel -E '^differential_cpu-parallel$')
+
+# valgrind memcheck on a representative subset of the Release tests.  The
+# ICD loader is pointed at no vendor, so OpenCL is absent here: PoCL's JIT is
+# slow under valgrind, and ld.so's SSE strncmp, reached when it dlopens an
+# ICD, reads past string ends in a way memcheck reports (a known false
+# positive).  Our OpenCL host code is covered by ASan above.
+for t in collect errors heap pool weakref fault threads; do
+  OCL_ICD_VENDORS=/nonexistent valgrind -q --error-exitcode=1 --leak-check=full \
+    --errors-for-leak-kinds=definite build/release/tests/test_$t >/dev/null
+done
+OCL_ICD_VENDORS=/nonexistent GPUGC_TEST_GRAPHS=100 valgrind -q --error-exitcode=1 \
+  --leak-check=full --errors-for-leak-kinds=definite build/release/tests/test_differential >/dev/null
+echo "valgrind: clean"
+
+# The libFuzzer harness (clang), about a minute: half on the serial
+# reference, half on OpenCL; new inputs go to a scratch directory, the
+# committed corpus under fuzz/corpus only seeds the run.
+CC=clang cmake -S . -B build/fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DGPUGC_FUZZ=ON \
+  -DGPUGC_SANITIZE=address,undefined -DGPUGC_BUILD_TESTS=OFF -DGPUGC_BUILD_BENCH=OFF \
+  -DGPUGC_WARNINGS_AS_ERRORS=ON >/dev/null
+cmake --build build/fuzz -j "$jobs"
+for backend in cpu opencl; do
+  if [ "$backend" = opencl ] && ! grep -q '^OpenCL_LIBRARY:FILEPATH=/' build/fuzz/CMakeCache.txt; then
+    continue # built without OpenCL
+  fi
+  scratch=$(mktemp -d)
+  GPUGC_BACKEND=$backend build/fuzz/fuzz/gpugc-fuzz -max_total_time=30 -max_len=2048 \
+    -len_control=0 -print_final_stats=1 "$scratch" fuzz/corpus 2>&1 | grep -E "^Done|stat::number_of_executed_units"
+  rm -rf "$scratch"
+done

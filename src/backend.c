@@ -19,6 +19,7 @@ static const backend_ops *const built[] = {
 #ifdef GPUGC_WITH_OPENCL
     &backend_opencl,
 #endif
+    &backend_cpu_parallel,
     &backend_cpu};
 #define NBUILT (sizeof built / sizeof built[0])
 

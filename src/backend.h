@@ -46,6 +46,7 @@ typedef struct backend_ops {
 #define mark_reach gpugc__mark_reach
 
 extern const backend_ops backend_cpu;
+extern const backend_ops backend_cpu_parallel;
 #ifdef GPUGC_WITH_OPENCL
 extern const backend_ops backend_opencl;
 #endif
