@@ -108,7 +108,9 @@ static arena *arena_new(gpugc_heap *h) {
         return NULL;
     /* Map one pool more than needed and trim, so pools are aligned. */
     size_t len = ARENA_SIZE + POOL_SIZE;
-    char *m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    char *m = fault_fires(h, GPUGC_FAULT_ALLOC)
+                  ? MAP_FAILED
+                  : mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (m == MAP_FAILED) {
         free(a);
         set_error(h, GPUGC_ENOMEM, "gpugc_new: cannot map an arena of %u bytes", ARENA_SIZE);
