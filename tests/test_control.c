@@ -13,32 +13,7 @@
 #include "gpugc.h"
 #include "support.h"
 
-static int errors, last_status;
-
-static void count_error(gpugc_heap *h, int status, const char *message, void *data)
-{
-    (void)h;
-    (void)message;
-    (void)data;
-    errors++;
-    last_status = status;
-}
-
-static int setup(void **state)
-{
-    (void)state;
-    errors = 0;
-    last_status = 0;
-    gpugc_set_error_handler(NULL, count_error, NULL);
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    gpugc_set_error_handler(NULL, NULL, NULL);
-    return 0;
-}
+#include "error_count.h"
 
 /* n garbage two-cycles, dropped by C at once. */
 static void make_cycles(gpugc_heap *h, int n)
@@ -525,7 +500,6 @@ static void test_out_of_memory_changes_nothing(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-#define CASE(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
         CASE(test_stats_accumulate_per_generation),
         CASE(test_counts),
         CASE(test_thresholds),

@@ -14,31 +14,7 @@
 #include "gpugc.h"
 #include "support.h"
 
-static int errors;
-
-static void count_error(gpugc_heap *h, int status, const char *message, void *data)
-{
-    (void)h;
-    (void)status;
-    (void)message;
-    (void)data;
-    errors++;
-}
-
-static int setup(void **state)
-{
-    (void)state;
-    errors = 0;
-    gpugc_set_error_handler(NULL, count_error, NULL);
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    gpugc_set_error_handler(NULL, NULL, NULL);
-    return 0;
-}
+#include "error_count.h"
 
 /* The DOT text for the arguments; the caller frees it. */
 static char *dot(gpugc_heap *h, void *const *objs, size_t n, unsigned depth, size_t max)
@@ -136,7 +112,6 @@ static void test_garbage_highlighted(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-#define CASE(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
         CASE(test_graph_around_objects),
         CASE(test_garbage_highlighted),
 #undef CASE

@@ -13,31 +13,7 @@
 #include "gpugc.h"
 #include "support.h"
 
-static int errors, last_status;
-
-static void count_error(gpugc_heap *h, int status, const char *message, void *data)
-{
-    (void)h;
-    (void)message;
-    (void)data;
-    errors++;
-    last_status = status;
-}
-
-static int setup(void **state)
-{
-    (void)state;
-    errors = 0;
-    gpugc_set_error_handler(NULL, count_error, NULL);
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    gpugc_set_error_handler(NULL, NULL, NULL);
-    return 0;
-}
+#include "error_count.h"
 
 /* What a walk saw. */
 typedef struct seen {
@@ -307,7 +283,6 @@ static void test_walk_refused_in_sweep(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-#define CASE(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
         CASE(test_get_objects_by_generation),
         CASE(test_referrers_and_referents),
         CASE(test_visitor_changes_the_heap),

@@ -15,31 +15,7 @@
 #include "gpugc.h"
 #include "support.h"
 
-static int errors;
-
-static void count_error(gpugc_heap *h, int status, const char *message, void *data)
-{
-    (void)h;
-    (void)status;
-    (void)message;
-    (void)data;
-    errors++;
-}
-
-static int setup(void **state)
-{
-    (void)state;
-    errors = 0;
-    gpugc_set_error_handler(NULL, count_error, NULL);
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    gpugc_set_error_handler(NULL, NULL, NULL);
-    return 0;
-}
+#include "error_count.h"
 
 static void test_print_allocator_stats(void **state)
 {
@@ -274,7 +250,6 @@ static void test_trace_faults(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-#define CASE(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
         CASE(test_print_allocator_stats),
         CASE(test_traced_memory),
         CASE(test_snapshots),
