@@ -154,12 +154,11 @@ int gpugc_callback_add(gpugc_heap *h, gpugc_callback fn, void *data) {
     if (h->in_callbacks)
         return callbacks_busy(h, "gpugc_callback_add");
     if (h->ncallbacks == h->callbacks_cap) {
-        uint32_t cap = h->callbacks_cap ? h->callbacks_cap * 2 : 4;
-        callback_entry *c = heap_realloc(h, h->callbacks, cap * sizeof *c, "gpugc_callback_add");
+        callback_entry *c = array_grow(h, h->callbacks, &h->callbacks_cap, sizeof *c, 4,
+                                       "gpugc_callback_add");
         if (!c)
             return GPUGC_ENOMEM;
         h->callbacks = c;
-        h->callbacks_cap = cap;
     }
     h->callbacks[h->ncallbacks++] = (callback_entry){fn, data};
     return GPUGC_OK;

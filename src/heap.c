@@ -270,12 +270,10 @@ gpugc_type gpugc_type_register(gpugc_heap *h, const gpugc_type_desc *desc) {
         return (gpugc_type)-1;
     }
     if (h->ntypes == h->types_cap) {
-        uint32_t cap = h->types_cap ? h->types_cap * 2 : 8;
-        type_entry *t = heap_realloc(h, h->types, cap * sizeof *t, "gpugc_type_register");
+        type_entry *t = array_grow(h, h->types, &h->types_cap, sizeof *t, 8, "gpugc_type_register");
         if (!t)
             return (gpugc_type)-1;
         h->types = t;
-        h->types_cap = cap;
     }
     const char *name = desc->name ? desc->name : "object";
     char *copy = heap_malloc(h, strlen(name) + 1, "gpugc_type_register");

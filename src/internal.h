@@ -85,6 +85,7 @@
 #define weak_release_all gpugc__weak_release_all
 #define weak_validate gpugc__weak_validate
 #define vec_push gpugc__vec_push
+#define array_grow gpugc__array_grow
 #define vec_reserve gpugc__vec_reserve
 
 #include <stdatomic.h>
@@ -172,6 +173,11 @@ void slots_init(slot_space *s);
 bool slots_alloc(gpugc_heap *h, uint32_t n, uint32_t *off);
 void slots_release(gpugc_heap *h, uint32_t off, uint32_t n);
 
+/* Room for one more element in the array p of *cap elements of `elem`
+ * bytes: doubles *cap (`first` when it is 0).  Returns the array, perhaps
+ * moved; NULL (reported, *cap unchanged, p still valid) when memory is
+ * short. */
+void *array_grow(gpugc_heap *h, void *p, size_t *cap, size_t elem, size_t first, const char *what);
 int vec_push(gpugc_heap *h, u32vec *v, uint32_t x);
 /* Makes room in v for `extra` more entries; false (reported on behalf of
  * what) changes nothing. */
@@ -233,7 +239,8 @@ struct gpugc_heap {
     uint32_t cookie;
 
     type_entry *types;
-    uint32_t ntypes, types_cap;
+    uint32_t ntypes;
+    size_t types_cap;
 
     generation gen[GPUGC_GENERATIONS + 1]; /* [PERMANENT_GEN]: frozen and
                             immortal objects, never collected            */
@@ -260,7 +267,8 @@ struct gpugc_heap {
     bool have_last;
 
     callback_entry *callbacks;
-    uint32_t ncallbacks, callbacks_cap;
+    uint32_t ncallbacks;
+    size_t callbacks_cap;
     bool in_callbacks;   /* gpugc_callback_add/remove refuse meanwhile     */
 
     unsigned debug;      /* GPUGC_DEBUG_* flags                            */

@@ -12,14 +12,20 @@
 #include <stdlib.h>
 #include <string.h>
 
+void *array_grow(gpugc_heap *h, void *p, size_t *cap, size_t elem, size_t first, const char *what) {
+    size_t n = *cap ? *cap * 2 : first;
+    void *q = heap_realloc(h, p, n * elem, what);
+    if (q)
+        *cap = n;
+    return q;
+}
+
 int vec_push(gpugc_heap *h, u32vec *v, uint32_t x) {
     if (v->n == v->cap) {
-        size_t cap = v->cap ? v->cap * 2 : 16;
-        uint32_t *nv = heap_realloc(h, v->v, cap * sizeof *nv, "gpugc (vector)");
+        uint32_t *nv = array_grow(h, v->v, &v->cap, sizeof *nv, 16, "gpugc (vector)");
         if (!nv)
             return GPUGC_ENOMEM;
         v->v = nv;
-        v->cap = cap;
     }
     v->v[v->n++] = x;
     return GPUGC_OK;
