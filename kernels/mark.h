@@ -1,8 +1,10 @@
-/* mark.h - what the mark kernels share: set membership, the control words
- * and claiming a target during the breadth-first search.
+/* mark.h - what the mark kernels and their hosts share: the kernel list,
+ * the layout of the control words, set membership and claiming a target
+ * during the breadth-first search.
  *
  * The host defines, as build options: CARD_SHIFT, NO_ID, META_LIVE,
  * META_TRACKED, META_GEN_MASK and MAX_REFCOUNT, with internal.h's values.
+ * The host side (src/device.h) includes this file for the layout only.
  *
  * Device state of one collection:
  *   unreached  bitmap over ids in 32-bit words: set for a set member not
@@ -10,20 +12,34 @@
  *              target also tests that it is in the set)
  *   level      per id: the breadth-first level at which it was reached,
  *              NOT_REACHED otherwise
- *   queue      every reached id in the order reached; level d's frontier
- *              is one contiguous stretch of it, so it never needs clearing
+ *   queue      every reached id in the order reached; level d is the
+ *              stretch queue[start(d), start(d) + count(d)), so the queue
+ *              never needs clearing
  *   ctl        the control words below
  */
 #ifndef GPUGC_MARK_H
 #define GPUGC_MARK_H
 
+/* Every kernel, in the order of the hosts' tables. */
+#define KERNELS(X) X(scatter) X(update_refs) X(subtract_refs) X(mark_roots) X(mark_level)
+
 #define NOT_REACHED 0xffffffffu
 
-#define CTL_TAIL 0    /* entries in queue                                */
-#define CTL_CORRUPT 1 /* smallest member whose gc_refs went below zero,
+/* The control words.  Levels are launched ahead of the host knowing their
+ * sizes (mark_level.cl), so each level's start and count live on the
+ * device, in a ring that the host reads back once per batch of levels: a
+ * batch must be shorter than LEVEL_RING - 1 levels, or its last levels
+ * would overwrite the first before the host has read them. */
+#define CTL_CORRUPT 0 /* smallest member whose gc_refs went below zero,
                          NOT_REACHED if none                             */
-#define CTL_EDGES 2   /* slots of the set's members                      */
-#define CTL_WORDS 3
+#define CTL_EDGES 1   /* slots of the set's members                      */
+#define CTL_LEVELS 2  /* the ring: start and count of level d            */
+#define LEVEL_RING 64u
+#define CTL_START(d) (CTL_LEVELS + 2u * ((d) % LEVEL_RING))
+#define CTL_COUNT(d) (CTL_START(d) + 1u)
+#define CTL_WORDS (CTL_LEVELS + 2u * LEVEL_RING)
+
+#if defined(__OPENCL_VERSION__) || defined(__CUDACC__)
 
 /* Whether an object with meta word m is in the set of a collection of
  * generation g: live, tracked, generation <= g. */
@@ -33,17 +49,19 @@
 
 /* Reaches j at level `depth` if j is an unreached set member: exactly one
  * work item clears its bit, and that one records its level and appends it
- * to the queue.  The plain load first skips the atomic for targets already
- * reached (bits only go from set to clear during the search, so a stale
- * value can only send us to the atomic, never skip a live bit). */
+ * to the level's stretch of the queue, which starts at `start` and whose
+ * count is *count.  The plain load first skips the atomic for targets
+ * already reached (bits only go from set to clear during the search, so a
+ * stale value can only send us to the atomic, never skip a live bit). */
 DEVICE_FN void claim(GLOBAL uint *unreached, GLOBAL uint *level, GLOBAL uint *queue,
-                     GLOBAL uint *ctl, uint j, uint depth)
+                     GLOBAL uint *count, uint start, uint j, uint depth)
 {
     uint bit = 1u << (j & 31u);
     if ((unreached[j >> 5] & bit) && (ATOMIC_AND(&unreached[j >> 5], ~bit) & bit)) {
         level[j] = depth;
-        queue[ATOMIC_ADD(&ctl[CTL_TAIL], 1u)] = j;
+        queue[start + APPEND(count)] = j;
     }
 }
 
+#endif /* a kernel compiler */
 #endif /* GPUGC_MARK_H */

@@ -2,10 +2,10 @@
  * referenced from outside the set.
  *
  * One work item per 32-bit word of the unreached bitmap.
- * Before: subtract_refs ran; ctl[CTL_TAIL] = 0, ctl[CTL_CORRUPT] =
- *         NOT_REACHED.
+ * Before: update_refs ran; start(0) and count(0) are 0, ctl[CTL_CORRUPT]
+ *         is NOT_REACHED.
  * After:  every member i with gc_refs[i] > 0 has its bit cleared,
- *         level[i] = 0, and is in queue[0 .. ctl[CTL_TAIL]); ctl[CTL_CORRUPT]
+ *         level[i] = 0, and is in queue[0 .. count(0)); ctl[CTL_CORRUPT]
  *         is the smallest member whose gc_refs went below zero, if any (the
  *         host then reports corrupt counts and uses nothing of this search).
  *
@@ -27,7 +27,7 @@ KERNEL void mark_roots(GLOBAL const uint *gc_refs, GLOBAL uint *unreached, GLOBA
         } else if (r > 0) {
             left &= ~(1u << b);
             level[i] = 0;
-            queue[ATOMIC_ADD(&ctl[CTL_TAIL], 1u)] = i;
+            queue[APPEND(&ctl[CTL_COUNT(0u)])] = i;
         }
     }
     unreached[w] = left;

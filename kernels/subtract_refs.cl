@@ -1,14 +1,15 @@
-/* subtract_refs.cl - the second phase of the mark: drop the references
- * that come from inside the set.
+/* subtract_refs.cl - the first phase of the mark on a device: count the
+ * references that come from inside the set.
  *
  * One work item per id.
- * Before: update_refs ran.
- * After:  gc_refs[i] of every set member i is its count minus the slots of
- *         set members that hold it: above zero means referenced from
- *         outside the set; past MAX_REFCOUNT (below zero, wrapped) means the
- *         counts are corrupt.  As in the serial reference, targets outside
- *         the set are decremented too (their entries are scratch nobody
- *         reads), which saves a membership test per edge.
+ * Before: gc_refs is zero for every id.
+ * After:  gc_refs[j] is minus the number of slots of set members that hold
+ *         j.  As in the serial reference, targets outside the set are
+ *         counted too (their entries are scratch nobody reads), which saves
+ *         a membership test per edge.
+ *
+ * It runs before update_refs, the reverse of DESIGN.md's order, because it
+ * does not need the refcounts: the host uploads them while it runs.
  *
  * Tuned by nothing; the atomics contend only on popular targets.  The
  * j < nids test rejects NO_ID and keeps even a wrong mirror from writing

@@ -16,6 +16,9 @@ static const char *const names[GPUGC_BACKEND_COUNT] = {
 /* Compiled-in backends, in AUTO's order of preference: the serial
  * reference last, as what every other choice falls back to. */
 static const backend_ops *const built[] = {
+#ifdef GPUGC_WITH_CUDA
+    &backend_cuda,
+#endif
 #ifdef GPUGC_WITH_OPENCL
     &backend_opencl,
 #endif

@@ -42,11 +42,15 @@ typedef struct backend_ops {
     int (*mark)(gpugc_heap *h, void *state, const mark_job *job);
 } backend_ops;
 
+#define backend_cuda gpugc__backend_cuda
 #define backend_opencl gpugc__backend_opencl
 #define mark_reach gpugc__mark_reach
 
 extern const backend_ops backend_cpu;
 extern const backend_ops backend_cpu_parallel;
+#ifdef GPUGC_WITH_CUDA
+extern const backend_ops backend_cuda;
+#endif
 #ifdef GPUGC_WITH_OPENCL
 extern const backend_ops backend_opencl;
 #endif

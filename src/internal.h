@@ -93,20 +93,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#define NO_ID UINT32_MAX /* an empty slot; never a valid id */
-#define MAX_IDS (UINT32_MAX - 1u)
-
-/* meta[id]: flags in the low byte, type id above.  The mark kernels read
- * LIVE, TRACKED and the generation. */
-#define META_GEN_MASK 0x03u   /* generation 0..2, or PERMANENT_GEN       */
-#define META_TRACKED 0x04u    /* examined by the cycle collector         */
-#define META_FINALIZED 0x08u  /* finalize has run; never again (PEP 442) */
-#define META_LIVE 0x10u       /* the id names an object                  */
-#define META_IMMORTAL 0x20u   /* counts never change; freed by heap_free */
-#define META_UNTRACKED 0x40u  /* gpugc_untrack: left out of collection
-                                 even when it has slots                  */
-#define META_TYPE_SHIFT 8
-#define META_MAX_TYPES (1u << (32 - META_TYPE_SHIFT))
+#include "layout.h"
 
 /* Frozen and immortal objects: a fourth generation no collection's set
  * includes, since every backend takes `tracked && gen <= g` with g <= 2. */
@@ -369,10 +356,6 @@ static inline void bit_clear(uint64_t *b, uint32_t i) {
 
 /* ---- dirty cards -------------------------------------------------------- */
 
-/* 8 entries, 32 bytes of a 4-byte array: changing the slots of 1% of the
- * objects of a degree-2 graph at random dirties about 4% of the slot cards
- * (64-byte cards: 8%), which keeps a device sync near what changed. */
-#define CARD_SHIFT 3
 #define CARD_SIZE (1u << CARD_SHIFT)
 
 /* Words of a card bitmap covering n entries. */

@@ -1,32 +1,13 @@
-/* mark_opencl.c - the OpenCL backend: the mark phase on an OpenCL device,
- * over a device-resident mirror of the heap (DESIGN.md sections 1 and 3).
+/* mark_opencl.c - the OpenCL backend: the device mark (mark_device.c) over
+ * OpenCL 1.2.
  *
  * Per heap, made when the backend is opened: the device (chosen by
  * GPUGC_OPENCL_DEVICE or cfg.opencl_device), a context and an in-order
- * queue.  Made at the first mark, and made again after any failure: the
- * program (kernels/, embedded at build time) and the device buffers.
- *
- * One mark, stage by stage (stats field in brackets):
- *   sync          [ns_sync]  the mirror: everything on first use or after a
- *                 failure or growth, else only the dirty cards (mirror.h);
- *                 then the refcounts, whole (4 bytes per id)
- *   update_refs   [ns_update_refs]   kernels/update_refs.cl
- *   subtract_refs [ns_subtract_refs] kernels/subtract_refs.cl
- *   mark          [ns_mark]  kernels/mark_roots.cl, then one launch per
- *                 level: mark_sparse.cl from the queue, or mark_dense.cl
- *                 over all ids when the frontier passes nids / DENSE_DIV;
- *                 a frontier that stays narrow is finished on the CPU
- *   download      [ns_download] the unreached bitmap (1 bit per id)
- * Every OpenCL call's error becomes a status at once; any failure but
- * corrupt counts drops the device state, so the next mark starts over with
- * a full upload, and collect.c marks this collection on the CPU.
- *
- * Fault injection (gpugc_inject_fault): GPUGC_FAULT_DEVICE_INIT before
- * platform, context and program build; _ALLOC before each buffer; _COPY
- * before each copy; _LAUNCH before each kernel launch.
+ * queue.  The program is built from the embedded kernel sources when the
+ * device mark loads its kernels.  OpenCL has one queue here, so uploads
+ * queued aside simply join it.
  */
-#include "backend.h"
-#include "mirror.h"
+#include "device.h"
 
 #include <CL/cl.h>
 #include <ctype.h>
@@ -41,25 +22,13 @@ extern const size_t gpugc__kernel_sources_count;
 /* ---- tunables ------------------------------------------------------------ */
 
 /* AUTO runs this backend from this many objects on (and never on a CPU
- * device, unless named).  Not measured: this machine has no GPU.  The
- * estimate: a discrete GPU's mark costs a fixed ~15 launches and syncs
- * (~0.1-0.2 ms) plus 4 bytes per object over PCIe, against ~20-60 ns per
- * object for the serial marker on random graphs, so it wins clearly above a
- * few hundred thousand objects; 1M leaves room for cpu-parallel. */
+ * device, unless named).  Not measured: no GPU was lent to the issues that
+ * built it.  The estimate: a discrete GPU's mark costs a fixed ~15
+ * launches and syncs (~0.1-0.2 ms) plus 4 bytes per object over PCIe,
+ * against ~20-60 ns per object for the serial marker on random graphs, so
+ * it wins clearly above a few hundred thousand objects; 1M leaves room for
+ * cpu-parallel. */
 #define AUTO_MIN_OBJECTS (UINT64_C(1) << 20)
-
-/* A level goes to mark_dense when its frontier is more than 1/DENSE_DIV of
- * the ids: one work item per id then costs no more than the queue's
- * DENSE_DIV random reads per frontier entry would. */
-#define DENSE_DIV 16u
-
-/* Narrow-frontier handoff: when the frontier has held fewer than
- * HANDOFF_WIDTH members without growing for HANDOFF_LEVELS levels in a
- * row, the rest of the search runs on the CPU (mark_reach).  A long list
- * then costs a few launches instead of one per element; a frontier that
- * grows (a tree, a random graph from few roots) stays on the device. */
-#define HANDOFF_WIDTH 256u
-#define HANDOFF_LEVELS 2u
 
 /* Work items per work group.  Fixed rather than left to the runtime, so
  * that a device compiles each kernel for one shape only (PoCL compiles a
@@ -69,67 +38,38 @@ extern const size_t gpugc__kernel_sources_count;
  * the same within the noise of this machine. */
 #define WORK_GROUP 256u
 
+/* Work groups per compute unit in a mark_level launch: enough to hide
+ * memory latency on a GPU (8 x 256 = 2048 items, a full SM or CU), few
+ * enough that a level past the end of the search costs little. */
+#define LEVEL_GROUPS_PER_UNIT 8u
+
 /* ---- state ----------------------------------------------------------------- */
 
-enum { K_SCATTER, K_UPDATE_REFS, K_SUBTRACT_REFS, K_MARK_ROOTS, K_MARK_SPARSE, K_MARK_DENSE, K_COUNT };
-static const char *const kernel_names[K_COUNT] = {
-    "scatter", "update_refs", "subtract_refs", "mark_roots", "mark_sparse", "mark_dense",
-};
-
-/* Device buffers.  The mirror: META..SLOTS.  Per collection: RC (uploaded),
- * GC_REFS, UNREACHED, LEVEL, QUEUE, CTL (kernels/mark.h).  Staging of the
- * dirty cards of the id group (ID_*) and the slot group (SLOT_*). */
-enum {
-    B_META, B_SLOT_OFF, B_SLOT_CNT, B_SLOTS, B_RC, B_GC_REFS, B_UNREACHED, B_LEVEL, B_QUEUE,
-    B_CTL, B_ID_CARDS, B_ID_DATA, B_SLOT_CARDS, B_SLOT_DATA, B_COUNT
-};
-
-/* Must match kernels/mark.h. */
-enum { CTL_TAIL, CTL_CORRUPT, CTL_EDGES, CTL_WORDS };
+#define KERNEL_NAME(name) #name,
+static const char *const kernel_names[K_COUNT] = {KERNELS(KERNEL_NAME)};
 
 typedef struct ocl {
+    device_mark m;
     cl_device_id dev;
     cl_context ctx;
     cl_command_queue q;
-    bool handoff;            /* narrow frontiers finish on the CPU         */
-
-    cl_program prog;         /* NULL: device state not made (first mark or
-                                after a failure)                           */
+    cl_uint units;           /* compute units                              */
+    cl_program prog;         /* NULL until loaded                          */
     cl_kernel k[K_COUNT];
-    cl_mem b[B_COUNT];
-    size_t bsize[B_COUNT];   /* bytes of each buffer                       */
-    uint32_t cap, slots_cap; /* h->cap and h->slots_cap the mirror has     */
-    bool synced;             /* the mirror equals the host arrays except on
-                                dirty cards                                */
-
-    mirror_stage ids, slot_stage;
-    uint32_t *bits;          /* host copy of the unreached bitmap          */
-    size_t bits_cap;
 } ocl;
 
 /* ---- errors ---------------------------------------------------------------- */
 
-/* The OpenCL error an injected fault at `site` stands for, or CL_SUCCESS. */
-static cl_int injected(gpugc_heap *h, gpugc_fault site) {
-    if (!fault_fires(h, site))
-        return CL_SUCCESS;
-    switch (site) {
-    case GPUGC_FAULT_DEVICE_INIT: return CL_BUILD_PROGRAM_FAILURE;
-    case GPUGC_FAULT_DEVICE_ALLOC: return CL_MEM_OBJECT_ALLOCATION_FAILURE;
-    case GPUGC_FAULT_DEVICE_COPY: return CL_MAP_FAILURE;
-    default: return CL_OUT_OF_RESOURCES;
-    }
-}
-
-/* GPUGC_OK for CL_SUCCESS; otherwise reports what failed and returns
- * GPUGC_ENOMEM for exhausted memory, GPUGC_EDEVICE for anything else. */
+/* GPUGC_OK for CL_SUCCESS; otherwise reports what failed (unless h is
+ * NULL) and returns GPUGC_ENOMEM for exhausted memory, GPUGC_EDEVICE for
+ * anything else. */
 static int check(gpugc_heap *h, cl_int err, const char *what) {
     if (err == CL_SUCCESS)
         return GPUGC_OK;
     int st = err == CL_MEM_OBJECT_ALLOCATION_FAILURE || err == CL_OUT_OF_HOST_MEMORY
                  ? GPUGC_ENOMEM
                  : GPUGC_EDEVICE;
-    return set_error(h, st, "opencl: %s failed (OpenCL error %d)", what, (int)err);
+    return h ? set_error(h, st, "opencl: %s failed (OpenCL error %d)", what, (int)err) : st;
 }
 
 /* ---- device choice --------------------------------------------------------- */
@@ -229,33 +169,26 @@ static int ocl_available(char *why, size_t why_size) {
     return GPUGC_ENODEV;
 }
 
-/* ---- device state: program and buffers ---------------------------------------- */
+/* ---- the device API -------------------------------------------------------------- */
 
-static void release_device_state(ocl *s) {
-    if (s->q)
-        clFinish(s->q); /* uploads may still read host staging */
+static void ocl_unload(void *dev) {
+    ocl *s = dev;
     for (int k = 0; k < K_COUNT; k++)
         if (s->k[k])
             clReleaseKernel(s->k[k]);
-    for (int b = 0; b < B_COUNT; b++)
-        if (s->b[b])
-            clReleaseMemObject(s->b[b]);
     if (s->prog)
         clReleaseProgram(s->prog);
     memset(s->k, 0, sizeof s->k);
-    memset(s->b, 0, sizeof s->b);
-    memset(s->bsize, 0, sizeof s->bsize);
     s->prog = NULL;
-    s->synced = false;
 }
 
 /* Builds the program from the embedded sources, with internal.h's
  * constants as -D options, and makes its kernels. */
-static int build_program(gpugc_heap *h, ocl *s) {
-    cl_int err = injected(h, GPUGC_FAULT_DEVICE_INIT);
-    if (err == CL_SUCCESS)
-        s->prog = clCreateProgramWithSource(s->ctx, (cl_uint)gpugc__kernel_sources_count,
-                                            (const char **)gpugc__kernel_sources, NULL, &err);
+static int ocl_load(gpugc_heap *h, void *dev) {
+    ocl *s = dev;
+    cl_int err = CL_SUCCESS;
+    s->prog = clCreateProgramWithSource(s->ctx, (cl_uint)gpugc__kernel_sources_count,
+                                        (const char **)gpugc__kernel_sources, NULL, &err);
     if (err != CL_SUCCESS)
         return check(h, err, "clCreateProgramWithSource");
     char options[256];
@@ -268,112 +201,78 @@ static int build_program(gpugc_heap *h, ocl *s) {
     if (err != CL_SUCCESS) {
         char log[160] = "";
         clGetProgramBuildInfo(s->prog, s->dev, CL_PROGRAM_BUILD_LOG, sizeof log - 1, log, NULL);
+        ocl_unload(s);
         return set_error(h, GPUGC_EDEVICE, "opencl: building the kernels failed (OpenCL error %d): %s",
                          (int)err, log);
     }
     for (int k = 0; k < K_COUNT; k++) {
         s->k[k] = clCreateKernel(s->prog, kernel_names[k], &err);
-        if (err != CL_SUCCESS)
+        if (err != CL_SUCCESS) {
+            ocl_unload(s);
             return check(h, err, "clCreateKernel");
+        }
     }
     return GPUGC_OK;
 }
 
-/* Makes buffer b hold at least `bytes` (never 0), dropping its contents
- * when it has to grow. */
-static int ensure_buffer(gpugc_heap *h, ocl *s, int b, size_t bytes) {
-    if (bytes == 0)
-        bytes = sizeof(cl_uint);
-    if (s->b[b] && s->bsize[b] >= bytes)
-        return GPUGC_OK;
-    if (s->b[b])
-        clReleaseMemObject(s->b[b]);
-    s->b[b] = NULL;
-    s->bsize[b] = 0;
-    cl_int err = injected(h, GPUGC_FAULT_DEVICE_ALLOC);
-    if (err == CL_SUCCESS)
-        s->b[b] = clCreateBuffer(s->ctx, CL_MEM_READ_WRITE, bytes, NULL, &err);
-    if (err != CL_SUCCESS) {
-        s->b[b] = NULL;
-        return check(h, err, "clCreateBuffer");
-    }
-    s->bsize[b] = bytes;
+static size_t ocl_level_items(void *dev) {
+    ocl *s = dev;
+    return (size_t)s->units * LEVEL_GROUPS_PER_UNIT * WORK_GROUP;
+}
+
+static int ocl_alloc(gpugc_heap *h, void *dev, void **buf, size_t bytes) {
+    ocl *s = dev;
+    cl_int err = CL_SUCCESS;
+    cl_mem m = clCreateBuffer(s->ctx, CL_MEM_READ_WRITE, bytes, NULL, &err);
+    *buf = err == CL_SUCCESS ? m : NULL;
+    return check(h, err, "clCreateBuffer");
+}
+
+static void ocl_release(void *dev, void *buf) {
+    (void)dev;
+    clReleaseMemObject(buf);
+}
+
+static void *ocl_host_alloc(void *dev, size_t bytes) {
+    (void)dev;
+    return malloc(bytes);
+}
+
+static void ocl_host_free(void *dev, void *p) {
+    (void)dev;
+    free(p);
+}
+
+static int ocl_upload(gpugc_heap *h, void *dev, void *buf, size_t off, const void *src,
+                      size_t bytes, bool aside) {
+    (void)aside; /* one in-order queue */
+    ocl *s = dev;
+    return check(h, clEnqueueWriteBuffer(s->q, buf, CL_FALSE, off, bytes, src, 0, NULL, NULL),
+                 "clEnqueueWriteBuffer");
+}
+
+static int ocl_join(gpugc_heap *h, void *dev) {
+    (void)h;
+    (void)dev;
     return GPUGC_OK;
 }
 
-/* After: the program is built and every per-id buffer fits h->cap ids and
- * h->slots_cap slots; a mirror that had to be made anew is not synced. */
-static int prepare(gpugc_heap *h, ocl *s) {
-    int st = GPUGC_OK;
-    if (!s->prog && (st = build_program(h, s)) != GPUGC_OK)
-        return st;
-    if (s->cap != h->cap || s->slots_cap != h->slots_cap)
-        s->synced = false;
-    size_t ids = (size_t)h->cap * sizeof(cl_uint);
-    static const int per_id[] = {B_META, B_SLOT_OFF, B_SLOT_CNT, B_RC, B_GC_REFS, B_LEVEL, B_QUEUE};
-    for (size_t i = 0; i < sizeof per_id / sizeof per_id[0] && st == GPUGC_OK; i++)
-        st = ensure_buffer(h, s, per_id[i], ids);
-    if (st == GPUGC_OK)
-        st = ensure_buffer(h, s, B_SLOTS, (size_t)h->slots_cap * sizeof(cl_uint));
-    if (st == GPUGC_OK)
-        st = ensure_buffer(h, s, B_UNREACHED, ((size_t)h->cap + 31) / 32 * sizeof(cl_uint));
-    if (st == GPUGC_OK)
-        st = ensure_buffer(h, s, B_CTL, CTL_WORDS * sizeof(cl_uint));
-    if (st == GPUGC_OK) {
-        s->cap = h->cap;
-        s->slots_cap = h->slots_cap;
-    }
-    return st;
-}
-
-/* ---- copies and launches ------------------------------------------------------ */
-
-/* Queues a copy of bytes from src into buffer b at offset off.  src must
- * stay unchanged until the queue has run it (the next blocking read). */
-static int upload(gpugc_heap *h, ocl *s, int b, size_t off, const void *src, size_t bytes,
-                  gpugc_collection_stats *st) {
+static int ocl_zero(gpugc_heap *h, void *dev, void *buf, size_t bytes) {
+    ocl *s = dev;
+    static const cl_uint zero = 0;
     if (bytes == 0)
         return GPUGC_OK;
-    cl_int err = injected(h, GPUGC_FAULT_DEVICE_COPY);
-    if (err == CL_SUCCESS)
-        err = clEnqueueWriteBuffer(s->q, s->b[b], CL_FALSE, off, bytes, src, 0, NULL, NULL);
-    st->bytes_h2d += bytes;
-    return check(h, err, "clEnqueueWriteBuffer");
+    return check(h, clEnqueueFillBuffer(s->q, buf, &zero, sizeof zero, 0, bytes, 0, NULL, NULL),
+                 "clEnqueueFillBuffer");
 }
 
-/* Copies bytes from buffer b at offset off into dst, waiting for it (and
- * for everything queued before it). */
-static int download(gpugc_heap *h, ocl *s, int b, size_t off, void *dst, size_t bytes,
-                    gpugc_collection_stats *st) {
-    cl_int err = injected(h, GPUGC_FAULT_DEVICE_COPY);
-    if (err == CL_SUCCESS)
-        err = clEnqueueReadBuffer(s->q, s->b[b], CL_TRUE, off, bytes, dst, 0, NULL, NULL);
-    st->bytes_d2h += bytes;
-    return check(h, err, "clEnqueueReadBuffer");
-}
-
-/* One kernel argument: a buffer or a 32-bit value. */
-typedef struct karg {
-    size_t size;
-    const void *value;
-} karg;
-#define MEM(buf) ((karg){sizeof(cl_mem), &s->b[buf]})
-#define U32(v) ((karg){sizeof(cl_uint), &(cl_uint){(cl_uint)(v)}})
-#define LAUNCH(k, items, ...)                                                     \
-    launch(h, s, k, items, (const karg[]){__VA_ARGS__},                           \
-           sizeof((const karg[]){__VA_ARGS__}) / sizeof(karg))
-
-/* Sets kernel k's arguments and queues it over `items` work items
- * (rounded up to whole work groups). */
-static int launch(gpugc_heap *h, ocl *s, int k, size_t items, const karg *arg, unsigned nargs) {
-    if (items == 0)
-        return GPUGC_OK;
+static int ocl_launch(gpugc_heap *h, void *dev, int k, size_t items, const karg *arg,
+                      unsigned nargs) {
+    ocl *s = dev;
     size_t group = WORK_GROUP, global = (items + group - 1) / group * group;
     cl_int err = CL_SUCCESS;
     for (unsigned a = 0; a < nargs && err == CL_SUCCESS; a++)
         err = clSetKernelArg(s->k[k], a, arg[a].size, arg[a].value);
-    if (err == CL_SUCCESS)
-        err = injected(h, GPUGC_FAULT_DEVICE_LAUNCH);
     if (err == CL_SUCCESS)
         err = clEnqueueNDRangeKernel(s->q, s->k[k], 1, NULL, &global, &group, 0, NULL, NULL);
     if (err == CL_SUCCESS)
@@ -383,206 +282,34 @@ static int launch(gpugc_heap *h, ocl *s, int k, size_t items, const karg *arg, u
     return check(h, err, what);
 }
 
-/* Waits for the queue; the end of a timed stage. */
-static int finish(gpugc_heap *h, ocl *s) {
+static int ocl_download(gpugc_heap *h, void *dev, void *buf, size_t off, void *dst,
+                        size_t bytes) {
+    ocl *s = dev;
+    return check(h, clEnqueueReadBuffer(s->q, buf, CL_TRUE, off, bytes, dst, 0, NULL, NULL),
+                 "clEnqueueReadBuffer");
+}
+
+static int ocl_finish(gpugc_heap *h, void *dev) {
+    ocl *s = dev;
     return check(h, clFinish(s->q), "clFinish");
 }
 
-/* ---- the stages ------------------------------------------------------------------- */
-
-/* Uploads the dirty cards of one group (staged by mirror_pack) and
- * scatters them into the group's mirrored arrays. */
-static int sync_group(gpugc_heap *h, ocl *s, const mirror_stage *m, int cards_buf, int data_buf,
-                      const int *dst, unsigned narrays, uint32_t limit, gpugc_collection_stats *st) {
-    size_t entries = m->ncards * CARD_SIZE;
-    int rc = ensure_buffer(h, s, cards_buf, m->ncards * sizeof(cl_uint));
-    if (rc == GPUGC_OK)
-        rc = ensure_buffer(h, s, data_buf, narrays * entries * sizeof(cl_uint));
-    if (rc == GPUGC_OK)
-        rc = upload(h, s, cards_buf, 0, m->cards, m->ncards * sizeof(cl_uint), st);
-    if (rc == GPUGC_OK)
-        rc = upload(h, s, data_buf, 0, m->data, narrays * entries * sizeof(cl_uint), st);
-    for (unsigned a = 0; a < narrays && rc == GPUGC_OK; a++)
-        rc = LAUNCH(K_SCATTER, entries, MEM(dst[a]), MEM(cards_buf), MEM(data_buf),
-                    U32(a * entries), U32(entries), U32(limit));
-    return rc;
-}
-
-/* Before: prepare() ran.
- * After:  the mirror equals meta, slot_off, slot_cnt and slots (all of
- *         them after a full upload, else the dirty cards), the card bits
- *         are clear, and rc is on the device for ids < nids. */
-static int sync_mirror(gpugc_heap *h, ocl *s, gpugc_collection_stats *st) {
-    int rc = GPUGC_OK;
-    size_t nids = (size_t)h->nids * sizeof(cl_uint);
-    if (!s->synced) {
-        rc = upload(h, s, B_META, 0, h->meta, nids, st);
-        if (rc == GPUGC_OK)
-            rc = upload(h, s, B_SLOT_OFF, 0, h->slot_off, nids, st);
-        if (rc == GPUGC_OK)
-            rc = upload(h, s, B_SLOT_CNT, 0, h->slot_cnt, nids, st);
-        if (rc == GPUGC_OK)
-            rc = upload(h, s, B_SLOTS, 0, h->slots, (size_t)h->ss.top * sizeof(cl_uint), st);
-        mirror_clear(h->card_ids, h->cap);
-        mirror_clear(h->card_slots, h->slots_cap);
-    } else {
-        const uint32_t *const id_arrays[] = {h->meta, h->slot_off, h->slot_cnt};
-        static const int id_bufs[] = {B_META, B_SLOT_OFF, B_SLOT_CNT};
-        const uint32_t *const slot_arrays[] = {h->slots};
-        static const int slot_bufs[] = {B_SLOTS};
-        rc = mirror_pack(h, &s->ids, h->card_ids, h->cap, id_arrays, 3);
-        if (rc == GPUGC_OK)
-            rc = sync_group(h, s, &s->ids, B_ID_CARDS, B_ID_DATA, id_bufs, 3, h->cap, st);
-        if (rc == GPUGC_OK)
-            rc = mirror_pack(h, &s->slot_stage, h->card_slots, h->slots_cap, slot_arrays, 1);
-        if (rc == GPUGC_OK)
-            rc = sync_group(h, s, &s->slot_stage, B_SLOT_CARDS, B_SLOT_DATA, slot_bufs, 1,
-                            h->slots_cap, st);
-    }
-    if (rc == GPUGC_OK)
-        rc = upload(h, s, B_RC, 0, h->rc, nids, st);
-    if (rc == GPUGC_OK)
-        rc = finish(h, s);
-    s->synced = rc == GPUGC_OK;
-    return rc;
-}
-
-/* Makes the host bitmap scratch hold the unreached words of nids ids. */
-static int ensure_bits(gpugc_heap *h, ocl *s, size_t words) {
-    if (words <= s->bits_cap)
-        return GPUGC_OK;
-    uint32_t *b = heap_realloc(h, s->bits, words * sizeof *b, "gpugc_collect (opencl bitmap)");
-    if (!b)
-        return GPUGC_ENOMEM;
-    s->bits = b;
-    s->bits_cap = words;
-    return GPUGC_OK;
-}
-
-/* After: job->garbage has bit i set exactly where the device's unreached
- * bitmap has it (set members not reached yet). */
-static int download_unreached(gpugc_heap *h, ocl *s, const mark_job *job) {
-    size_t words = ((size_t)h->nids + 31) / 32;
-    int rc = ensure_bits(h, s, words);
-    if (rc == GPUGC_OK)
-        rc = download(h, s, B_UNREACHED, 0, s->bits, words * sizeof(cl_uint), job->stats);
-    if (rc != GPUGC_OK)
-        return rc;
-    for (size_t w = 0; w < words; w++)
-        job->garbage[w / 2] |= (uint64_t)s->bits[w] << (32 * (w % 2));
-    return GPUGC_OK;
-}
-
-/* Finishes the search on the CPU from the frontier queue[head..tail).
- * After: job->garbage holds exactly the unreachable members; *ns_copy is
- * the time the copies took (a download, not marking). */
-static int handoff(gpugc_heap *h, ocl *s, const mark_job *job, uint32_t head, uint32_t tail,
-                   uint64_t *ns_copy) {
-    uint64_t t0 = now_ns();
-    uint32_t *queue = heap_malloc(h, (job->nset + 1) * sizeof *queue, "gpugc_collect (opencl handoff)");
-    if (!queue)
-        return GPUGC_ENOMEM;
-    int rc = download(h, s, B_QUEUE, head * sizeof(cl_uint), queue,
-                      (size_t)(tail - head) * sizeof(cl_uint), job->stats);
-    if (rc == GPUGC_OK)
-        rc = download_unreached(h, s, job);
-    uint64_t t1 = now_ns();
-    if (rc == GPUGC_OK)
-        rc = mark_reach(h, job->garbage, queue, tail - head);
-    free(queue);
-    *ns_copy = t1 - t0;
-    return rc;
-}
-
-/* Before: subtract_refs ran.
- * After:  corrupt counts are reported (GPUGC_ECORRUPT); or the device's
- *         unreached bitmap holds exactly the unreachable members; or a
- *         handoff brought it back into job->garbage and finished there
- *         (*handed set, *ns_copy the time its copies took). */
-static int mark(gpugc_heap *h, ocl *s, const mark_job *job, bool *handed, uint64_t *ns_copy) {
-    uint32_t nids = h->nids, words = (nids + 31) / 32;
-    cl_uint ctl[CTL_WORDS];
-    int rc = LAUNCH(K_MARK_ROOTS, words, MEM(B_GC_REFS), MEM(B_UNREACHED), MEM(B_LEVEL),
-                    MEM(B_QUEUE), MEM(B_CTL), U32(nids));
-    if (rc == GPUGC_OK)
-        rc = download(h, s, B_CTL, 0, ctl, sizeof ctl, job->stats);
-    if (rc != GPUGC_OK)
-        return rc;
-    job->stats->edges = ctl[CTL_EDGES];
-    if (ctl[CTL_CORRUPT] != NO_ID)
-        return set_error(h, GPUGC_ECORRUPT,
-                         "gpugc_collect: object %u has more references from slots than its count",
-                         ctl[CTL_CORRUPT]);
-    /* Invariant: queue[head..tail) is level depth - 1, all earlier levels
-     * are scanned; narrow counts the levels in a row that were narrow and
-     * not growing. */
-    uint32_t head = 0, tail = ctl[CTL_TAIL], prev = UINT32_MAX, narrow = 0;
-    for (uint32_t depth = 1; head < tail; depth++) {
-        uint32_t n = tail - head;
-        narrow = n < HANDOFF_WIDTH && n <= prev ? narrow + 1 : 0;
-        prev = n;
-        if (s->handoff && narrow >= HANDOFF_LEVELS) {
-            *handed = true;
-            return handoff(h, s, job, head, tail, ns_copy);
-        }
-        if (n > nids / DENSE_DIV)
-            rc = LAUNCH(K_MARK_DENSE, nids, MEM(B_SLOT_OFF), MEM(B_SLOT_CNT), MEM(B_SLOTS),
-                        MEM(B_UNREACHED), MEM(B_LEVEL), MEM(B_QUEUE), MEM(B_CTL), U32(depth),
-                        U32(nids));
-        else
-            rc = LAUNCH(K_MARK_SPARSE, n, MEM(B_SLOT_OFF), MEM(B_SLOT_CNT), MEM(B_SLOTS),
-                        MEM(B_UNREACHED), MEM(B_LEVEL), MEM(B_QUEUE), MEM(B_CTL), U32(head),
-                        U32(n), U32(depth), U32(nids));
-        if (rc == GPUGC_OK)
-            rc = download(h, s, B_CTL, CTL_TAIL * sizeof(cl_uint), &ctl[CTL_TAIL], sizeof(cl_uint),
-                          job->stats);
-        if (rc != GPUGC_OK)
-            return rc;
-        head = tail;
-        tail = ctl[CTL_TAIL];
-    }
-    return GPUGC_OK;
-}
-
-/* The whole mark phase on the device; see the file comment. */
-static int run(gpugc_heap *h, ocl *s, const mark_job *job) {
-    gpugc_collection_stats *st = job->stats;
-    uint32_t nids = h->nids, words = (nids + 31) / 32;
-    static const cl_uint ctl0[CTL_WORDS] = {[CTL_TAIL] = 0, [CTL_CORRUPT] = NO_ID, [CTL_EDGES] = 0};
-    uint64_t t0 = now_ns();
-    int rc = prepare(h, s);
-    if (rc == GPUGC_OK)
-        rc = sync_mirror(h, s, st);
-    if (rc == GPUGC_OK)
-        rc = upload(h, s, B_CTL, 0, ctl0, sizeof ctl0, st);
-    uint64_t t1 = now_ns();
-    if (rc == GPUGC_OK)
-        rc = LAUNCH(K_UPDATE_REFS, words, MEM(B_META), MEM(B_RC), MEM(B_SLOT_CNT), MEM(B_GC_REFS),
-                    MEM(B_UNREACHED), MEM(B_LEVEL), MEM(B_CTL), U32(nids), U32(job->generation));
-    if (rc == GPUGC_OK)
-        rc = finish(h, s);
-    uint64_t t2 = now_ns();
-    if (rc == GPUGC_OK)
-        rc = LAUNCH(K_SUBTRACT_REFS, nids, MEM(B_META), MEM(B_SLOT_OFF), MEM(B_SLOT_CNT),
-                    MEM(B_SLOTS), MEM(B_GC_REFS), U32(nids), U32(job->generation));
-    if (rc == GPUGC_OK)
-        rc = finish(h, s);
-    uint64_t t3 = now_ns();
-    bool handed = false;
-    uint64_t ns_copy = 0;
-    if (rc == GPUGC_OK)
-        rc = mark(h, s, job, &handed, &ns_copy);
-    uint64_t t4 = now_ns();
-    if (rc == GPUGC_OK && !handed)
-        rc = download_unreached(h, s, job);
-    uint64_t t5 = now_ns();
-    st->ns_sync = t1 - t0;
-    st->ns_update_refs = t2 - t1;
-    st->ns_subtract_refs = t3 - t2;
-    st->ns_mark = t4 - t3 - ns_copy;
-    st->ns_download = t5 - t4 + ns_copy;
-    return rc;
-}
+static const device_api opencl_api = {
+    .name = "opencl",
+    .load = ocl_load,
+    .unload = ocl_unload,
+    .level_items = ocl_level_items,
+    .alloc = ocl_alloc,
+    .release = ocl_release,
+    .host_alloc = ocl_host_alloc,
+    .host_free = ocl_host_free,
+    .upload = ocl_upload,
+    .join = ocl_join,
+    .zero = ocl_zero,
+    .launch = ocl_launch,
+    .download = ocl_download,
+    .finish = ocl_finish,
+};
 
 /* ---- the backend ------------------------------------------------------------------- */
 
@@ -591,14 +318,11 @@ static void ocl_destroy(gpugc_heap *h, void *state) {
     ocl *s = state;
     if (!s)
         return;
-    release_device_state(s);
+    device_mark_free(&s->m);
     if (s->q)
         clReleaseCommandQueue(s->q);
     if (s->ctx)
         clReleaseContext(s->ctx);
-    mirror_stage_free(&s->ids);
-    mirror_stage_free(&s->slot_stage);
-    free(s->bits);
     free(s);
 }
 
@@ -613,9 +337,8 @@ static int ocl_create(gpugc_heap *h, void **state) {
     char why[300];
     cl_device_id dev = NULL;
     char name[200];
-    cl_int err = injected(h, GPUGC_FAULT_DEVICE_INIT);
-    if (err != CL_SUCCESS)
-        return check(h, err, "opening the OpenCL device");
+    if (fault_fires(h, GPUGC_FAULT_DEVICE_INIT))
+        return set_error(h, GPUGC_EDEVICE, "opencl: opening the device failed (injected fault)");
     if (pick_device(want, &dev, name, sizeof name, why, sizeof why) != GPUGC_OK)
         return set_error(h, GPUGC_ENODEV, "opencl: %s", why);
     cl_device_type type = 0;
@@ -628,8 +351,10 @@ static int ocl_create(gpugc_heap *h, void **state) {
         return GPUGC_ENOMEM;
     memset(s, 0, sizeof *s);
     s->dev = dev;
-    const char *env = getenv("GPUGC_GPU_CPU_HANDOFF");
-    s->handoff = env && *env ? atoi(env) != 0 : h->cfg.gpu_cpu_handoff != 0;
+    s->units = 1;
+    clGetDeviceInfo(dev, CL_DEVICE_MAX_COMPUTE_UNITS, sizeof s->units, &s->units, NULL);
+    device_mark_init(h, &s->m, &opencl_api, s);
+    cl_int err = CL_SUCCESS;
     s->ctx = clCreateContext(NULL, 1, &dev, NULL, NULL, &err);
     if (err == CL_SUCCESS)
         s->q = clCreateCommandQueue(s->ctx, dev, 0, &err);
@@ -643,13 +368,9 @@ static int ocl_create(gpugc_heap *h, void **state) {
 }
 
 static int ocl_mark(gpugc_heap *h, void *state, const mark_job *job) {
+    (void)h;
     ocl *s = state;
-    if (job->nset == 0)
-        return GPUGC_OK;
-    int rc = run(h, s, job);
-    if (rc != GPUGC_OK && rc != GPUGC_ECORRUPT)
-        release_device_state(s);
-    return rc;
+    return device_mark_run(&s->m, job);
 }
 
 /* LeakSanitizer: PoCL compiles kernels with LLVM inside the process and

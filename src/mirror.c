@@ -2,7 +2,6 @@
  * (format in mirror.h).  Shared by the device backends; no GPU API here. */
 #include "mirror.h"
 
-#include <stdlib.h>
 #include <string.h>
 
 int mirror_pack(gpugc_heap *h, mirror_stage *st, uint64_t *cards, uint64_t n,
@@ -11,15 +10,14 @@ int mirror_pack(gpugc_heap *h, mirror_stage *st, uint64_t *cards, uint64_t n,
     for (size_t w = 0; w < words; w++)
         dirty += (size_t)__builtin_popcountll(cards[w]);
     if (dirty > st->cap) {
-        uint32_t *c = heap_realloc(h, st->cards, dirty * sizeof *c, "gpugc_collect (mirror cards)");
-        if (!c)
-            return GPUGC_ENOMEM;
-        st->cards = c;
-        uint32_t *d = heap_realloc(h, st->data, dirty * MIRROR_MAX_ARRAYS * CARD_SIZE * sizeof *d,
-                                   "gpugc_collect (mirror staging)");
-        if (!d)
-            return GPUGC_ENOMEM;
-        st->data = d;
+        st->free(st->ctx, st->cards);
+        st->free(st->ctx, st->data);
+        st->cap = 0;
+        st->cards = st->alloc(st->ctx, dirty * sizeof *st->cards);
+        st->data = st->alloc(st->ctx, dirty * MIRROR_MAX_ARRAYS * CARD_SIZE * sizeof *st->data);
+        if (!st->cards || !st->data)
+            return set_error(h, GPUGC_ENOMEM, "gpugc_collect: no memory to stage %zu dirty cards",
+                             dirty);
         st->cap = dirty;
     }
     st->ncards = dirty;
@@ -47,7 +45,8 @@ void mirror_clear(uint64_t *cards, uint64_t n) {
 }
 
 void mirror_stage_free(mirror_stage *st) {
-    free(st->cards);
-    free(st->data);
-    memset(st, 0, sizeof *st);
+    st->free(st->ctx, st->cards);
+    st->free(st->ctx, st->data);
+    st->cards = st->data = NULL;
+    st->ncards = st->cap = 0;
 }

@@ -32,6 +32,11 @@ typedef struct mirror_stage {
     uint32_t *data;
     size_t ncards;   /* dirty cards packed by the last mirror_pack        */
     size_t cap;      /* cards the two buffers have room for               */
+    /* Where the buffers come from (pinned memory, for fast copies):
+     * alloc(ctx, bytes) gives NULL when it has none. */
+    void *(*alloc)(void *ctx, size_t bytes);
+    void (*free)(void *ctx, void *p);
+    void *ctx;
 } mirror_stage;
 
 /* Before: bits of `cards` set for the cards of entries [0, n) of every

@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "gpugc.h"
+#include "support.h"
 
 /* ---- callbacks: type descriptors carry no user data, so what they record
  * lives in one file-level struct that each test's setup clears. ----------- */
@@ -761,6 +762,9 @@ static void test_collect_arguments(void **state)
 
 int main(void)
 {
+    int gate = backend_gate();
+    if (gate)
+        return gate;
     const struct CMUnitTest tests[] = {
 #define CASE(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
         CASE(test_two_cycle),

@@ -53,6 +53,9 @@
 #include <string.h>
 
 #include "gpugc.h"
+#ifndef GPUGC_FUZZ
+#include "support.h"
+#endif
 
 enum {
     MAX_OBJS = 256,       /* objects one graph creates at most             */
@@ -955,6 +958,9 @@ static void test_random_graphs(void **state)
 
 int main(void)
 {
+    int gate = backend_gate();
+    if (gate)
+        return gate;
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_random_graphs),
     };

@@ -1,18 +1,21 @@
-/* test_opencl.c - the OpenCL backend: device choice, agreement with the
- * serial reference on large graphs (with the narrow-frontier handoff on and
- * off), the transfer bound of the device mirror, corrupt counts, and a
- * failure injected at each device stage in turn.
+/* test_device.c - a GPU backend (GPUGC_TEST_DEVICE: opencl, the default,
+ * or cuda): agreement with the serial reference on large graphs (with the
+ * narrow-frontier handoff on and off), the transfer bound of the device
+ * mirror, corrupt counts, a failure injected at each device stage in turn,
+ * and for OpenCL the choice of device.
  *
- * Every graph is built twice from one seed, on a cpu heap and on an opencl
- * heap; both are collected alike and must free exactly the same objects
- * (each payload holds its object's index; destroy records it).
+ * Every graph is built twice from one seed, on a cpu heap and on a heap of
+ * the backend under test; both are collected alike and must free exactly
+ * the same objects (each payload holds its object's index; destroy
+ * records it).
  *
- * Skipped when the library has no usable OpenCL backend, unless
- * GPUGC_TEST_REQUIRE_OPENCL is set (CI sets it when the backend is built):
- * then that is a failure.  With GPUGC_TEST_EXPECT_NO_OPENCL set (CI runs
- * it so with an empty ICD directory) it checks instead that a machine
- * without OpenCL gets clear answers and AUTO marks on the CPU.
- * GPUGC_BACKEND is ignored here.
+ * Where the backend has no device, the program checks instead that a
+ * machine without one gets clear answers and AUTO marks on the CPU (CI
+ * runs it so for CUDA, having no GPU, and for OpenCL with an empty ICD
+ * directory, GPUGC_TEST_EXPECT_NO_DEVICE set), unless
+ * GPUGC_TEST_REQUIRE_DEVICE is set: then a missing device is a failure
+ * (CI sets it for OpenCL, which PoCL provides).  GPUGC_BACKEND is ignored
+ * here.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -25,6 +28,10 @@
 #include <string.h>
 
 #include "gpugc.h"
+
+/* The backend under test (GPUGC_TEST_DEVICE). */
+static gpugc_backend device = GPUGC_BACKEND_OPENCL;
+static const char *device_name = "opencl";
 
 /* ---- graphs built alike on two heaps -------------------------------------------- */
 
@@ -180,25 +187,25 @@ static void expect_same(const graph *a, const graph *b)
     assert_int_equal(gpugc_object_count(a->h), gpugc_object_count(b->h));
     for (uint32_t i = 0; i < a->n; i++)
         if ((a->obj[i] == NULL) != (b->obj[i] == NULL)) {
-            print_error("object %u: %s on cpu, %s on opencl\n", i, a->obj[i] ? "alive" : "freed",
-                        b->obj[i] ? "alive" : "freed");
+            print_error("object %u: %s on cpu, %s on %s\n", i, a->obj[i] ? "alive" : "freed",
+                        b->obj[i] ? "alive" : "freed", device_name);
             fail();
         }
 }
 
-/* Collects both and checks that they agree and that opencl marked on the
- * device.  Returns the opencl collection's stats. */
-static gpugc_collection_stats collect_both(graph *cpu, graph *ocl)
+/* Collects both and checks that they agree and that the backend under test
+ * marked on the device.  Returns its collection's stats. */
+static gpugc_collection_stats collect_both(graph *cpu, graph *gpu)
 {
     gpugc_collection_stats a, b;
-    int64_t na = collect(cpu, &a), nb = collect(ocl, &b);
+    int64_t na = collect(cpu, &a), nb = collect(gpu, &b);
     assert_int_equal(na, nb);
-    assert_int_equal(b.backend, GPUGC_BACKEND_OPENCL);
+    assert_int_equal(b.backend, device);
     assert_int_equal(b.fallback, 0);
     assert_int_equal(a.objects, b.objects);
     assert_int_equal(a.edges, b.edges);
-    expect_same(cpu, ocl);
-    assert_int_equal(ocl->errors, 0);
+    expect_same(cpu, gpu);
+    assert_int_equal(gpu->errors, 0);
     return b;
 }
 
@@ -210,28 +217,19 @@ static uint64_t env_u64(const char *name, uint64_t dflt)
 
 /* ---- tests -------------------------------------------------------------------- */
 
-static int need_opencl(void **state)
+/* Group setup: a clean environment, and the device the full group needs. */
+static int need_device(void **state)
 {
     (void)state;
     unsetenv("GPUGC_BACKEND");
     unsetenv("GPUGC_GPU_CPU_HANDOFF");
     unsetenv("GPUGC_OPENCL_DEVICE");
     char why[200];
-    if (gpugc_backend_available(GPUGC_BACKEND_OPENCL, why, sizeof why) == GPUGC_OK)
+    if (gpugc_backend_available(device, why, sizeof why) == GPUGC_OK)
         return 0;
-    if (getenv("GPUGC_TEST_REQUIRE_OPENCL")) {
-        print_error("the OpenCL backend is required but not available: %s\n", why);
-        return -1;
-    }
-    print_message("skipped: %s\n", why);
-    return 0;
+    print_error("the %s backend is required but not available: %s\n", device_name, why);
+    return -1;
 }
-
-#define REQUIRE_OPENCL()                                                           \
-    do {                                                                           \
-        if (gpugc_backend_available(GPUGC_BACKEND_OPENCL, NULL, 0) != GPUGC_OK)    \
-            skip();                                                                \
-    } while (0)
 
 /* "P:D" and name substrings choose the device, the environment overrides
  * the configuration, and a device that is not there fails heap creation
@@ -239,10 +237,11 @@ static int need_opencl(void **state)
 static void test_device_choice(void **state)
 {
     (void)state;
-    REQUIRE_OPENCL();
+    if (device != GPUGC_BACKEND_OPENCL)
+        skip(); /* CUDA takes CUDA_VISIBLE_DEVICES' first device */
     gpugc_config cfg;
     gpugc_config_init(&cfg);
-    cfg.backend = GPUGC_BACKEND_OPENCL;
+    cfg.backend = device;
     cfg.opencl_device = "0:0";
     gpugc_heap *h = gpugc_heap_new(&cfg);
     assert_non_null(h);
@@ -273,7 +272,7 @@ static void test_device_choice(void **state)
     /* No name: the default device. */
     h = gpugc_heap_new(&cfg);
     assert_non_null(h);
-    assert_int_equal(gpugc_heap_backend(h), GPUGC_BACKEND_OPENCL);
+    assert_int_equal(gpugc_heap_backend(h), device);
     gpugc_heap_free(h);
 }
 
@@ -281,17 +280,17 @@ static void test_device_choice(void **state)
  * both backends; with the handoff on and off. */
 static void random_rounds(int handoff, uint32_t n)
 {
-    graph cpu, ocl;
+    graph cpu, gpu;
     graph_open(&cpu, 0, GPUGC_BACKEND_CPU, 1, n);
-    graph_open(&ocl, 1, GPUGC_BACKEND_OPENCL, handoff, n);
-    graph *both[2] = {&cpu, &ocl};
+    graph_open(&gpu, 1, device, handoff, n);
+    graph *both[2] = {&cpu, &gpu};
     for (int g = 0; g < 2; g++) {
         rng_state = 42;
         make_objects(both[g], 2);
         wire_random(both[g]);
         drop_most(both[g], 50);
     }
-    collect_both(&cpu, &ocl);
+    collect_both(&cpu, &gpu);
     for (int round = 0; round < 4; round++) {
         for (int g = 0; g < 2; g++) {
             rng_state = 1000 + (uint64_t)round;
@@ -316,27 +315,25 @@ static void random_rounds(int handoff, uint32_t n)
             }
         }
         if (round % 2) {
-            collect_both(&cpu, &ocl);
+            collect_both(&cpu, &gpu);
         } else {
-            assert_int_equal(gpugc_collect(cpu.h, 0), gpugc_collect(ocl.h, 0));
-            expect_same(&cpu, &ocl);
+            assert_int_equal(gpugc_collect(cpu.h, 0), gpugc_collect(gpu.h, 0));
+            expect_same(&cpu, &gpu);
         }
     }
     graph_close(&cpu);
-    graph_close(&ocl);
+    graph_close(&gpu);
 }
 
 static void test_random_graph_handoff_on(void **state)
 {
     (void)state;
-    REQUIRE_OPENCL();
     random_rounds(1, (uint32_t)env_u64("GPUGC_TEST_OBJECTS", 100000));
 }
 
 static void test_random_graph_handoff_off(void **state)
 {
     (void)state;
-    REQUIRE_OPENCL();
     random_rounds(0, (uint32_t)env_u64("GPUGC_TEST_OBJECTS", 100000));
 }
 
@@ -347,17 +344,17 @@ static void test_random_graph_handoff_off(void **state)
 static void ring(int handoff)
 {
     uint32_t n = 5000;
-    graph cpu, ocl;
+    graph cpu, gpu;
     graph_open(&cpu, 0, GPUGC_BACKEND_CPU, 1, n);
-    graph_open(&ocl, 1, GPUGC_BACKEND_OPENCL, handoff, n);
-    graph *both[2] = {&cpu, &ocl};
+    graph_open(&gpu, 1, device, handoff, n);
+    graph *both[2] = {&cpu, &gpu};
     for (int g = 0; g < 2; g++) {
         make_objects(both[g], 1);
         wire_ring(both[g]);
         for (uint32_t i = 1; i < n; i++)
             drop(both[g], i);
     }
-    gpugc_collection_stats st = collect_both(&cpu, &ocl);
+    gpugc_collection_stats st = collect_both(&cpu, &gpu);
     uint64_t per_level = 4 * (uint64_t)n;
     if (handoff)
         assert_true(st.bytes_d2h < per_level);
@@ -365,23 +362,21 @@ static void ring(int handoff)
         assert_true(st.bytes_d2h >= per_level);
     for (int g = 0; g < 2; g++)
         drop(both[g], 0);
-    collect_both(&cpu, &ocl);
-    assert_int_equal(gpugc_object_count(ocl.h), 0);
+    collect_both(&cpu, &gpu);
+    assert_int_equal(gpugc_object_count(gpu.h), 0);
     graph_close(&cpu);
-    graph_close(&ocl);
+    graph_close(&gpu);
 }
 
 static void test_ring_handoff_on(void **state)
 {
     (void)state;
-    REQUIRE_OPENCL();
     ring(1);
 }
 
 static void test_ring_handoff_off(void **state)
 {
     (void)state;
-    REQUIRE_OPENCL();
     ring(0);
 }
 
@@ -392,10 +387,9 @@ static void test_ring_handoff_off(void **state)
 static void test_transfer_bound(void **state)
 {
     (void)state;
-    REQUIRE_OPENCL();
     uint32_t n = (uint32_t)env_u64("GPUGC_TEST_OBJECTS", 100000);
     graph g;
-    graph_open(&g, 0, GPUGC_BACKEND_OPENCL, 1, n);
+    graph_open(&g, 0, device, 1, n);
     rng_state = 7;
     make_objects(&g, 2);
     wire_random(&g);
@@ -424,11 +418,10 @@ static void test_transfer_bound(void **state)
 static void test_corrupt_counts(void **state)
 {
     (void)state;
-    REQUIRE_OPENCL();
-    graph cpu, ocl;
+    graph cpu, gpu;
     graph_open(&cpu, 0, GPUGC_BACKEND_CPU, 1, 3);
-    graph_open(&ocl, 1, GPUGC_BACKEND_OPENCL, 1, 3);
-    graph *both[2] = {&cpu, &ocl};
+    graph_open(&gpu, 1, device, 1, 3);
+    graph *both[2] = {&cpu, &gpu};
     for (int g = 0; g < 2; g++) {
         graph *x = both[g];
         make_objects(x, 1);
@@ -444,9 +437,9 @@ static void test_corrupt_counts(void **state)
         gpugc_incref(x->h, x->obj[0]);
         x->errors = 0;
     }
-    collect_both(&cpu, &ocl);
+    collect_both(&cpu, &gpu);
     graph_close(&cpu);
-    graph_close(&ocl);
+    graph_close(&gpu);
 }
 
 /* A fault at every device request of a collection in turn: the k-th
@@ -457,14 +450,13 @@ static void test_corrupt_counts(void **state)
 static void test_fault_each_stage(void **state)
 {
     (void)state;
-    REQUIRE_OPENCL();
     static const gpugc_fault sites[] = {GPUGC_FAULT_DEVICE_INIT, GPUGC_FAULT_DEVICE_ALLOC,
                                         GPUGC_FAULT_DEVICE_COPY, GPUGC_FAULT_DEVICE_LAUNCH};
     uint32_t n = 2000;
-    graph cpu, ocl;
+    graph cpu, gpu;
     graph_open(&cpu, 0, GPUGC_BACKEND_CPU, 1, n);
-    graph_open(&ocl, 1, GPUGC_BACKEND_OPENCL, 1, n);
-    graph *both[2] = {&cpu, &ocl};
+    graph_open(&gpu, 1, device, 1, n);
+    graph *both[2] = {&cpu, &gpu};
     for (int g = 0; g < 2; g++) {
         rng_state = 3;
         make_objects(both[g], 2);
@@ -481,9 +473,9 @@ static void test_fault_each_stage(void **state)
              * upload).  Steady: make sure the device state is there. */
             gpugc_collection_stats a, b;
             if (fresh)
-                assert_int_equal(gpugc_inject_fault(ocl.h, GPUGC_FAULT_DEVICE_COPY, 0), GPUGC_OK);
+                assert_int_equal(gpugc_inject_fault(gpu.h, GPUGC_FAULT_DEVICE_COPY, 0), GPUGC_OK);
             assert_int_equal(collect(&cpu, &a), 0);
-            assert_int_equal(collect(&ocl, &b), 0);
+            assert_int_equal(collect(&gpu, &b), 0);
             assert_int_equal(b.fallback, fresh);
             /* some garbage for this round: a few small cycles */
             for (int g = 0; g < 2; g++) {
@@ -499,45 +491,45 @@ static void test_fault_each_stage(void **state)
                 for (int m = 0; m < 20; m++)
                     set(x, rnd(n), rnd(2), rnd(n));
             }
-            ocl.errors = 0;
-            assert_int_equal(gpugc_inject_fault(ocl.h, sites[s], k), GPUGC_OK);
-            int64_t na = collect(&cpu, &a), nb = collect(&ocl, &b);
-            gpugc_inject_fault(ocl.h, sites[s], -1);
+            gpu.errors = 0;
+            assert_int_equal(gpugc_inject_fault(gpu.h, sites[s], k), GPUGC_OK);
+            int64_t na = collect(&cpu, &a), nb = collect(&gpu, &b);
+            gpugc_inject_fault(gpu.h, sites[s], -1);
             assert_int_equal(na, 6);
             assert_int_equal(nb, na);
-            expect_same(&cpu, &ocl);
+            expect_same(&cpu, &gpu);
             if (!b.fallback)
                 break; /* the collection made fewer than k + 1 requests */
             fired++;
-            assert_true(ocl.errors >= 1);
-            assert_int_equal(ocl.last_status, GPUGC_EDEVICE);
-            assert_int_equal(gpugc_validate(ocl.h), GPUGC_OK);
+            assert_true(gpu.errors >= 1);
+            assert_int_equal(gpu.last_status, GPUGC_EDEVICE);
+            assert_int_equal(gpugc_validate(gpu.h), GPUGC_OK);
         }
         print_message("site %d, %s: %d requests failed in turn\n", (int)sites[s],
                       fresh ? "fresh" : "steady", fired);
         /* the program is built once, so a steady state has no init */
         assert_true(fired >= 1 || (!fresh && sites[s] == GPUGC_FAULT_DEVICE_INIT));
         /* and the device works again */
-        ocl.errors = 0;
-        collect_both(&cpu, &ocl);
+        gpu.errors = 0;
+        collect_both(&cpu, &gpu);
     }
     graph_close(&cpu);
-    graph_close(&ocl);
+    graph_close(&gpu);
 }
 
-/* No ICD or no device: the backend says so, choosing it explicitly fails
+/* No driver, ICD or device: the backend says so, choosing it explicitly fails
  * heap creation with GPUGC_ENODEV, and AUTO collects on the CPU. */
 static void test_no_device(void **state)
 {
     (void)state;
     unsetenv("GPUGC_BACKEND");
     char why[200];
-    assert_int_equal(gpugc_backend_available(GPUGC_BACKEND_OPENCL, why, sizeof why), GPUGC_ENODEV);
-    print_message("opencl: %s\n", why);
+    assert_int_equal(gpugc_backend_available(device, why, sizeof why), GPUGC_ENODEV);
+    print_message("%s: %s\n", device_name, why);
     assert_true(strlen(why) > 0);
     gpugc_config cfg;
     gpugc_config_init(&cfg);
-    cfg.backend = GPUGC_BACKEND_OPENCL;
+    cfg.backend = device;
     gpugc_set_error_handler(NULL, count_error, &(graph){0});
     assert_null(gpugc_heap_new(&cfg));
     assert_int_equal(gpugc_last_error(NULL), GPUGC_ENODEV);
@@ -550,14 +542,25 @@ static void test_no_device(void **state)
         drop(&g, i);
     gpugc_collection_stats st;
     assert_int_equal(collect(&g, &st), 100);
-    assert_int_not_equal(st.backend, GPUGC_BACKEND_OPENCL);
+    assert_int_not_equal(st.backend, device);
     assert_int_equal(g.errors, 0);
     graph_close(&g);
 }
 
 int main(void)
 {
-    if (getenv("GPUGC_TEST_EXPECT_NO_OPENCL")) {
+    const char *name = getenv("GPUGC_TEST_DEVICE");
+    if (name && *name &&
+        (gpugc_backend_parse(name, &device) != GPUGC_OK || device < GPUGC_BACKEND_OPENCL)) {
+        fprintf(stderr, "GPUGC_TEST_DEVICE=%s: expected opencl or cuda\n", name);
+        return 1;
+    }
+    device_name = gpugc_backend_name(device);
+    char why[200];
+    int none = gpugc_backend_available(device, why, sizeof why) != GPUGC_OK;
+    if (getenv("GPUGC_TEST_EXPECT_NO_DEVICE") || (none && !getenv("GPUGC_TEST_REQUIRE_DEVICE"))) {
+        if (none)
+            printf("%s: %s; checking what a machine without one gets\n", device_name, why);
         const struct CMUnitTest without[] = {cmocka_unit_test(test_no_device)};
         return cmocka_run_group_tests(without, NULL, NULL);
     }
@@ -571,5 +574,5 @@ int main(void)
         cmocka_unit_test(test_corrupt_counts),
         cmocka_unit_test(test_fault_each_stage),
     };
-    return cmocka_run_group_tests(tests, need_opencl, NULL);
+    return cmocka_run_group_tests(tests, need_device, NULL);
 }

@@ -1,0 +1,23 @@
+/* mark_cuda.cu - the kernels of this directory compiled as CUDA for the
+ * CUDA backend (src/mark_cuda.c), and the table it launches them by.
+ *
+ * The same sources the OpenCL backend builds at run time, here compiled
+ * ahead of time: dialect.h maps them onto CUDA, and the constants the
+ * OpenCL host passes as build options come from the headers the host
+ * code uses.
+ */
+#include "gpugc.h"
+#include "layout.h"
+#define MAX_REFCOUNT GPUGC_MAX_REFCOUNT
+
+#include "dialect.h"
+#include "mark.h"
+#include "scatter.cl"
+#include "update_refs.cl"
+#include "subtract_refs.cl"
+#include "mark_roots.cl"
+#include "mark_level.cl"
+
+/* In the order of the K_* ids (src/device.h). */
+#define KERNEL_ADDRESS(name) (const void *)name,
+extern "C" const void *const gpugc__cuda_kernels[] = {KERNELS(KERNEL_ADDRESS)};

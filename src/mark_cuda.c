@@ -1,0 +1,309 @@
+/* mark_cuda.c - the CUDA backend: the device mark (mark_device.c) over the
+ * CUDA runtime, with the kernels of kernels/ compiled ahead of time
+ * (kernels/mark_cuda.cu).
+ *
+ * Per heap, made when the backend is opened: the first device CUDA lists
+ * (CUDA_VISIBLE_DEVICES chooses), two non-blocking streams (the queue, and
+ * the one uploads queued aside run on) and an event joining them.  Host
+ * staging (dirty cards, control words, the bitmap) is pinned, so those
+ * copies run asynchronously at full speed; the refcounts are copied
+ * straight from the heap's array, on the aside stream, while
+ * subtract_refs runs.
+ *
+ * Without a driver or a device, the backend is unavailable with CUDA's
+ * reason and AUTO marks on the CPU.  A sticky error (an illegal address,
+ * a failed launch: the process's CUDA context is unusable from then on)
+ * marks the backend lost: every later mark fails at once, reported and
+ * counted, and collect.c marks on the CPU.
+ */
+#include "device.h"
+
+#include <cuda_runtime_api.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* The kernels, in the order of the K_* ids (kernels/mark_cuda.cu). */
+extern const void *const gpugc__cuda_kernels[];
+
+/* ---- tunables ------------------------------------------------------------ */
+
+/* AUTO runs this backend from this many objects on.  Not measured: no GPU
+ * was lent to the issue that built it.  The estimate is the OpenCL
+ * backend's (mark_opencl.c): a fixed cost of about ten launches and round
+ * trips plus 4 bytes per object over PCIe, against 20-60 ns per object
+ * for the serial marker; cpu-parallel covers the sizes below. */
+#define AUTO_MIN_OBJECTS (UINT64_C(1) << 20)
+
+/* Threads per block: eight warps, so that a block's threads fill an SM's
+ * schedulers while leaving room for several blocks per SM. */
+#define BLOCK 256u
+
+/* Kernel arguments at most (mark_level has 10). */
+#define MAX_ARGS 16
+
+/* ---- state ----------------------------------------------------------------- */
+
+typedef struct cuda {
+    device_mark m;
+    int device;
+    size_t level_items;      /* SMs x resident threads per SM              */
+    cudaStream_t q, aside;
+    cudaEvent_t uploaded;    /* recorded on aside, waited for by q         */
+    bool lost;               /* a sticky error happened                    */
+} cuda;
+
+/* ---- errors ---------------------------------------------------------------- */
+
+/* GPUGC_OK for cudaSuccess; otherwise finds out whether the error is
+ * sticky (then every call fails alike), reports what failed unless h is
+ * NULL, and returns GPUGC_ENOMEM for exhausted memory, GPUGC_EDEVICE for
+ * anything else. */
+static int check(gpugc_heap *h, cuda *s, cudaError_t err, const char *what) {
+    if (err == cudaSuccess)
+        return GPUGC_OK;
+    cudaGetLastError(); /* clears an error that is not sticky */
+    if (!s->lost && cudaDeviceSynchronize() != cudaSuccess)
+        s->lost = true;
+    int st = err == cudaErrorMemoryAllocation ? GPUGC_ENOMEM : GPUGC_EDEVICE;
+    if (!h)
+        return st;
+    return set_error(h, st, "cuda: %s failed: %s (%s)%s", what, cudaGetErrorName(err),
+                     cudaGetErrorString(err),
+                     s->lost ? "; the device is unusable in this process from now on" : "");
+}
+
+/* ---- the device API -------------------------------------------------------------- */
+
+/* The kernels are in the library; this checks that one of its images
+ * runs on this device (else the first launch would fail less clearly). */
+static int cu_load(gpugc_heap *h, void *dev) {
+    cuda *s = dev;
+    if (s->lost)
+        return set_error(h, GPUGC_EDEVICE,
+                         "cuda: the device has been unusable since an earlier sticky error");
+    struct cudaFuncAttributes attr;
+    return check(h, s, cudaFuncGetAttributes(&attr, gpugc__cuda_kernels[0]),
+                 "finding kernel code for this GPU");
+}
+
+static void cu_unload(void *dev) {
+    (void)dev;
+}
+
+static size_t cu_level_items(void *dev) {
+    cuda *s = dev;
+    return s->level_items;
+}
+
+static int cu_alloc(gpugc_heap *h, void *dev, void **buf, size_t bytes) {
+    cuda *s = dev;
+    *buf = NULL;
+    return check(h, s, cudaMalloc(buf, bytes), "cudaMalloc");
+}
+
+static void cu_release(void *dev, void *buf) {
+    (void)dev;
+    cudaFree(buf);
+}
+
+static void *cu_host_alloc(void *dev, size_t bytes) {
+    (void)dev;
+    void *p = NULL;
+    if (cudaMallocHost(&p, bytes) != cudaSuccess) {
+        cudaGetLastError();
+        return NULL;
+    }
+    return p;
+}
+
+static void cu_host_free(void *dev, void *p) {
+    (void)dev;
+    cudaFreeHost(p);
+}
+
+static int cu_upload(gpugc_heap *h, void *dev, void *buf, size_t off, const void *src,
+                     size_t bytes, bool aside) {
+    cuda *s = dev;
+    return check(h, s,
+                 cudaMemcpyAsync((char *)buf + off, src, bytes, cudaMemcpyHostToDevice,
+                                 aside ? s->aside : s->q),
+                 "cudaMemcpyAsync (to the device)");
+}
+
+static int cu_join(gpugc_heap *h, void *dev) {
+    cuda *s = dev;
+    cudaError_t err = cudaEventRecord(s->uploaded, s->aside);
+    if (err == cudaSuccess)
+        err = cudaStreamWaitEvent(s->q, s->uploaded, 0);
+    return check(h, s, err, "joining the streams");
+}
+
+static int cu_zero(gpugc_heap *h, void *dev, void *buf, size_t bytes) {
+    cuda *s = dev;
+    return check(h, s, cudaMemsetAsync(buf, 0, bytes, s->q), "cudaMemsetAsync");
+}
+
+static int cu_launch(gpugc_heap *h, void *dev, int k, size_t items, const karg *arg,
+                     unsigned nargs) {
+    cuda *s = dev;
+    void *args[MAX_ARGS];
+    for (unsigned a = 0; a < nargs && a < MAX_ARGS; a++)
+        args[a] = (void *)arg[a].value;
+    dim3 grid = {(unsigned)((items + BLOCK - 1) / BLOCK), 1, 1}, block = {BLOCK, 1, 1};
+    return check(h, s, cudaLaunchKernel(gpugc__cuda_kernels[k], grid, block, args, 0, s->q),
+                 "launching a kernel");
+}
+
+static int cu_finish(gpugc_heap *h, void *dev) {
+    cuda *s = dev;
+    cudaError_t err = cudaStreamSynchronize(s->q);
+    if (err == cudaSuccess)
+        err = cudaStreamSynchronize(s->aside);
+    return check(h, s, err, "waiting for the device");
+}
+
+static int cu_download(gpugc_heap *h, void *dev, void *buf, size_t off, void *dst,
+                       size_t bytes) {
+    cuda *s = dev;
+    int rc = check(h, s,
+                   cudaMemcpyAsync(dst, (const char *)buf + off, bytes, cudaMemcpyDeviceToHost,
+                                   s->q),
+                   "cudaMemcpyAsync (from the device)");
+    return rc == GPUGC_OK ? cu_finish(h, dev) : rc;
+}
+
+static const device_api cuda_api = {
+    .name = "cuda",
+    .load = cu_load,
+    .unload = cu_unload,
+    .level_items = cu_level_items,
+    .alloc = cu_alloc,
+    .release = cu_release,
+    .host_alloc = cu_host_alloc,
+    .host_free = cu_host_free,
+    .upload = cu_upload,
+    .join = cu_join,
+    .zero = cu_zero,
+    .launch = cu_launch,
+    .download = cu_download,
+    .finish = cu_finish,
+};
+
+/* ---- the backend ------------------------------------------------------------------- */
+
+/* Whether CUDA finds a driver and a device; asked once per process (two
+ * threads asking at once both compute the same answer). */
+static int cu_available(char *why, size_t why_size) {
+    static atomic_int known; /* 0 unknown, 1 yes, else the negated cudaError_t */
+    int k = atomic_load(&known);
+    if (k == 0) {
+        int n = 0;
+        cudaError_t err = cudaGetDeviceCount(&n);
+        if (err == cudaSuccess && n == 0)
+            err = cudaErrorNoDevice;
+        cudaGetLastError();
+        k = err == cudaSuccess ? 1 : -(int)err;
+        atomic_store(&known, k);
+    }
+    if (k > 0)
+        return GPUGC_OK;
+    if ((cudaError_t)-k == cudaErrorInsufficientDriver)
+        snprintf(why, why_size, "no CUDA driver (libcuda.so.1), or one older than this library's "
+                 "CUDA runtime %d.%d", CUDART_VERSION / 1000, CUDART_VERSION % 1000 / 10);
+    else
+        snprintf(why, why_size, "no CUDA device: %s", cudaGetErrorString((cudaError_t)-k));
+    return GPUGC_ENODEV;
+}
+
+static void cu_destroy(gpugc_heap *h, void *state) {
+    (void)h;
+    cuda *s = state;
+    if (!s)
+        return;
+    device_mark_free(&s->m);
+    if (s->uploaded)
+        cudaEventDestroy(s->uploaded);
+    if (s->aside)
+        cudaStreamDestroy(s->aside);
+    if (s->q)
+        cudaStreamDestroy(s->q);
+    free(s);
+}
+
+/* enter makes the backend's device current on this thread and leave puts
+ * the caller's back: the program may use CUDA itself. */
+typedef struct current {
+    int prev;
+    bool swapped;
+} current;
+
+static cudaError_t enter(const cuda *s, current *c) {
+    c->swapped = false;
+    cudaError_t err = cudaGetDevice(&c->prev);
+    if (err == cudaSuccess && c->prev != s->device) {
+        err = cudaSetDevice(s->device);
+        c->swapped = err == cudaSuccess;
+    }
+    return err;
+}
+
+static void leave(const current *c) {
+    if (c->swapped)
+        cudaSetDevice(c->prev);
+}
+
+static int cu_create(gpugc_heap *h, void **state) {
+    if (fault_fires(h, GPUGC_FAULT_DEVICE_INIT))
+        return set_error(h, GPUGC_EDEVICE, "cuda: opening the device failed (injected fault)");
+    char why[200];
+    if (cu_available(why, sizeof why) != GPUGC_OK)
+        return set_error(h, GPUGC_ENODEV, "cuda: %s", why);
+    cuda *s = heap_malloc(h, sizeof *s, "gpugc_heap_new (cuda)");
+    if (!s)
+        return GPUGC_ENOMEM;
+    memset(s, 0, sizeof *s);
+    device_mark_init(h, &s->m, &cuda_api, s);
+    current c;
+    int sms = 1, threads = 2048;
+    cudaError_t err = enter(s, &c);
+    if (err == cudaSuccess)
+        err = cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, s->device);
+    if (err == cudaSuccess)
+        err = cudaDeviceGetAttribute(&threads, cudaDevAttrMaxThreadsPerMultiProcessor, s->device);
+    if (err == cudaSuccess)
+        err = cudaStreamCreateWithFlags(&s->q, cudaStreamNonBlocking);
+    if (err == cudaSuccess)
+        err = cudaStreamCreateWithFlags(&s->aside, cudaStreamNonBlocking);
+    if (err == cudaSuccess)
+        err = cudaEventCreateWithFlags(&s->uploaded, cudaEventDisableTiming);
+    leave(&c);
+    if (err != cudaSuccess) {
+        int rc = check(h, s, err, "opening the CUDA device");
+        cu_destroy(h, s);
+        return rc;
+    }
+    s->level_items = (size_t)sms * (size_t)threads;
+    *state = s;
+    return GPUGC_OK;
+}
+
+static int cu_mark(gpugc_heap *h, void *state, const mark_job *job) {
+    cuda *s = state;
+    current c;
+    int rc = check(h, s, enter(s, &c), "making the CUDA device current");
+    if (rc == GPUGC_OK)
+        rc = device_mark_run(&s->m, job);
+    leave(&c);
+    return rc;
+}
+
+const backend_ops backend_cuda = {
+    .name = "cuda",
+    .kind = GPUGC_BACKEND_CUDA,
+    .auto_min_objects = AUTO_MIN_OBJECTS,
+    .available = cu_available,
+    .create = cu_create,
+    .destroy = cu_destroy,
+    .mark = cu_mark,
+};

@@ -1,0 +1,433 @@
+/* mark_device.c - the mark phase on a GPU, over a device-resident mirror of
+ * the heap (DESIGN.md sections 1 and 3), for any GPU API (device.h).
+ *
+ * Made at the first mark, and made again after any failure: the kernels
+ * (api->load) and the device buffers.  One mark, stage by stage (stats
+ * field in brackets):
+ *   sync          [ns_sync]  the mirror: everything on first use or after a
+ *                 failure or growth, else only the dirty cards (mirror.h)
+ *   subtract_refs [ns_subtract_refs] kernels/subtract_refs.cl, while the
+ *                 refcounts (4 bytes per id, whole) are uploaded aside
+ *   update_refs   [ns_update_refs]   kernels/update_refs.cl
+ *   mark          [ns_mark]  kernels/mark_roots.cl, then mark_level.cl in
+ *                 batches of levels queued before their sizes are known;
+ *                 the host reads the sizes back once per batch, and a
+ *                 frontier that stays narrow is finished on the CPU
+ *   download      [ns_download] the unreached bitmap (1 bit per id)
+ */
+#include "device.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- tunables ------------------------------------------------------------ */
+
+/* A level takes mark_level's dense form when its frontier is more than
+ * 1/DENSE_DIV of the ids: one work item per id then costs no more than
+ * the queue's DENSE_DIV random reads per frontier entry would. */
+#define DENSE_DIV 16u
+
+/* Narrow-frontier handoff: when the frontier has held fewer than
+ * HANDOFF_WIDTH members without growing for HANDOFF_LEVELS levels in a
+ * row, the rest of the search runs on the CPU (mark_reach).  A long list
+ * then costs a few launches instead of one per element; a frontier that
+ * grows (a tree, a random graph from few roots) stays on the device. */
+#define HANDOFF_WIDTH 256u
+#define HANDOFF_LEVELS 2u
+
+/* Levels are queued in batches of 1, 2, 4, ... up to BATCH_MAX, the host
+ * reading their sizes back after each batch.  A random graph's search
+ * (about 20 levels) then costs 5 round trips instead of 20, and a search
+ * that ends inside a batch wastes at most BATCH_MAX - 1 launches that see
+ * an empty frontier and return.  Bounded by the ring (kernels/mark.h). */
+#define BATCH_MAX 32u
+_Static_assert(BATCH_MAX + 2 <= LEVEL_RING, "a batch overwrites levels not read yet");
+
+/* ---- errors ---------------------------------------------------------------- */
+
+/* GPUGC_OK, or the injected fault at `site`, reported as what it stands
+ * for: exhausted device memory for an allocation, else a device error. */
+static int injected(device_mark *d, gpugc_fault site, const char *what) {
+    if (!fault_fires(d->h, site))
+        return GPUGC_OK;
+    return set_error(d->h, site == GPUGC_FAULT_DEVICE_ALLOC ? GPUGC_ENOMEM : GPUGC_EDEVICE,
+                     "%s: %s failed (injected fault)", d->api->name, what);
+}
+
+/* ---- host staging ----------------------------------------------------------- */
+
+static void *stage_alloc(void *ctx, size_t bytes) {
+    device_mark *d = ctx;
+    if (fault_fires(d->h, GPUGC_FAULT_ALLOC))
+        return NULL;
+    return d->api->host_alloc(d->dev, bytes ? bytes : sizeof(uint32_t));
+}
+
+static void stage_free(void *ctx, void *p) {
+    device_mark *d = ctx;
+    if (p)
+        d->api->host_free(d->dev, p);
+}
+
+void device_mark_init(gpugc_heap *h, device_mark *d, const device_api *api, void *dev) {
+    memset(d, 0, sizeof *d);
+    d->h = h;
+    d->api = api;
+    d->dev = dev;
+    const char *env = getenv("GPUGC_GPU_CPU_HANDOFF");
+    d->handoff = env && *env ? atoi(env) != 0 : h->cfg.gpu_cpu_handoff != 0;
+    mirror_stage *stages[] = {&d->ids, &d->slot_stage};
+    for (int k = 0; k < 2; k++) {
+        stages[k]->alloc = stage_alloc;
+        stages[k]->free = stage_free;
+        stages[k]->ctx = d;
+    }
+}
+
+/* ---- device state: kernels and buffers ----------------------------------------- */
+
+void device_mark_drop(device_mark *d) {
+    if (d->loaded)
+        d->api->finish(NULL, d->dev); /* uploads may still read host staging */
+    for (int b = 0; b < B_COUNT; b++)
+        if (d->b[b])
+            d->api->release(d->dev, d->b[b]);
+    memset(d->b, 0, sizeof d->b);
+    memset(d->bsize, 0, sizeof d->bsize);
+    if (d->loaded)
+        d->api->unload(d->dev);
+    d->loaded = false;
+    d->synced = false;
+}
+
+void device_mark_free(device_mark *d) {
+    device_mark_drop(d);
+    mirror_stage_free(&d->ids);
+    mirror_stage_free(&d->slot_stage);
+    stage_free(d, d->ctl);
+    stage_free(d, d->bits);
+    d->ctl = d->bits = NULL;
+    d->bits_cap = 0;
+}
+
+/* Makes buffer b hold at least `bytes` (never 0), dropping its contents
+ * when it has to grow. */
+static int ensure_buffer(device_mark *d, int b, size_t bytes) {
+    if (bytes == 0)
+        bytes = sizeof(uint32_t);
+    if (d->b[b] && d->bsize[b] >= bytes)
+        return GPUGC_OK;
+    if (d->b[b])
+        d->api->release(d->dev, d->b[b]);
+    d->b[b] = NULL;
+    d->bsize[b] = 0;
+    int rc = injected(d, GPUGC_FAULT_DEVICE_ALLOC, "allocating device memory");
+    if (rc == GPUGC_OK)
+        rc = d->api->alloc(d->h, d->dev, &d->b[b], bytes);
+    if (rc != GPUGC_OK) {
+        d->b[b] = NULL;
+        return rc;
+    }
+    d->bsize[b] = bytes;
+    return GPUGC_OK;
+}
+
+/* Makes the host copy of the unreached bitmap hold `words` words. */
+static int ensure_bits(device_mark *d, size_t words) {
+    if (words <= d->bits_cap)
+        return GPUGC_OK;
+    stage_free(d, d->bits);
+    d->bits_cap = 0;
+    d->bits = stage_alloc(d, words * sizeof *d->bits);
+    if (!d->bits)
+        return set_error(d->h, GPUGC_ENOMEM, "gpugc_collect: no memory for a %zu-byte bitmap",
+                         words * sizeof *d->bits);
+    d->bits_cap = words;
+    return GPUGC_OK;
+}
+
+/* After: the kernels are loaded and every buffer fits h->cap ids and
+ * h->slots_cap slots; a mirror that had to be made anew is not synced. */
+static int prepare(device_mark *d) {
+    gpugc_heap *h = d->h;
+    int st = GPUGC_OK;
+    if (!d->ctl && !(d->ctl = stage_alloc(d, CTL_WORDS * sizeof *d->ctl)))
+        return set_error(h, GPUGC_ENOMEM, "gpugc_collect: no memory for the control words");
+    if (!d->loaded) {
+        st = injected(d, GPUGC_FAULT_DEVICE_INIT, "loading the kernels");
+        if (st == GPUGC_OK)
+            st = d->api->load(h, d->dev);
+        if (st != GPUGC_OK)
+            return st;
+        d->loaded = true;
+    }
+    if (d->cap != h->cap || d->slots_cap != h->slots_cap)
+        d->synced = false;
+    size_t ids = (size_t)h->cap * sizeof(uint32_t);
+    static const int per_id[] = {B_META, B_SLOT_OFF, B_SLOT_CNT, B_RC, B_GC_REFS, B_LEVEL, B_QUEUE};
+    for (size_t i = 0; i < sizeof per_id / sizeof per_id[0] && st == GPUGC_OK; i++)
+        st = ensure_buffer(d, per_id[i], ids);
+    if (st == GPUGC_OK)
+        st = ensure_buffer(d, B_SLOTS, (size_t)h->slots_cap * sizeof(uint32_t));
+    if (st == GPUGC_OK)
+        st = ensure_buffer(d, B_UNREACHED, ((size_t)h->cap + 31) / 32 * sizeof(uint32_t));
+    if (st == GPUGC_OK)
+        st = ensure_buffer(d, B_CTL, CTL_WORDS * sizeof(uint32_t));
+    if (st == GPUGC_OK) {
+        d->cap = h->cap;
+        d->slots_cap = h->slots_cap;
+    }
+    return st;
+}
+
+/* ---- copies and launches ------------------------------------------------------ */
+
+static int upload(device_mark *d, int b, size_t off, const void *src, size_t bytes, bool aside,
+                  gpugc_collection_stats *st) {
+    if (bytes == 0)
+        return GPUGC_OK;
+    int rc = injected(d, GPUGC_FAULT_DEVICE_COPY, "a copy to the device");
+    if (rc == GPUGC_OK)
+        rc = d->api->upload(d->h, d->dev, d->b[b], off, src, bytes, aside);
+    st->bytes_h2d += bytes;
+    return rc;
+}
+
+static int download(device_mark *d, int b, size_t off, void *dst, size_t bytes,
+                    gpugc_collection_stats *st) {
+    int rc = injected(d, GPUGC_FAULT_DEVICE_COPY, "a copy from the device");
+    if (rc == GPUGC_OK)
+        rc = d->api->download(d->h, d->dev, d->b[b], off, dst, bytes);
+    st->bytes_d2h += bytes;
+    return rc;
+}
+
+#define MEM(buf) ((karg){sizeof(void *), &d->b[buf]})
+#define U32(v) ((karg){sizeof(uint32_t), &(uint32_t){(uint32_t)(v)}})
+#define LAUNCH(k, items, ...)                                                     \
+    launch(d, k, items, (const karg[]){__VA_ARGS__},                              \
+           sizeof((const karg[]){__VA_ARGS__}) / sizeof(karg))
+
+static int launch(device_mark *d, int k, size_t items, const karg *arg, unsigned nargs) {
+    if (items == 0)
+        return GPUGC_OK;
+    int rc = injected(d, GPUGC_FAULT_DEVICE_LAUNCH, "a kernel launch");
+    return rc == GPUGC_OK ? d->api->launch(d->h, d->dev, k, items, arg, nargs) : rc;
+}
+
+/* ---- the stages ------------------------------------------------------------------- */
+
+/* Uploads the dirty cards of one group (staged by mirror_pack) and
+ * scatters them into the group's mirrored arrays. */
+static int sync_group(device_mark *d, const mirror_stage *m, int cards_buf, int data_buf,
+                      const int *dst, unsigned narrays, uint32_t limit,
+                      gpugc_collection_stats *st) {
+    size_t entries = m->ncards * CARD_SIZE;
+    int rc = ensure_buffer(d, cards_buf, m->ncards * sizeof(uint32_t));
+    if (rc == GPUGC_OK)
+        rc = ensure_buffer(d, data_buf, narrays * entries * sizeof(uint32_t));
+    if (rc == GPUGC_OK)
+        rc = upload(d, cards_buf, 0, m->cards, m->ncards * sizeof(uint32_t), false, st);
+    if (rc == GPUGC_OK)
+        rc = upload(d, data_buf, 0, m->data, narrays * entries * sizeof(uint32_t), false, st);
+    for (unsigned a = 0; a < narrays && rc == GPUGC_OK; a++)
+        rc = LAUNCH(K_scatter, entries, MEM(dst[a]), MEM(cards_buf), MEM(data_buf),
+                    U32(a * entries), U32(entries), U32(limit));
+    return rc;
+}
+
+/* Before: prepare() ran.
+ * After:  the mirror equals meta, slot_off, slot_cnt and slots (all of
+ *         them after a full upload, else the dirty cards) and the card bits
+ *         are clear. */
+static int sync_mirror(device_mark *d, gpugc_collection_stats *st) {
+    gpugc_heap *h = d->h;
+    int rc = GPUGC_OK;
+    size_t nids = (size_t)h->nids * sizeof(uint32_t);
+    if (!d->synced) {
+        rc = upload(d, B_META, 0, h->meta, nids, false, st);
+        if (rc == GPUGC_OK)
+            rc = upload(d, B_SLOT_OFF, 0, h->slot_off, nids, false, st);
+        if (rc == GPUGC_OK)
+            rc = upload(d, B_SLOT_CNT, 0, h->slot_cnt, nids, false, st);
+        if (rc == GPUGC_OK)
+            rc = upload(d, B_SLOTS, 0, h->slots, (size_t)h->ss.top * sizeof(uint32_t), false, st);
+        mirror_clear(h->card_ids, h->cap);
+        mirror_clear(h->card_slots, h->slots_cap);
+    } else {
+        const uint32_t *const id_arrays[] = {h->meta, h->slot_off, h->slot_cnt};
+        static const int id_bufs[] = {B_META, B_SLOT_OFF, B_SLOT_CNT};
+        const uint32_t *const slot_arrays[] = {h->slots};
+        static const int slot_bufs[] = {B_SLOTS};
+        rc = mirror_pack(h, &d->ids, h->card_ids, h->cap, id_arrays, 3);
+        if (rc == GPUGC_OK)
+            rc = sync_group(d, &d->ids, B_ID_CARDS, B_ID_DATA, id_bufs, 3, h->cap, st);
+        if (rc == GPUGC_OK)
+            rc = mirror_pack(h, &d->slot_stage, h->card_slots, h->slots_cap, slot_arrays, 1);
+        if (rc == GPUGC_OK)
+            rc = sync_group(d, &d->slot_stage, B_SLOT_CARDS, B_SLOT_DATA, slot_bufs, 1,
+                            h->slots_cap, st);
+    }
+    if (rc == GPUGC_OK)
+        rc = d->api->finish(h, d->dev);
+    d->synced = rc == GPUGC_OK;
+    return rc;
+}
+
+/* After: job->garbage has bit i set exactly where the device's unreached
+ * bitmap has it (set members not reached yet). */
+static int download_unreached(device_mark *d, const mark_job *job) {
+    size_t words = ((size_t)d->h->nids + 31) / 32;
+    int rc = ensure_bits(d, words);
+    if (rc == GPUGC_OK)
+        rc = download(d, B_UNREACHED, 0, d->bits, words * sizeof(uint32_t), job->stats);
+    if (rc != GPUGC_OK)
+        return rc;
+    for (size_t w = 0; w < words; w++)
+        job->garbage[w / 2] |= (uint64_t)d->bits[w] << (32 * (w % 2));
+    return GPUGC_OK;
+}
+
+/* Finishes the search on the CPU from the frontier queue[head, + n).
+ * After: job->garbage holds exactly the unreachable members; *ns_copy is
+ * the time the copies took (a download, not marking). */
+static int handoff(device_mark *d, const mark_job *job, uint32_t head, uint32_t n,
+                   uint64_t *ns_copy) {
+    uint64_t t0 = now_ns();
+    uint32_t *queue =
+        heap_malloc(d->h, (job->nset + 1) * sizeof *queue, "gpugc_collect (device handoff)");
+    if (!queue)
+        return GPUGC_ENOMEM;
+    int rc = download(d, B_QUEUE, head * sizeof(uint32_t), queue, (size_t)n * sizeof(uint32_t),
+                      job->stats);
+    if (rc == GPUGC_OK)
+        rc = download_unreached(d, job);
+    uint64_t t1 = now_ns();
+    if (rc == GPUGC_OK)
+        rc = mark_reach(d->h, job->garbage, queue, n);
+    free(queue);
+    *ns_copy = t1 - t0;
+    return rc;
+}
+
+/* Queues levels first .. first + n - 1 of the search. */
+static int queue_levels(device_mark *d, uint32_t first, uint32_t n) {
+    uint32_t nids = d->h->nids, dense_min = nids / DENSE_DIV + 1;
+    size_t items = d->api->level_items(d->dev);
+    if (items > nids)
+        items = nids;
+    int rc = GPUGC_OK;
+    for (uint32_t depth = first; depth < first + n && rc == GPUGC_OK; depth++)
+        rc = LAUNCH(K_mark_level, items, MEM(B_SLOT_OFF), MEM(B_SLOT_CNT), MEM(B_SLOTS),
+                    MEM(B_UNREACHED), MEM(B_LEVEL), MEM(B_QUEUE), MEM(B_CTL), U32(depth),
+                    U32(nids), U32(dense_min));
+    return rc;
+}
+
+/* Before: update_refs ran.
+ * After:  corrupt counts are reported (GPUGC_ECORRUPT); or the device's
+ *         unreached bitmap holds exactly the unreachable members; or a
+ *         handoff brought it back into job->garbage and finished there
+ *         (*handed set, *ns_copy the time its copies took). */
+static int mark(device_mark *d, const mark_job *job, bool *handed, uint64_t *ns_copy) {
+    uint32_t nids = d->h->nids, words = (nids + 31) / 32, *ctl = d->ctl;
+    int rc = LAUNCH(K_mark_roots, words, MEM(B_GC_REFS), MEM(B_UNREACHED), MEM(B_LEVEL),
+                    MEM(B_QUEUE), MEM(B_CTL), U32(nids));
+    if (rc == GPUGC_OK)
+        rc = download(d, B_CTL, 0, ctl, CTL_WORDS * sizeof *ctl, job->stats);
+    if (rc != GPUGC_OK)
+        return rc;
+    job->stats->edges = ctl[CTL_EDGES];
+    if (ctl[CTL_CORRUPT] != NOT_REACHED)
+        return set_error(d->h, GPUGC_ECORRUPT,
+                         "gpugc_collect: object %u has more references from slots than its count",
+                         ctl[CTL_CORRUPT]);
+    /* Invariant: ctl holds the sizes of levels 0 .. known, and levels
+     * before `depth` were looked at; narrow counts the levels in a row
+     * that were narrow and not growing. */
+    uint32_t known = 0, batch = 1, prev = UINT32_MAX, narrow = 0;
+    for (uint32_t depth = 0;; depth++) {
+        if (depth > known) {
+            rc = queue_levels(d, known + 1, batch);
+            if (rc == GPUGC_OK)
+                rc = download(d, B_CTL, 0, ctl, CTL_WORDS * sizeof *ctl, job->stats);
+            if (rc != GPUGC_OK)
+                return rc;
+            known += batch;
+            batch = batch * 2 < BATCH_MAX ? batch * 2 : BATCH_MAX;
+        }
+        uint32_t n = ctl[CTL_COUNT(depth)];
+        if (n == 0)
+            return GPUGC_OK; /* the search is over; later levels are empty */
+        narrow = n < HANDOFF_WIDTH && n <= prev ? narrow + 1 : 0;
+        prev = n;
+        if (d->handoff && narrow >= HANDOFF_LEVELS) {
+            /* the device went on to level `known`: hand that one over */
+            for (uint32_t l = depth + 1; l <= known; l++)
+                if (ctl[CTL_COUNT(l)] == 0)
+                    return GPUGC_OK;
+            *handed = true;
+            return handoff(d, job, ctl[CTL_START(known)], ctl[CTL_COUNT(known)], ns_copy);
+        }
+    }
+}
+
+/* The whole mark phase on the device; see the file comment. */
+static int run(device_mark *d, const mark_job *job) {
+    gpugc_heap *h = d->h;
+    gpugc_collection_stats *st = job->stats;
+    uint32_t nids = h->nids, words = (nids + 31) / 32;
+    uint64_t t0 = now_ns();
+    int rc = prepare(d);
+    if (rc == GPUGC_OK) {
+        /* the words read before a kernel writes them: the rest of the
+         * ring is written by each level before the next one reads it */
+        memset(d->ctl, 0, CTL_WORDS * sizeof *d->ctl);
+        d->ctl[CTL_CORRUPT] = NOT_REACHED;
+        rc = upload(d, B_CTL, 0, d->ctl, (CTL_COUNT(1u) + 1) * sizeof *d->ctl, false, st);
+    }
+    if (rc == GPUGC_OK)
+        rc = sync_mirror(d, st);
+    uint64_t t1 = now_ns();
+    if (rc == GPUGC_OK)
+        rc = d->api->zero(h, d->dev, d->b[B_GC_REFS], (size_t)nids * sizeof(uint32_t));
+    if (rc == GPUGC_OK)
+        rc = LAUNCH(K_subtract_refs, nids, MEM(B_META), MEM(B_SLOT_OFF), MEM(B_SLOT_CNT),
+                    MEM(B_SLOTS), MEM(B_GC_REFS), U32(nids), U32(job->generation));
+    if (rc == GPUGC_OK)
+        rc = upload(d, B_RC, 0, h->rc, (size_t)nids * sizeof(uint32_t), true, st);
+    if (rc == GPUGC_OK)
+        rc = d->api->join(h, d->dev);
+    if (rc == GPUGC_OK)
+        rc = d->api->finish(h, d->dev);
+    uint64_t t2 = now_ns();
+    if (rc == GPUGC_OK)
+        rc = LAUNCH(K_update_refs, words, MEM(B_META), MEM(B_RC), MEM(B_SLOT_CNT), MEM(B_GC_REFS),
+                    MEM(B_UNREACHED), MEM(B_LEVEL), MEM(B_CTL), U32(nids), U32(job->generation));
+    if (rc == GPUGC_OK)
+        rc = d->api->finish(h, d->dev);
+    uint64_t t3 = now_ns();
+    bool handed = false;
+    uint64_t ns_copy = 0;
+    if (rc == GPUGC_OK)
+        rc = mark(d, job, &handed, &ns_copy);
+    uint64_t t4 = now_ns();
+    if (rc == GPUGC_OK && !handed)
+        rc = download_unreached(d, job);
+    uint64_t t5 = now_ns();
+    st->ns_sync = t1 - t0;
+    st->ns_subtract_refs = t2 - t1;
+    st->ns_update_refs = t3 - t2;
+    st->ns_mark = t4 - t3 - ns_copy;
+    st->ns_download = t5 - t4 + ns_copy;
+    return rc;
+}
+
+int device_mark_run(device_mark *d, const mark_job *job) {
+    if (job->nset == 0)
+        return GPUGC_OK;
+    int rc = run(d, job);
+    if (rc != GPUGC_OK && rc != GPUGC_ECORRUPT)
+        device_mark_drop(d);
+    return rc;
+}
