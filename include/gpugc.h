@@ -30,10 +30,11 @@
  * in one process and be used from different threads.
  *
  * fork.  A child may go on using the heaps it inherited on the CPU backends.
- * A process that has touched OpenCL (a heap on it, or even
- * gpugc_backend_available asking for it) must not use OpenCL again in a
- * forked child: the platform's runtime threads do not survive fork, and
- * PoCL, for one, then blocks forever.  Ask and use OpenCL in the child.
+ * A process that has touched OpenCL or CUDA (a heap on it, or even
+ * gpugc_backend_available asking for it) must not use that API again in a
+ * forked child: the runtime's threads and device state do not survive fork
+ * (PoCL, for one, then blocks forever; CUDA reports an error).  Ask and use
+ * the GPU in the child.
  */
 #ifndef GPUGC_H
 #define GPUGC_H
@@ -594,8 +595,8 @@ typedef enum {
     GPUGC_FAULT_ALLOC,         /* a memory request of the heap (arrays,
                                   arenas, payloads, scratch)                */
     GPUGC_FAULT_MARK,          /* the backend's mark phase as a whole       */
-    GPUGC_FAULT_DEVICE_INIT,   /* a device backend's setup: platform,
-                                  context, program build                    */
+    GPUGC_FAULT_DEVICE_INIT,   /* a device backend's setup: opening the
+                                  device, loading the kernels               */
     GPUGC_FAULT_DEVICE_ALLOC,  /* a device memory allocation               */
     GPUGC_FAULT_DEVICE_COPY,   /* a copy or map between host and device    */
     GPUGC_FAULT_DEVICE_LAUNCH, /* a kernel launch                           */
