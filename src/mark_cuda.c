@@ -75,16 +75,14 @@ static int check(gpugc_heap *h, cuda *s, cudaError_t err, const char *what) {
 
 /* ---- the device API -------------------------------------------------------------- */
 
-/* The kernels are in the library; this checks that one of its images
- * runs on this device (else the first launch would fail less clearly). */
+/* The kernels are in the library, and cu_create checked that they run on
+ * this device; what is left is a device lost to a sticky error. */
 static int cu_load(gpugc_heap *h, void *dev) {
     cuda *s = dev;
     if (s->lost)
         return set_error(h, GPUGC_EDEVICE,
                          "cuda: the device has been unusable since an earlier sticky error");
-    struct cudaFuncAttributes attr;
-    return check(h, s, cudaFuncGetAttributes(&attr, gpugc__cuda_kernels[0]),
-                 "finding kernel code for this GPU");
+    return GPUGC_OK;
 }
 
 static void cu_unload(void *dev) {
@@ -216,21 +214,6 @@ static int cu_available(char *why, size_t why_size) {
     return GPUGC_ENODEV;
 }
 
-static void cu_destroy(gpugc_heap *h, void *state) {
-    (void)h;
-    cuda *s = state;
-    if (!s)
-        return;
-    device_mark_free(&s->m);
-    if (s->uploaded)
-        cudaEventDestroy(s->uploaded);
-    if (s->aside)
-        cudaStreamDestroy(s->aside);
-    if (s->q)
-        cudaStreamDestroy(s->q);
-    free(s);
-}
-
 /* enter makes the backend's device current on this thread and leave puts
  * the caller's back: the program may use CUDA itself. */
 typedef struct current {
@@ -253,6 +236,24 @@ static void leave(const current *c) {
         cudaSetDevice(c->prev);
 }
 
+static void cu_destroy(gpugc_heap *h, void *state) {
+    (void)h;
+    cuda *s = state;
+    if (!s)
+        return;
+    current c;
+    enter(s, &c);
+    device_mark_free(&s->m);
+    if (s->uploaded)
+        cudaEventDestroy(s->uploaded);
+    if (s->aside)
+        cudaStreamDestroy(s->aside);
+    if (s->q)
+        cudaStreamDestroy(s->q);
+    leave(&c);
+    free(s);
+}
+
 static int cu_create(gpugc_heap *h, void **state) {
     if (fault_fires(h, GPUGC_FAULT_DEVICE_INIT))
         return set_error(h, GPUGC_EDEVICE, "cuda: opening the device failed (injected fault)");
@@ -265,8 +266,19 @@ static int cu_create(gpugc_heap *h, void **state) {
     memset(s, 0, sizeof *s);
     device_mark_init(h, &s->m, &cuda_api, s);
     current c;
-    int sms = 1, threads = 2048;
-    cudaError_t err = enter(s, &c);
+    int sms = 1, threads = 2048, major = 0, minor = 0;
+    struct cudaFuncAttributes attr;
+    cudaError_t err = enter(s, &c), image = cudaSuccess;
+    if (err == cudaSuccess)
+        err = cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, s->device);
+    if (err == cudaSuccess)
+        err = cudaDeviceGetAttribute(&minor, cudaDevAttrComputeCapabilityMinor, s->device);
+    if (err == cudaSuccess) {
+        /* the library's code runs here: sm_80 or sm_90 machine code, or
+         * PTX the driver compiles for GPUs newer than sm_90 */
+        image = cudaFuncGetAttributes(&attr, gpugc__cuda_kernels[0]);
+        cudaGetLastError();
+    }
     if (err == cudaSuccess)
         err = cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, s->device);
     if (err == cudaSuccess)
@@ -278,6 +290,15 @@ static int cu_create(gpugc_heap *h, void **state) {
     if (err == cudaSuccess)
         err = cudaEventCreateWithFlags(&s->uploaded, cudaEventDisableTiming);
     leave(&c);
+    if (err == cudaSuccess && image != cudaSuccess) {
+        cu_destroy(h, s);
+        if (h->backend != GPUGC_BACKEND_CUDA)
+            return GPUGC_ENODEV; /* a choice AUTO makes, not an error */
+        return set_error(h, GPUGC_ENODEV,
+                         "cuda: this library has no kernel code for this GPU (compute capability "
+                         "%d.%d): %s; rebuild it with -DGPUGC_CUDA_ARCHITECTURES naming %d%d",
+                         major, minor, cudaGetErrorString(image), major, minor);
+    }
     if (err != cudaSuccess) {
         int rc = check(h, s, err, "opening the CUDA device");
         cu_destroy(h, s);
