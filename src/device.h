@@ -12,7 +12,6 @@
 
 #define device_mark_init gpugc__device_mark_init
 #define device_mark_run gpugc__device_mark_run
-#define device_mark_drop gpugc__device_mark_drop
 #define device_mark_free gpugc__device_mark_free
 
 #define KERNEL_ID(name) K_##name,
@@ -30,7 +29,7 @@ typedef struct karg {
  * that returns a status reports its failure (set_error) before returning
  * GPUGC_ENOMEM for exhausted device memory or GPUGC_EDEVICE for anything
  * else.  Work is queued in order on one queue, except uploads queued
- * aside, which run beside it until join. */
+ * aside, which run beside it; finish and download wait for both. */
 typedef struct device_api {
     const char *name; /* "opencl", "cuda": the prefix of messages */
     /* Makes the kernels ready to launch (builds a program, if the API
@@ -50,8 +49,6 @@ typedef struct device_api {
      * finish or download returns. */
     int (*upload)(gpugc_heap *h, void *dev, void *buf, size_t off, const void *src,
                   size_t bytes, bool aside);
-    /* Work queued after this waits for the uploads queued aside. */
-    int (*join)(gpugc_heap *h, void *dev);
     int (*zero)(gpugc_heap *h, void *dev, void *buf, size_t bytes);
     /* Queues kernel k over `items` work items (rounded up to whole groups
      * of the API's choosing; GLOBAL_SIZE() gives the rounded number). */
@@ -104,8 +101,6 @@ void device_mark_init(gpugc_heap *h, device_mark *d, const device_api *api, void
  * kernels; _ALLOC before each buffer; _COPY before each copy; _LAUNCH
  * before each kernel launch. */
 int device_mark_run(device_mark *d, const mark_job *job);
-/* Releases the device state (buffers, kernels); the host state stays. */
-void device_mark_drop(device_mark *d);
 /* Releases everything of d, host staging too. */
 void device_mark_free(device_mark *d);
 

@@ -3,8 +3,8 @@
  * (kernels/mark_cuda.cu).
  *
  * Per heap, made when the backend is opened: the first device CUDA lists
- * (CUDA_VISIBLE_DEVICES chooses), two non-blocking streams (the queue, and
- * the one uploads queued aside run on) and an event joining them.  Host
+ * (CUDA_VISIBLE_DEVICES chooses) and two non-blocking streams: the queue,
+ * and the one uploads queued aside run on.  Host
  * staging (dirty cards, control words, the bitmap) is pinned, so those
  * copies run asynchronously at full speed; the refcounts are copied
  * straight from the heap's array, on the aside stream, while
@@ -49,7 +49,6 @@ typedef struct cuda {
     int device;
     size_t level_items;      /* SMs x resident threads per SM              */
     cudaStream_t q, aside;
-    cudaEvent_t uploaded;    /* recorded on aside, waited for by q         */
     bool lost;               /* a sticky error happened                    */
 } cuda;
 
@@ -129,14 +128,6 @@ static int cu_upload(gpugc_heap *h, void *dev, void *buf, size_t off, const void
                  "cudaMemcpyAsync (to the device)");
 }
 
-static int cu_join(gpugc_heap *h, void *dev) {
-    cuda *s = dev;
-    cudaError_t err = cudaEventRecord(s->uploaded, s->aside);
-    if (err == cudaSuccess)
-        err = cudaStreamWaitEvent(s->q, s->uploaded, 0);
-    return check(h, s, err, "joining the streams");
-}
-
 static int cu_zero(gpugc_heap *h, void *dev, void *buf, size_t bytes) {
     cuda *s = dev;
     return check(h, s, cudaMemsetAsync(buf, 0, bytes, s->q), "cudaMemsetAsync");
@@ -181,7 +172,6 @@ static const device_api cuda_api = {
     .host_alloc = cu_host_alloc,
     .host_free = cu_host_free,
     .upload = cu_upload,
-    .join = cu_join,
     .zero = cu_zero,
     .launch = cu_launch,
     .download = cu_download,
@@ -244,8 +234,6 @@ static void cu_destroy(gpugc_heap *h, void *state) {
     current c;
     enter(s, &c);
     device_mark_free(&s->m);
-    if (s->uploaded)
-        cudaEventDestroy(s->uploaded);
     if (s->aside)
         cudaStreamDestroy(s->aside);
     if (s->q)
@@ -287,8 +275,6 @@ static int cu_create(gpugc_heap *h, void **state) {
         err = cudaStreamCreateWithFlags(&s->q, cudaStreamNonBlocking);
     if (err == cudaSuccess)
         err = cudaStreamCreateWithFlags(&s->aside, cudaStreamNonBlocking);
-    if (err == cudaSuccess)
-        err = cudaEventCreateWithFlags(&s->uploaded, cudaEventDisableTiming);
     leave(&c);
     if (err == cudaSuccess && image != cudaSuccess) {
         cu_destroy(h, s);

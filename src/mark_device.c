@@ -86,7 +86,8 @@ void device_mark_init(gpugc_heap *h, device_mark *d, const device_api *api, void
 
 /* ---- device state: kernels and buffers ----------------------------------------- */
 
-void device_mark_drop(device_mark *d) {
+/* Releases the device state (buffers, kernels); the host state stays. */
+static void device_mark_drop(device_mark *d) {
     if (d->loaded)
         d->api->finish(NULL, d->dev); /* uploads may still read host staging */
     for (int b = 0; b < B_COUNT; b++)
@@ -396,9 +397,7 @@ static int run(device_mark *d, const mark_job *job) {
                     MEM(B_SLOTS), MEM(B_GC_REFS), U32(nids), U32(job->generation));
     if (rc == GPUGC_OK)
         rc = upload(d, B_RC, 0, h->rc, (size_t)nids * sizeof(uint32_t), true, st);
-    if (rc == GPUGC_OK)
-        rc = d->api->join(h, d->dev);
-    if (rc == GPUGC_OK)
+    if (rc == GPUGC_OK) /* the stage's end, and the counts update_refs needs */
         rc = d->api->finish(h, d->dev);
     uint64_t t2 = now_ns();
     if (rc == GPUGC_OK)

@@ -251,12 +251,6 @@ static int ocl_upload(gpugc_heap *h, void *dev, void *buf, size_t off, const voi
                  "clEnqueueWriteBuffer");
 }
 
-static int ocl_join(gpugc_heap *h, void *dev) {
-    (void)h;
-    (void)dev;
-    return GPUGC_OK;
-}
-
 static int ocl_zero(gpugc_heap *h, void *dev, void *buf, size_t bytes) {
     ocl *s = dev;
     static const cl_uint zero = 0;
@@ -304,7 +298,6 @@ static const device_api opencl_api = {
     .host_alloc = ocl_host_alloc,
     .host_free = ocl_host_free,
     .upload = ocl_upload,
-    .join = ocl_join,
     .zero = ocl_zero,
     .launch = ocl_launch,
     .download = ocl_download,
