@@ -2,17 +2,19 @@
  * mark phase (falling back to the serial reference if it fails), promoting
  * survivors, and the sweep, which stays on the CPU.
  *
- * Sweep stages, in this order (PEP 442):
+ * Sweep stages, in this order (PEP 442, CPython's handle_weakrefs):
  *   pin        every garbage object gets one extra count, so no callback
  *              can free one of them through reference counting
- *   weakrefs   weak references to garbage are cleared, their callbacks
- *              run (and no new one can be made to garbage)
+ *   weakrefs   every weak reference to the whole garbage is cleared, then
+ *              their callbacks run (no new one can be made to garbage)
  *   finalize   each finalizer runs at most once per object, ever
- *   recheck    reachability among the garbage is computed again with the
- *              reference marker; what a finalizer resurrected survives
+ *   recheck    whenever any callback or finalizer ran, reachability among
+ *              the garbage is computed again with the reference marker;
+ *              what became reachable survives with all it reaches
  *   save       under GPUGC_DEBUG_SAVEALL the rest moves to the garbage
- *              list, its pin becoming the list's count; the sweep ends
- *   destroy    otherwise every remaining object's destroy callback runs
+ *              list, its pin becoming the list's count
+ *   destroy    otherwise every remaining object's destroy callback runs;
+ *              meanwhile no new reference to one can be taken (EBUSY)
  *   release    references from garbage to survivors are dropped, garbage
  *              memory is freed, and the reference-count cascade runs
  */
@@ -58,19 +60,12 @@ static void promote(gpugc_heap *h, int g, uint32_t target) {
             gen_merge(h, (uint32_t)s, target);
 }
 
-/* Before: garbage[0..n) are unreachable, their bits set, promoted; with
- *         `save`, h->saved has room for n more.
- * After:  those a finalizer resurrected (bits cleared) survive; the others
- *         are saved (*saved says how many) or destroyed and freed, their
- *         bits cleared.  Returns how many were freed. */
-static uint64_t sweep(gpugc_heap *h, uint32_t *garbage, size_t n, bool save, uint64_t *saved) {
-    h->collecting = true;
-    bool finalized = false;
-    for (size_t k = 0; k < n; k++)
-        h->rc[garbage[k]]++;
-    for (size_t k = 0; h->weak && k < n; k++)
-        if (h->weak[garbage[k]])
-            weak_clear(h, garbage[k]);
+/* ---- the sweep ----------------------------------------------------------- */
+
+/* Runs the finalizer of every member of garbage[0..n) that has one and has
+ * never run it (PEP 442: once per object, ever).  True if any ran. */
+static bool finalize_garbage(gpugc_heap *h, const uint32_t *garbage, size_t n) {
+    bool ran = false;
     for (size_t k = 0; k < n; k++) {
         uint32_t id = garbage[k];
         const gpugc_type_desc *d = &h->types[meta_type(h->meta[id])].desc;
@@ -78,54 +73,56 @@ static uint64_t sweep(gpugc_heap *h, uint32_t *garbage, size_t n, bool save, uin
             dirty_id(h, id);
             h->meta[id] |= META_FINALIZED;
             d->finalize(h, h->addr[id]);
-            finalized = true;
+            ran = true;
         }
     }
-    if (finalized) {
-        /* Unpin, then mark again within the garbage alone: a member is
-         * resurrected when anything outside now references it. */
-        for (size_t k = 0; k < n; k++) {
-            h->rc[garbage[k]]--;
-            bit_clear(h->garbage, garbage[k]);
-        }
-        gpugc_collection_stats scratch = {0};
-        mark_job job = {garbage, n, GPUGC_GENERATIONS - 1, h->garbage, &scratch};
-        if (backend_cpu.mark(h, NULL, &job) != GPUGC_OK) {
-            /* Cannot tell: keep all of it.  Objects nothing references at
-             * all are released by their count, which is always safe. */
-            for (size_t k = 0; k < n; k++) {
-                uint32_t id = garbage[k];
-                bit_clear(h->garbage, id);
-                h->rc[id]++;
-                drop_ref(h, id);
-            }
-            h->collecting = false;
-            release_pending(h);
-            return 0;
-        }
-        size_t kept = 0;
-        for (size_t k = 0; k < n; k++) {
-            uint32_t id = garbage[k];
-            if (bit_get(h->garbage, id)) {
-                garbage[kept++] = id;
-                h->rc[id]++;
-            }
-        }
-        n = kept;
+    return ran;
+}
+
+/* Reachability among the garbage alone, computed again after callbacks ran.
+ * Before: garbage[0..n) pinned (one extra count each), their bits set;
+ *         the pending list is empty (gc_refs is the mark's scratch).
+ * After:  a member anything outside the garbage now references (C code, a
+ *         live slot, the garbage list), and all it reaches, is resurrected:
+ *         unpinned, its bit clear.  The rest stay pinned with bits set,
+ *         moved to garbage[0..return value).  If the mark fails for want
+ *         of memory, all of it is resurrected and only what no reference
+ *         holds is released by its count, which is always safe. */
+static size_t recheck(gpugc_heap *h, uint32_t *garbage, size_t n) {
+    DEBUG_CHECK(h->pending == NO_ID);
+    for (size_t k = 0; k < n; k++) {
+        h->rc[garbage[k]]--;
+        bit_clear(h->garbage, garbage[k]);
     }
-    if (save) {
+    gpugc_collection_stats scratch = {0};
+    mark_job job = {garbage, n, GPUGC_GENERATIONS - 1, h->garbage, &scratch};
+    if (backend_cpu.mark(h, NULL, &job) != GPUGC_OK) {
         for (size_t k = 0; k < n; k++) {
             bit_clear(h->garbage, garbage[k]);
-            h->saved.v[h->saved.n++] = garbage[k];
-            if (h->debug & GPUGC_DEBUG_UNCOLLECTABLE)
-                debug_object(h, "uncollectable", garbage[k]);
+            h->rc[garbage[k]]++;
+            drop_ref(h, garbage[k]);
         }
-        *saved = n;
-        h->collecting = false;
         return 0;
     }
+    size_t kept = 0;
+    for (size_t k = 0; k < n; k++) {
+        uint32_t id = garbage[k];
+        if (bit_get(h->garbage, id)) {
+            garbage[kept++] = id;
+            h->rc[id]++;
+        }
+    }
+    return kept;
+}
+
+/* Destroys and frees garbage[0..n), pinned, their bits set: every destroy
+ * runs first, while no slot has changed; then the references from the
+ * garbage to survivors are dropped, and the memory goes. */
+static void free_garbage(gpugc_heap *h, const uint32_t *garbage, size_t n) {
+    h->freeing = true; /* no new reference to a member: counted_id */
     for (size_t k = 0; k < n; k++)
         object_destroy(h, garbage[k]);
+    h->freeing = false;
     for (size_t k = 0; k < n; k++) {
         uint32_t id = garbage[k], off = h->slot_off[id];
         for (uint32_t e = 0, cnt = h->slot_cnt[id]; e < cnt; e++) {
@@ -138,9 +135,45 @@ static uint64_t sweep(gpugc_heap *h, uint32_t *garbage, size_t n, bool save, uin
         bit_clear(h->garbage, garbage[k]);
         object_free(h, garbage[k]);
     }
+}
+
+/* The sweep, in CPython's order (DESIGN.md section 9).
+ * Before: garbage[0..n) are unreachable, their bits set, promoted; with
+ *         `save`, h->saved has room for n more.
+ * After:  whatever a callback or finalizer resurrected (bits cleared)
+ *         survives with all it reaches; the rest is saved (*saved says how
+ *         many) or destroyed and freed, bits cleared; no live slot names a
+ *         freed id.  Returns how many were freed. */
+static uint64_t sweep(gpugc_heap *h, uint32_t *garbage, size_t n, bool save, uint64_t *saved) {
+    h->collecting = true;
+    for (size_t k = 0; k < n; k++)
+        h->rc[garbage[k]]++;
+    /* Program code that has seen the garbage may have kept some of it: the
+     * debug output function (it is given addresses), weak-reference
+     * callbacks and finalizers.  Without any, the mark's answer stands. */
+    bool ran = h->debug & GPUGC_DEBUG_COLLECTABLE;
+    if (h->weak && weak_clear(h, garbage, n) > 0)
+        ran = true;
+    if (finalize_garbage(h, garbage, n))
+        ran = true;
+    if (ran)
+        n = recheck(h, garbage, n);
+    uint64_t freed = 0;
+    if (save) {
+        for (size_t k = 0; k < n; k++) {
+            bit_clear(h->garbage, garbage[k]);
+            h->saved.v[h->saved.n++] = garbage[k];
+            if (h->debug & GPUGC_DEBUG_UNCOLLECTABLE)
+                debug_object(h, "uncollectable", garbage[k]);
+        }
+        *saved = n;
+    } else {
+        free_garbage(h, garbage, n);
+        freed = n;
+    }
     h->collecting = false;
     release_pending(h);
-    return n;
+    return freed;
 }
 
 /* Collection of generations 0..g: fills h->last, *saved (objects moved to

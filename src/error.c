@@ -133,6 +133,11 @@ void thread_leave(gpugc_heap *h) {
     if (--h->depth == 0)
         atomic_store(&h->owner, 0);
 }
+
+void debug_check_failed(const char *cond, const char *file, int line) {
+    fprintf(stderr, "gpugc: %s:%d: check failed: %s\n", file, line, cond);
+    abort();
+}
 #endif
 
 bool fault_fires(gpugc_heap *h, gpugc_fault site) {

@@ -42,6 +42,7 @@
 #define backend_cpu gpugc__backend_cpu
 #define backend_select gpugc__backend_select
 #define debug_object gpugc__debug_object
+#define debug_check_failed gpugc__debug_check_failed
 #define debug_print gpugc__debug_print
 #define drop_ref gpugc__drop_ref
 #define error_handler_default_for gpugc__error_handler_default_for
@@ -234,6 +235,9 @@ struct gpugc_heap {
     uint64_t long_lived_total, long_lived_pending;
     bool enabled;
     bool collecting;     /* a collection's sweep is running callbacks     */
+    bool freeing;        /* the sweep is destroying the garbage (the ids
+                            whose garbage bits are set): none of them takes
+                            a new reference                                */
     bool releasing;      /* the decref cascade is running                 */
     bool dying;          /* gpugc_heap_free is running                    */
     uint32_t pending;    /* ids whose count reached zero, linked through
@@ -305,6 +309,15 @@ static inline bool thread_enter(gpugc_heap *h, const char *fn) {
     return true;
 }
 static inline void thread_leave(gpugc_heap *h) { (void)h; }
+#endif
+
+/* What a phase function states holds before or after it, checked in
+ * debug builds: a failure names the condition and aborts. */
+#ifdef GPUGC_DEBUG
+#define DEBUG_CHECK(cond) ((cond) ? (void)0 : debug_check_failed(#cond, __FILE__, __LINE__))
+_Noreturn void debug_check_failed(const char *cond, const char *file, int line);
+#else
+#define DEBUG_CHECK(cond) ((void)0)
 #endif
 
 /* True when a fault armed at `site` fires now (gpugc_inject_fault). */
@@ -417,9 +430,9 @@ void output_default_for(gpugc_heap *h);
 
 /* Grows h->weak from old_cap to cap entries, the new ones empty. */
 bool weak_grow(gpugc_heap *h, uint32_t old_cap, uint32_t cap);
-/* Clears the weak references of dying id (h->weak[id] not empty) and runs
- * their callbacks. */
-void weak_clear(gpugc_heap *h, uint32_t id);
+/* Clears every weak reference to the dying ids[0..n), then runs their
+ * callbacks; returns how many ran (weakref.c says what holds). */
+size_t weak_clear(gpugc_heap *h, const uint32_t *ids, size_t n);
 /* Frees every weak reference of the heap and the lists (gpugc_heap_free). */
 void weak_release_all(gpugc_heap *h);
 /* The weak-reference part of gpugc_validate. */

@@ -5,8 +5,9 @@
 #include <string.h>
 
 /* The id of an object the caller is taking or dropping a reference to:
- * alive and with a count above zero (an object whose count reached zero is
- * being released and takes no new references).  Release builds check the
+ * alive, with a count above zero (an object whose count reached zero is
+ * being released and takes no new references), and not garbage that the
+ * sweep is destroying (a reference taken now would dangle).  Release builds check the
  * header and count only; debug builds also check the payload address. */
 static uint32_t counted_id(const gpugc_heap *h, const void *obj, const char *fn) {
 #ifdef GPUGC_DEBUG
@@ -27,6 +28,10 @@ static uint32_t counted_id(const gpugc_heap *h, const void *obj, const char *fn)
 #endif
     if (h->rc[id] == 0) {
         set_error(h, GPUGC_ENOTOBJ, "%s: object %p is dead (its count is zero)", fn, obj);
+        return NO_ID;
+    }
+    if (h->freeing && bit_get(h->garbage, id)) {
+        set_error(h, GPUGC_EBUSY, "%s: object %p is garbage the sweep is freeing", fn, obj);
         return NO_ID;
     }
     return id;
@@ -177,7 +182,7 @@ void release_pending(gpugc_heap *h) {
                 continue; /* resurrected, or already pending again */
         }
         if (h->weak && h->weak[id])
-            weak_clear(h, id);
+            weak_clear(h, &id, 1);
         object_destroy(h, id);
         uint32_t off = h->slot_off[id];
         for (uint32_t k = 0, n = h->slot_cnt[id]; k < n; k++)

@@ -7,9 +7,10 @@
  * so that gpugc_heap_free can release them.  An object dies in one of two
  * places, and both clear its weak references before its memory can be
  * reused: release_pending (by reference count, after its finalizer, as
- * CPython does) and the sweep (every unreachable object, before any
- * finalizer runs, as CPython's handle_weakrefs does; an object a finalizer
- * then resurrects keeps none).
+ * CPython does) and the sweep (every weak reference to the whole
+ * unreachable set is cleared before any callback or finalizer runs, as
+ * CPython's handle_weakrefs does; an object a callback or finalizer then
+ * resurrects keeps none).
  */
 #include "internal.h"
 
@@ -38,7 +39,8 @@ bool weak_grow(gpugc_heap *h, uint32_t old_cap, uint32_t cap) {
     return true;
 }
 
-/* Takes w off its referent's list. */
+/* Takes w off its referent's list, or off weak_clear's ring of callbacks
+ * to run (never at its head: the ring's sentinel is). */
 static void weak_unlink(gpugc_heap *h, gpugc_weakref *w) {
     if (w->prev)
         w->prev->next = w->next;
@@ -50,21 +52,47 @@ static void weak_unlink(gpugc_heap *h, gpugc_weakref *w) {
     w->list = NO_ID;
 }
 
-/* Before: id is dying (its count is zero, or it is unreachable garbage of
- * a sweep) and has weak references.
- * After:  none is left; each read NULL before any callback ran, and each
- * callback ran once.  Callbacks may free weak references, make new ones
- * to other objects and drop references: w is not touched after its own
- * callback returns. */
-void weak_clear(gpugc_heap *h, uint32_t id) {
-    for (gpugc_weakref *w = h->weak[id]; w; w = w->next)
-        w->id = NO_ID;
-    gpugc_weakref *w;
-    while ((w = h->weak[id])) {
-        weak_unlink(h, w);
-        if (w->cb)
-            w->cb(h, w, w->data);
+/* w->list of a cleared weak reference whose callback is still to run: no
+ * id is this large. */
+#define WEAK_CALLING (NO_ID - 1u)
+_Static_assert(WEAK_CALLING >= MAX_IDS, "WEAK_CALLING is no id");
+
+/* Before: ids[0..n) are dying together (one whose count is zero, or the
+ * unreachable garbage of a sweep); none takes a new weak reference.
+ * After:  none has a weak reference left; every one of them read NULL
+ *         before the first callback ran, as CPython's handle_weakrefs
+ *         does, so no callback can reach any of the dying through a weak
+ *         reference; then each callback ran once.  Returns how many ran.
+ * The references waiting for their callback sit on a ring around `calls`,
+ * with list WEAK_CALLING: a callback that frees one of them (or its own)
+ * unlinks it from there, and its callback then never runs.  Callbacks may
+ * make new weak references to other objects and drop references; w is not
+ * touched after its own callback returns. */
+size_t weak_clear(gpugc_heap *h, const uint32_t *ids, size_t n) {
+    gpugc_weakref calls = {0};
+    calls.next = calls.prev = &calls;
+    for (size_t k = 0; k < n; k++) {
+        gpugc_weakref *w;
+        while ((w = h->weak[ids[k]])) {
+            weak_unlink(h, w);
+            w->id = NO_ID;
+            if (w->cb) {
+                w->list = WEAK_CALLING;
+                w->prev = calls.prev;
+                w->next = &calls;
+                calls.prev->next = w;
+                calls.prev = w;
+            }
+        }
     }
+    size_t ran = 0;
+    while (calls.next != &calls) {
+        gpugc_weakref *w = calls.next;
+        weak_unlink(h, w);
+        w->cb(h, w, w->data);
+        ran++;
+    }
+    return ran;
 }
 
 void weak_release_all(gpugc_heap *h) {
@@ -171,10 +199,9 @@ void gpugc_weakref_free(gpugc_heap *h, gpugc_weakref *w) {
 }
 
 int weak_validate(const gpugc_heap *h) {
-    /* A listed reference may read NO_ID already: weak_clear is running. */
     for (uint32_t id = 0; h->weak && id < h->nids; id++)
         for (const gpugc_weakref *w = h->weak[id]; w; w = w->next)
-            if (!(h->meta[id] & META_LIVE) || w->list != id || (w->id != id && w->id != NO_ID) ||
+            if (!(h->meta[id] & META_LIVE) || w->list != id || w->id != id ||
                 (w->next && w->next->prev != w))
                 return set_error(h, GPUGC_ECORRUPT,
                                  "gpugc_validate: weak reference list of id %u is broken", id);
