@@ -1,7 +1,9 @@
 /* fuzz_api.c - the libFuzzer harness: random sequences of public calls (new,
  * incref, decref, set_ref, resize_refs, collections of each generation, weak
  * references, freeze and unfreeze, track and untrack, immortal objects,
- * SAVEALL) checked against a shadow model of the object graph.
+ * SAVEALL, and the callbacks of a sweep taking references: weak-reference
+ * gets, stores of garbage into live slots, C references, a destroy's
+ * refused reference) checked against a shadow model of the object graph.
  *
  * The model and the operations are the differential suite's own
  * (tests/test_differential.c, compiled here with GPUGC_FUZZ): each input is

@@ -25,12 +25,27 @@
  * Weak references, some with callbacks, are made to random objects and
  * freed at random.  The model says when each must die: when its referent
  * dies by reference count, or is garbage of a collection (even if a
- * finalizer then resurrects it).  Every check compares what each one reads
- * and how often its callback ran (once, for a dead one, before any
- * finalizer of its collection, with the referent already unreadable).  Automatic collection is off so
- * that the model stays exact.  Most graphs end by dropping every reference
- * and collecting (the heap must end empty, and is reused by the next graph);
- * some end with gpugc_heap_free on live objects.
+ * callback or finalizer then resurrects it).  Every check compares what
+ * each one reads and how often its callback ran (once, for a dead one,
+ * before any finalizer of its collection, with every weak reference to
+ * that collection's garbage already unreadable).
+ *
+ * Callbacks that run in a collection's sweep also act, as a program's do
+ * (CPython's test_gc and test_weakref scenarios): a weak-reference callback
+ * or a finalizer calls gpugc_weakref_get on another weak reference (and
+ * keeps what it gets from C), stores an object, garbage or not, into a
+ * slot of a live "keeper" object, or takes a C reference to one; a destroy
+ * tries to take a reference to its own dying object, which must be
+ * refused.  The model checks what each call returned (NULL for every weak
+ * reference to the garbage, CPython's handle_weakrefs), then predicts what
+ * survives: every garbage object that anything outside the garbage now
+ * references, and all it reaches.  Random steps later drop those
+ * references again.  Outside a sweep the callbacks only record.
+ *
+ * Automatic collection is off so that the model stays exact.  Most graphs
+ * end by dropping every reference and collecting (the heap must end empty,
+ * and is reused by the next graph); some end with gpugc_heap_free on live
+ * objects.
  *
  * The run is seeded: GPUGC_TEST_SEED and GPUGC_TEST_GRAPHS override the seed
  * and the number of graphs, and a failure prints the values that repeat it.
@@ -67,12 +82,22 @@ enum {
     FREE_HEAP_EVERY = 64, /* every so many graphs end with gpugc_heap_free */
     IMMORTAL_EVERY = 4,   /* every so many graphs make immortal objects    */
     MAX_WEAK = 64,        /* weak references one graph makes at most       */
+    KEEP_SLOTS = MAX_WEAK + MAX_OBJS, /* the keeper's: one per actor        */
     PERMANENT = 3,        /* the generation of frozen and immortal objects */
     DEFAULT_GRAPHS = 3000
 };
 #define DEFAULT_SEED 0x6770756763ull /* "gpugc" */
 
 /* ---- the model ---------------------------------------------------------- */
+
+/* What a callback does when it runs in a collection's sweep. */
+typedef enum {
+    ACT_NONE,
+    ACT_GET,              /* gpugc_weakref_get(weak reference arg), kept   */
+    ACT_STORE,            /* object arg into the actor's keeper slot       */
+    ACT_HOLD,             /* a C reference to object arg                   */
+    ACT_COUNT
+} act;
 
 /* The three types objects are made of. */
 typedef enum {
@@ -95,6 +120,9 @@ typedef struct mobj {
     int saved;            /* on the garbage list (SAVEALL), which holds one
                              reference to it                              */
     int fin_due;          /* the model says finalize has run (0 or 1)      */
+    act fin_act;          /* what its finalizer does in a sweep            */
+    int fin_arg;
+    int des_try;          /* its destroy tries to take a reference to it   */
     /* what the library's callbacks did to this object */
     int finalized, destroyed, payload_bad;
     uint64_t fin_seq, des_seq;
@@ -106,6 +134,8 @@ typedef struct mweak {
     int target;           /* model index; NONE once the referent died      */
     int has_cb;
     int cb_due;           /* the model says the callback has run (0 or 1) */
+    act cb_act;           /* what the callback does in a sweep             */
+    int cb_arg;
     /* what the library's callback did */
     int cb_runs, cb_bad;  /* cb_bad: the referent was still readable       */
     uint64_t cb_seq;
@@ -120,7 +150,18 @@ static struct {
     int n;                /* objects created in this graph                 */
     uint64_t seq;         /* orders callback events                        */
     int stray;            /* callbacks on objects the model does not know  */
-    int errors;           /* reports to the error handler                  */
+    int errors;           /* unexpected reports to the error handler       */
+    int expect_status;    /* the report a call about to be made must give  */
+    int expected_seen;    /* ...and how many such reports came             */
+    int acts_bad;         /* sweep callbacks whose calls did not do what the
+                             model says                                   */
+    void *keeper;         /* an untracked live object, held from C, whose
+                             slot s only actor s's callback fills          */
+    int keep[KEEP_SLOTS]; /* its slots, model indices                      */
+    int closing;          /* gpugc_heap_free is running                    */
+    int sweeping;         /* gpugc_collect is running; then: */
+    char sweep_garbage[MAX_OBJS]; /* the collection's garbage              */
+    char sweep_cleared[MAX_WEAK]; /* weak references it clears             */
     uint64_t rng, seed;
     int graph, step, focus; /* where we are, for failure messages          */
     int immortals;        /* objects made immortal in this graph           */
@@ -169,6 +210,10 @@ static void count_error(gpugc_heap *h, int status, const char *message, void *da
 {
     (void)h;
     (void)data;
+    if (W.expect_status && status == W.expect_status) {
+        W.expected_seen++;
+        return;
+    }
     print_error("gpugc error %d: %s\n", status, message);
     W.errors++;
 }
@@ -194,6 +239,60 @@ static uint8_t pattern(int i)
     return (uint8_t)(i * 37 + 11);
 }
 
+static void *ptr_of(int i)
+{
+    return i == NONE ? NULL : W.o[i].ptr;
+}
+
+/* A call made by a sweep's callback did not do what the model says: said
+ * here, failed at the next check (never inside the library's call). */
+static void act_bad(const char *what, int i)
+{
+    print_error("in a sweep's callback: %s (model index %d)\n", what, i);
+    W.acts_bad++;
+}
+
+/* Inside a sweep, every weak reference to its garbage reads NULL from
+ * before the first callback on (CPython's handle_weakrefs). */
+static void check_cleared_unreadable(void)
+{
+    for (int k = 0; k < W.nw; k++) {
+        if (!W.sweep_cleared[k] || !W.wk[k].w)
+            continue;
+        void *p = gpugc_weakref_get(W.h, W.wk[k].w);
+        if (p) {
+            act_bad("a weak reference to the garbage is readable", k);
+            gpugc_decref(W.h, p); /* the count get gave */
+        }
+    }
+}
+
+/* What a callback does in a sweep, into keeper slot `slot`; the model
+ * follows each call's effect as it happens, and counts a call that did not
+ * do what the model says. */
+static void act_in_sweep(act a, int arg, int slot)
+{
+    check_cleared_unreadable();
+    if (a == ACT_GET && W.wk[arg].w) {
+        int want = W.wk[arg].target; /* NONE for the garbage: cleared */
+        void *p = gpugc_weakref_get(W.h, W.wk[arg].w);
+        int got = p ? model_index(p) : NONE;
+        if (got != want)
+            act_bad("gpugc_weakref_get gave another object than the model's", arg);
+        if (got != NONE)
+            W.o[got].ext++; /* kept from C; a random step drops it */
+    } else if (a == ACT_STORE && W.keeper && W.o[arg].alive) {
+        if (W.keep[slot] != NONE ||
+            gpugc_set_ref(W.h, W.keeper, (uint32_t)slot, W.o[arg].ptr) != GPUGC_OK)
+            act_bad("storing into an empty keeper slot failed", arg);
+        else
+            W.keep[slot] = arg;
+    } else if (a == ACT_HOLD && W.o[arg].alive) {
+        gpugc_incref(W.h, W.o[arg].ptr);
+        W.o[arg].ext++;
+    }
+}
+
 static void on_finalize(gpugc_heap *h, void *obj)
 {
     (void)h;
@@ -204,6 +303,8 @@ static void on_finalize(gpugc_heap *h, void *obj)
     }
     W.o[i].finalized++;
     W.o[i].fin_seq = ++W.seq;
+    if (W.sweeping && W.sweep_garbage[i])
+        act_in_sweep(W.o[i].fin_act, W.o[i].fin_arg, MAX_WEAK + i);
 }
 
 /* Resurrects obj the way a finalizer that hands its object to a global
@@ -221,6 +322,26 @@ static void on_weak_dead(gpugc_heap *h, gpugc_weakref *w, void *data)
     k->cb_seq = ++W.seq;
     if (k->w != w || gpugc_weakref_get(h, w) != NULL)
         k->cb_bad++;
+    if (W.sweeping && W.sweep_cleared[(intptr_t)data])
+        act_in_sweep(k->cb_act, k->cb_arg, (int)(intptr_t)data);
+}
+
+/* A destroy's try to take a reference to its own dying object: refused,
+ * GPUGC_EBUSY in a sweep (garbage being freed), GPUGC_ENOTOBJ after a
+ * death by count (its count is zero).  gpugc_heap_free is not tried. */
+static void try_reference_to(gpugc_heap *h, int i)
+{
+    int seen = W.expected_seen, calls = 1;
+    W.expect_status = W.sweeping && W.sweep_garbage[i] ? GPUGC_EBUSY : GPUGC_ENOTOBJ;
+    gpugc_incref(h, W.o[i].ptr);
+    if (W.keeper) {
+        calls++;
+        if (gpugc_set_ref(h, W.keeper, (uint32_t)(MAX_WEAK + i), W.o[i].ptr) != W.expect_status)
+            act_bad("a destroy stored its own dying object", i);
+    }
+    if (W.expected_seen != seen + calls)
+        act_bad("a destroy took a reference to its own dying object", i);
+    W.expect_status = 0;
 }
 
 static void on_destroy(gpugc_heap *h, void *obj)
@@ -234,6 +355,8 @@ static void on_destroy(gpugc_heap *h, void *obj)
     mobj *m = &W.o[i];
     m->destroyed++;
     m->des_seq = ++W.seq;
+    if (m->des_try && !W.closing)
+        try_reference_to(h, i);
     const uint8_t *bytes = obj;
     for (size_t k = 0; k < m->size; k++)
         if (bytes[k] != pattern(i)) {
@@ -262,16 +385,22 @@ static int is_tracked(const mobj *m) { return m->alive && tracked(m); }
 static int is_untracked(const mobj *m) { return m->alive && m->untracked; }
 static int is_held(const mobj *m) { return m->alive && m->ext > 0; }
 
-static void *ptr_of(int i)
+/* kept[i] = the keeper's slots that hold i. */
+static void model_kept(int kept[MAX_OBJS])
 {
-    return i == NONE ? NULL : W.o[i].ptr;
+    memset(kept, 0, MAX_OBJS * sizeof *kept);
+    for (int s = 0; W.keeper && s < KEEP_SLOTS; s++)
+        if (W.keep[s] != NONE)
+            kept[W.keep[s]]++;
 }
 
-/* rc[i] = C references + slots of alive objects that hold i. */
+/* rc[i] = C references + slots of alive objects that hold i (the keeper's
+ * included). */
 static void model_refcounts(int rc[MAX_OBJS])
 {
+    model_kept(rc);
     for (int i = 0; i < W.n; i++)
-        rc[i] = W.o[i].alive ? W.o[i].ext + W.o[i].saved : 0;
+        rc[i] = W.o[i].alive ? rc[i] + W.o[i].ext + W.o[i].saved : 0;
     for (int i = 0; i < W.n; i++)
         for (int s = 0; W.o[i].alive && s < W.o[i].nslots; s++)
             if (W.o[i].slot[s] != NONE)
@@ -337,16 +466,18 @@ static int in_set(const mobj *m, int g)
 /* What collecting generations 0..g must find.  The set is every alive
  * tracked object of generation <= g.  Roots are every alive object outside
  * it (its slots are references from outside, even if it is itself garbage
- * of an older generation) and set members held from C; garbage is the part
- * of the set no root reaches.  Returns the garbage count. */
+ * of an older generation) and set members held from C or by the keeper
+ * (untracked: in no set); garbage is the part of the set no root reaches.
+ * Returns the garbage count. */
 static int model_garbage(int g, char set[MAX_OBJS], char garbage[MAX_OBJS])
 {
     char reached[MAX_OBJS] = {0}, alive[MAX_OBJS];
-    int queue[MAX_OBJS], tail = 0, count = 0;
+    int queue[MAX_OBJS], tail = 0, count = 0, kept[MAX_OBJS];
+    model_kept(kept);
     for (int i = 0; i < W.n; i++) {
         set[i] = (char)in_set(&W.o[i], g);
         alive[i] = (char)W.o[i].alive;
-        if (W.o[i].alive && (!set[i] || W.o[i].ext > 0 || W.o[i].saved)) {
+        if (W.o[i].alive && (!set[i] || W.o[i].ext > 0 || W.o[i].saved || kept[i])) {
             reached[i] = 1;
             queue[tail++] = i;
         }
@@ -359,18 +490,22 @@ static int model_garbage(int g, char set[MAX_OBJS], char garbage[MAX_OBJS])
     return count;
 }
 
-/* The sweep: every garbage object's finalizer runs (once ever); then what
- * a finalizer resurrected, and all the garbage it reaches, survives.
- * Clears the survivors' garbage marks and returns how many survived. */
+/* The sweep, after the callbacks' own effects were applied as they ran:
+ * every garbage object's finalizer runs (once ever); then what anything
+ * outside the garbage references (a C reference, taken by a resurrecting
+ * finalizer or any callback, or a keeper slot), and all the garbage it
+ * reaches, survives.  Clears the survivors' garbage marks and returns how
+ * many survived. */
 static int model_sweep(char garbage[MAX_OBJS])
 {
     char reached[MAX_OBJS] = {0};
-    int queue[MAX_OBJS], tail = 0;
+    int queue[MAX_OBJS], tail = 0, kept[MAX_OBJS];
     for (int i = 0; i < W.n; i++)
         if (garbage[i])
             model_finalize(&W.o[i]);
+    model_kept(kept);
     for (int i = 0; i < W.n; i++)
-        if (garbage[i] && W.o[i].ext > 0) {
+        if (garbage[i] && (W.o[i].ext > 0 || kept[i])) {
             reached[i] = 1;
             queue[tail++] = i;
         }
@@ -390,6 +525,12 @@ static int alive_count(void)
     for (int i = 0; i < W.n; i++)
         alive += W.o[i].alive;
     return alive;
+}
+
+/* The heap's objects: the model's and the keeper. */
+static int heap_count(void)
+{
+    return alive_count() + (W.keeper != NULL);
 }
 
 /* ---- comparing the whole heap with the model ------------------------------- */
@@ -441,13 +582,35 @@ static void check_heap(void)
     for (int i = 0; i < W.n; i++)
         saved += W.o[i].alive && W.o[i].saved;
     EXPECT_EQ(gpugc_garbage_count(W.h), saved);
-    EXPECT_EQ(gpugc_object_count(W.h), alive_count());
+    if (W.keeper) {
+        EXPECT_EQ(gpugc_refcount(W.h, W.keeper), 1);
+        for (int s = 0; s < KEEP_SLOTS; s++) {
+            W.focus = s;
+            EXPECT_EQ((intptr_t)gpugc_get_ref(W.h, W.keeper, (uint32_t)s),
+                      (intptr_t)ptr_of(W.keep[s]));
+        }
+        W.focus = NONE;
+    }
+    EXPECT_EQ(gpugc_object_count(W.h), heap_count());
     EXPECT_EQ(gpugc_validate(W.h), GPUGC_OK);
     EXPECT_EQ(W.stray, 0);
+    EXPECT_EQ(W.acts_bad, 0);
     EXPECT_EQ(W.errors, 0);
 }
 
 /* ---- operations: each one applied to the library and to the model --------- */
+
+/* What an actor whose subject is object i does in a sweep, and with what:
+ * another weak reference (any made so far), or an object, i itself half
+ * of the time, which resurrects i. */
+static act random_act(int *arg, int i)
+{
+    act a = (act)rnd(ACT_COUNT);
+    if (a == ACT_GET && W.nw == 0)
+        a = ACT_NONE;
+    *arg = a == ACT_GET ? rnd(W.nw) : rnd(2) ? i : rnd(W.n);
+    return a;
+}
 
 static int op_new(int nslots, size_t size, kind k)
 {
@@ -464,6 +627,10 @@ static int op_new(int nslots, size_t size, kind k)
     m->nslots = nslots;
     for (int s = 0; s < MAX_SLOTS; s++)
         m->slot[s] = NONE;
+    if (has_callbacks(m)) {
+        m->fin_act = random_act(&m->fin_arg, i);
+        m->des_try = rnd(4) == 0;
+    }
     W.focus = i;
     const uint8_t *bytes = p;
     for (size_t b = 0; b < size; b++)
@@ -519,15 +686,19 @@ static void op_collect(int g)
         }
     }
     uint64_t before = W.seq;
-    char cleared[MAX_WEAK] = {0}; /* by this collection, not by counts */
+    char *cleared = W.sweep_cleared; /* by this collection, not by counts */
     for (int k = 0; k < W.nw; k++)
         cleared[k] = W.wk[k].w && W.wk[k].target != NONE && garbage[W.wk[k].target];
     for (int i = 0; i < W.n; i++)
-        if (garbage[i]) /* cleared even if a finalizer resurrects i */
+        if (garbage[i]) /* cleared even if a callback resurrects i */
             model_kill_weakrefs(i);
 
     W.focus = NONE;
-    EXPECT_EQ(gpugc_collect(W.h, g), unreachable);
+    memcpy(W.sweep_garbage, garbage, sizeof W.sweep_garbage);
+    W.sweeping = 1;
+    int64_t found = gpugc_collect(W.h, g);
+    W.sweeping = 0;
+    EXPECT_EQ(found, unreachable);
     int survivors = model_sweep(garbage); /* garbage: now what is freed */
     int saved = 0;
     if (W.saveall) /* ...or, under SAVEALL, what joins the garbage list */
@@ -649,6 +820,8 @@ static void op_weakref_new(int i, int with_cb)
     memset(wk, 0, sizeof *wk);
     wk->target = i;
     wk->has_cb = with_cb;
+    if (with_cb)
+        wk->cb_act = random_act(&wk->cb_arg, i);
     W.focus = i;
     wk->w = gpugc_weakref_new(W.h, W.o[i].ptr, with_cb ? on_weak_dead : NULL, (void *)(intptr_t)k);
     EXPECT_EQ(wk->w != NULL, 1);
@@ -657,6 +830,33 @@ static void op_weakref_new(int i, int with_cb)
 static int weak_unfreed(int k)
 {
     return W.wk[k].w != NULL;
+}
+
+/* Drops what a sweep's callback stored in keeper slot s. */
+static void op_keep_clear(int s)
+{
+    W.focus = s;
+    EXPECT_EQ(gpugc_set_ref(W.h, W.keeper, (uint32_t)s, NULL), GPUGC_OK);
+    W.keep[s] = NONE;
+    model_release();
+}
+
+/* The keeper of a new graph: untracked, so that it is in no collection's
+ * set and every slot of it is a reference from outside. */
+static void keeper_new(void)
+{
+    W.keeper = gpugc_new(W.h, GPUGC_TYPE_OBJECT, KEEP_SLOTS, 0);
+    EXPECT_EQ(W.keeper != NULL, 1);
+    EXPECT_EQ(gpugc_untrack(W.h, W.keeper), GPUGC_OK);
+    for (int s = 0; s < KEEP_SLOTS; s++)
+        W.keep[s] = NONE;
+}
+
+static void keeper_free(void)
+{
+    gpugc_decref(W.h, W.keeper);
+    W.keeper = NULL;
+    model_release();
 }
 
 static void op_weakref_free(int k)
@@ -762,14 +962,23 @@ typedef struct mix {
 static const mix GROW = {50, 22, 4, 4, 5, 5, 2, 3, 5};
 static const mix CHURN = {24, 30, 6, 14, 6, 10, 2, 3, 5};
 
-/* A new weak reference (with a callback or not) to a random object, or a
- * random one freed. */
+/* A new weak reference (with a callback or not) to a random object, a
+ * keeper slot emptied, or a random weak reference freed. */
 static void weak_step(void)
 {
-    int i, r = rnd(3);
+    int i, r = rnd(4);
     if (r < 2) {
         if ((i = pick(is_alive)) != NONE)
             op_weakref_new(i, r);
+        return;
+    }
+    if (r == 2) {
+        int chosen = NONE, seen = 0;
+        for (int s = 0; s < KEEP_SLOTS; s++)
+            if (W.keep[s] != NONE && rnd(++seen) == 0)
+                chosen = s;
+        if (chosen != NONE)
+            op_keep_clear(chosen);
         return;
     }
     int chosen = NONE, seen = 0;
@@ -863,8 +1072,11 @@ static void open_heap(void)
 /* gpugc_heap_free destroys every live object once and finalizes none. */
 static void close_heap(void)
 {
+    W.closing = 1;
     gpugc_heap_free(W.h);
+    W.closing = 0;
     W.h = NULL;
+    W.keeper = NULL;
     for (int i = 0; i < W.n; i++) {
         mobj *m = &W.o[i];
         W.focus = i;
@@ -881,6 +1093,7 @@ static void close_heap(void)
         W.wk[k].w = NULL;
     }
     EXPECT_EQ(W.stray, 0);
+    EXPECT_EQ(W.acts_bad, 0);
     EXPECT_EQ(W.errors, 0);
 }
 
@@ -890,6 +1103,7 @@ static void close_heap(void)
  * suffice. */
 static void drop_everything(void)
 {
+    keeper_free();
     op_saveall(0);
     op_garbage_clear();
     op_unfreeze(); /* frozen or untracked garbage is never collected */
@@ -916,10 +1130,11 @@ static void run_graph(void)
     W.nw = 0;
     W.immortals = 0;
     W.saveall = 0;
+    keeper_new();
     for (W.step = 0; W.step < 3 * limit; W.step++) {
         random_step(W.step < limit ? &GROW : &CHURN, limit);
         W.focus = NONE;
-        EXPECT_EQ(gpugc_object_count(W.h), alive_count());
+        EXPECT_EQ(gpugc_object_count(W.h), heap_count());
         if (W.step % FULL_CHECK_EVERY == 0)
             check_heap();
     }
