@@ -72,7 +72,8 @@ enum {
     GPUGC_EUNDERFLOW = -6, /* a reference count would go below zero          */
     GPUGC_EOVERFLOW = -7,  /* a count or size past what the heap can hold     */
     GPUGC_EBUSY = -8,      /* called from a finalizer or destructor while the
-                              heap is collecting or releasing                 */
+                              heap is collecting or releasing, or a new
+                              reference to an object the sweep is freeing   */
     GPUGC_ECORRUPT = -9,   /* reference counts disagree with the slots
                               (a count was dropped too often); nothing freed  */
     GPUGC_EBACKEND = -10,  /* an unknown backend name                         */
@@ -171,7 +172,9 @@ typedef struct gpugc_type_desc {
     void (*finalize)(gpugc_heap *h, void *obj);
     /* Optional.  Runs exactly once, when the object's memory is released:
      * release resources the payload owns.  The object's slots are still
-     * readable; the heap must not be collected from here. */
+     * readable; the heap must not be collected from here.  In a sweep, no
+     * new reference to an object being freed can be taken from here
+     * (GPUGC_EBUSY; see gpugc_collect). */
     void (*destroy)(gpugc_heap *h, void *obj);
 } gpugc_type_desc;
 
@@ -238,8 +241,28 @@ GPUGC_API int gpugc_resize_refs(gpugc_heap *h, void *obj, uint32_t nrefs);
 /* ------------------------------------------------------------------------ */
 
 /* Collects generations 0..generation (0, 1 or 2).  Returns the number of
- * unreachable objects found (finalizers may resurrect some of them, which
- * then survive), or a negative status, in which case nothing was freed. */
+ * unreachable objects found (callbacks and finalizers may resurrect some
+ * of them, which then survive), or a negative status, in which case
+ * nothing was freed.
+ *
+ * The sweep runs in CPython's order (PEP 442 and gc's handle_weakrefs):
+ *   1. every weak reference to the whole unreachable set is cleared: from
+ *      here on each reads NULL, so no callback can reach the garbage
+ *      through one, and none can be made to it (GPUGC_EBUSY);
+ *   2. their callbacks run, once each;
+ *   3. the finalizers of the unreachable objects run, once per object ever;
+ *   4. if any callback or finalizer ran, reachability among the unreachable
+ *      objects is computed again: each one that anything outside them now
+ *      references (a C reference, a slot of a live object, the garbage
+ *      list) survives, with everything it reaches;
+ *   5. the rest is destroyed (every destroy runs before any memory goes)
+ *      and freed.  While the destroy callbacks run, a new reference to an
+ *      object being freed is refused with GPUGC_EBUSY (gpugc_incref,
+ *      gpugc_decref, or as the target of gpugc_set_ref), so no slot and no
+ *      C reference is left naming a freed object.
+ * Under GPUGC_DEBUG_SAVEALL step 5 moves the rest to the garbage list
+ * instead.  The introspection calls are refused from every callback of
+ * steps 2 to 5, and the collection callbacks' STOP phase runs after it. */
 GPUGC_API int64_t gpugc_collect(gpugc_heap *h, int generation);
 
 /* Automatic collection (on by default). */
@@ -365,8 +388,9 @@ GPUGC_API int gpugc_make_immortal(gpugc_heap *h, void *obj);
  * returns that value; otherwise GPUGC_OK, or a negative status.  Each
  * object visited is held (one extra count) until the walk ends, so a
  * visitor may take references, drop them, allocate and collect; objects
- * it creates are not visited.  Refused (GPUGC_EBUSY) from finalizers and
- * destructors run by a collection. */
+ * it creates are not visited.  Refused (GPUGC_EBUSY) from the callbacks,
+ * finalizers and destructors a collection's sweep runs, so that they never
+ * hand out an object about to be freed. */
 typedef int (*gpugc_visit)(gpugc_heap *h, void *obj, void *data);
 
 /* The generation of frozen and immortal objects, for gpugc_get_objects. */
@@ -445,10 +469,11 @@ GPUGC_API int gpugc_dump_dot(gpugc_heap *h, FILE *f, void *const *objs, size_t n
 /* A weak reference never keeps its referent alive and never dangles: when
  * the referent dies, by reference count (after its finalizer, if that did
  * not resurrect it) or as unreachable garbage of a collection (before any
- * finalizer of that garbage runs, as in CPython; a finalizer that then
- * resurrects the object does not bring its weak references back), every
- * weak reference to it reads NULL, and then the callback of each runs
- * once, before the referent's memory can be reused.  A weak reference is
+ * callback or finalizer of that collection runs, every weak reference to
+ * any of its garbage reads NULL, as in CPython; a callback or finalizer
+ * that then resurrects the object does not bring its weak references
+ * back), every weak reference to it reads NULL, and then the callback of
+ * each runs once, before the referent's memory can be reused.  A weak reference is
  * the caller's until gpugc_weakref_free; gpugc_heap_free frees those
  * left, running no callback. */
 typedef struct gpugc_weakref gpugc_weakref;

@@ -8,8 +8,9 @@
 
 _Static_assert(GPUGC_PERMANENT_GENERATION == PERMANENT_GEN, "one permanent generation");
 
-/* Visiting runs user code, which must not see the garbage of a sweep in
- * progress (its memory is about to go). */
+/* A walk hands objects to user code.  From a callback of a sweep it would
+ * hand out garbage whose memory may be about to go: refused, so that no
+ * walk ever gives out an object being freed. */
 static int walk_refused(const gpugc_heap *h, const char *fn) {
     if (h->dying || (h->collecting && !h->in_callbacks))
         return set_error(h, GPUGC_EBUSY, "%s: called from a callback during a collection's sweep", fn);
