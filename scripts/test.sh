@@ -24,7 +24,7 @@ run build/asan -DCMAKE_BUILD_TYPE=Debug -DGPUGC_SANITIZE=address,undefined
 # Not differential_cpu-parallel: its small sets run on the serial reference.
 cmake -S . -B build/tsan -DGPUGC_WARNINGS_AS_ERRORS=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DGPUGC_SANITIZE=thread -DGPUGC_WITH_CUDA=OFF >/dev/null
-cmake --build build/tsan -j "$jobs" --target test_parallel test_differential test_collect
+cmake --build build/tsan -j "$jobs" --target test_parallel test_differential test_collect test_sweep
 (cd build/tsan && ctest -j "$jobs" --output-on-failure -R parallel -E '^differential_cpu-parallel$')
 
 # valgrind memcheck on a representative subset of the Release tests.  The
