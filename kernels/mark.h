@@ -3,8 +3,8 @@
  * during the breadth-first search.
  *
  * The host defines, as build options: CARD_SHIFT, NO_ID, META_LIVE,
- * META_TRACKED, META_GEN_MASK and MAX_REFCOUNT, with internal.h's values.
- * The host side (src/device.h) includes this file for the layout only.
+ * META_TRACKED, META_GEN_MASK and MAX_REFCOUNT, with layout.h's values.
+ * The host side (src/mark/device.h) includes this file for the layout only.
  *
  * Device state of one collection:
  *   unreached  bitmap over ids in 32-bit words: set for a set member not

@@ -1,5 +1,5 @@
 /* mark_cuda.cu - the kernels of this directory compiled as CUDA for the
- * CUDA backend (src/mark_cuda.c), and the table it launches them by.
+ * CUDA backend (src/mark/cuda.c), and the table it launches them by.
  *
  * The same sources the OpenCL backend builds at run time, here compiled
  * ahead of time: dialect.h maps them onto CUDA, and the constants the
@@ -18,6 +18,6 @@
 #include "mark_roots.cl"
 #include "mark_level.cl"
 
-/* In the order of the K_* ids (src/device.h). */
+/* In the order of the K_* ids (src/mark/device.h). */
 #define KERNEL_ADDRESS(name) (const void *)name,
 extern "C" const void *const gpugc__cuda_kernels[] = {KERNELS(KERNEL_ADDRESS)};

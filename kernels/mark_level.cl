@@ -23,7 +23,7 @@
  *         launch past the end of the search (count(depth-1) == 0) only
  *         records an empty level.
  *
- * Tuned by the host's DENSE_DIV and LEVEL_ITEMS (mark_device.c).
+ * Tuned by the host's DENSE_DIV and LEVEL_ITEMS (mark/device.c).
  */
 DEVICE_FN void scan(GLOBAL const uint *slot_off, GLOBAL const uint *slot_cnt,
                     GLOBAL const uint *slots, GLOBAL uint *unreached, GLOBAL uint *level,

@@ -7,7 +7,7 @@
  * one block of their contents, array after array (mirror.c); one launch
  * per mirrored array, `first` selecting that array's block.
  *
- * Tuned by CARD_SHIFT (internal.h): larger cards mean fewer indices to
+ * Tuned by CARD_SHIFT (src/mark/layout.h): larger cards mean fewer indices to
  * move and fewer dirty-bit tests, but more unchanged entries copied along.
  */
 KERNEL void scatter(GLOBAL uint *dst, GLOBAL const uint *cards, GLOBAL const uint *data,

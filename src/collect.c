@@ -18,17 +18,17 @@
  *   release    references from garbage to survivors are dropped, garbage
  *              memory is freed, and the reference-count cascade runs
  */
-#include "backend.h"
+#include "collect.h"
 
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
-uint64_t now_ns(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
+#include "error.h"
+#include "gen.h"
+#include "mark/backend.h"
+#include "object.h"
+#include "python/control.h"
+#include "weakref.h"
 
 static bool heap_busy(const gpugc_heap *h) {
     return h->collecting || h->releasing || h->dying;
@@ -37,19 +37,19 @@ static bool heap_busy(const gpugc_heap *h) {
 /* Runs the backend chosen for this collection; if it fails for any reason
  * but corrupt counts, reports the failure and runs the serial reference. */
 static int run_mark(gpugc_heap *h, mark_job *job) {
-    const backend_ops *ops = backend_for(h, job->nset);
+    const backend_ops *ops = gpugc__backend_for(h, job->nset);
     job->stats->backend = (int32_t)ops->kind;
-    int st = fault_fires(h, GPUGC_FAULT_MARK)
-                 ? set_error(h, GPUGC_EFAULT, "gpugc_collect: mark phase failed (injected fault)")
+    int st = gpugc__fault_fires(h, GPUGC_FAULT_MARK)
+                 ? gpugc__set_error(h, GPUGC_EFAULT, "gpugc_collect: mark phase failed (injected fault)")
                  : ops->mark(h, h->be[ops->kind].state, job);
-    if (st == GPUGC_OK || st == GPUGC_ECORRUPT || ops == &backend_cpu)
+    if (st == GPUGC_OK || st == GPUGC_ECORRUPT || ops == &gpugc__backend_cpu)
         return st;
-    set_error(h, GPUGC_EDEVICE, "gpugc_collect: the %s backend failed (%s); marking on the CPU",
+    gpugc__set_error(h, GPUGC_EDEVICE, "gpugc_collect: the %s backend failed (%s); marking on the CPU",
               ops->name, gpugc_strerror(st));
     for (size_t k = 0; k < job->nset; k++)
         bit_clear(job->garbage, job->set[k]);
     job->stats->fallback = 1;
-    return backend_cpu.mark(h, NULL, job);
+    return gpugc__backend_cpu.mark(h, NULL, job);
 }
 
 /* Survivors of generations 0..g join generation `target` (g + 1, or 2).
@@ -57,7 +57,7 @@ static int run_mark(gpugc_heap *h, mark_job *job) {
 static void promote(gpugc_heap *h, int g, uint32_t target) {
     for (int s = 0; s <= g; s++)
         if ((uint32_t)s != target)
-            gen_merge(h, (uint32_t)s, target);
+            gpugc__gen_merge(h, (uint32_t)s, target);
 }
 
 /* ---- the sweep ----------------------------------------------------------- */
@@ -89,18 +89,18 @@ static bool finalize_garbage(gpugc_heap *h, const uint32_t *garbage, size_t n) {
  *         of memory, all of it is resurrected and only what no reference
  *         holds is released by its count, which is always safe. */
 static size_t recheck(gpugc_heap *h, uint32_t *garbage, size_t n) {
-    DEBUG_CHECK(h->pending == NO_ID);
+    GPUGC_ASSERT(h->pending == NO_ID);
     for (size_t k = 0; k < n; k++) {
         h->rc[garbage[k]]--;
         bit_clear(h->garbage, garbage[k]);
     }
     gpugc_collection_stats scratch = {0};
     mark_job job = {garbage, n, GPUGC_GENERATIONS - 1, h->garbage, &scratch};
-    if (backend_cpu.mark(h, NULL, &job) != GPUGC_OK) {
+    if (gpugc__backend_cpu.mark(h, NULL, &job) != GPUGC_OK) {
         for (size_t k = 0; k < n; k++) {
             bit_clear(h->garbage, garbage[k]);
             h->rc[garbage[k]]++;
-            drop_ref(h, garbage[k]);
+            gpugc__drop_ref(h, garbage[k]);
         }
         return 0;
     }
@@ -121,19 +121,19 @@ static size_t recheck(gpugc_heap *h, uint32_t *garbage, size_t n) {
 static void free_garbage(gpugc_heap *h, const uint32_t *garbage, size_t n) {
     h->freeing = true; /* no new reference to a member: counted_id */
     for (size_t k = 0; k < n; k++)
-        object_destroy(h, garbage[k]);
+        gpugc__object_destroy(h, garbage[k]);
     h->freeing = false;
     for (size_t k = 0; k < n; k++) {
         uint32_t id = garbage[k], off = h->slot_off[id];
         for (uint32_t e = 0, cnt = h->slot_cnt[id]; e < cnt; e++) {
             uint32_t j = h->slots[off + e];
             if (j != NO_ID && !bit_get(h->garbage, j))
-                drop_ref(h, j);
+                gpugc__drop_ref(h, j);
         }
     }
     for (size_t k = 0; k < n; k++) {
         bit_clear(h->garbage, garbage[k]);
-        object_free(h, garbage[k]);
+        gpugc__object_free(h, garbage[k]);
     }
 }
 
@@ -152,7 +152,7 @@ static uint64_t sweep(gpugc_heap *h, uint32_t *garbage, size_t n, bool save, uin
      * debug output function (it is given addresses), weak-reference
      * callbacks and finalizers.  Without any, the mark's answer stands. */
     bool ran = h->debug & GPUGC_DEBUG_COLLECTABLE;
-    if (h->weak && weak_clear(h, garbage, n) > 0)
+    if (h->weak && gpugc__weak_clear(h, garbage, n) > 0)
         ran = true;
     if (finalize_garbage(h, garbage, n))
         ran = true;
@@ -164,7 +164,7 @@ static uint64_t sweep(gpugc_heap *h, uint32_t *garbage, size_t n, bool save, uin
             bit_clear(h->garbage, garbage[k]);
             h->saved.v[h->saved.n++] = garbage[k];
             if (h->debug & GPUGC_DEBUG_UNCOLLECTABLE)
-                debug_object(h, "uncollectable", garbage[k]);
+                gpugc__debug_object(h, "uncollectable", garbage[k]);
         }
         *saved = n;
     } else {
@@ -172,7 +172,7 @@ static uint64_t sweep(gpugc_heap *h, uint32_t *garbage, size_t n, bool save, uin
         freed = n;
     }
     h->collecting = false;
-    release_pending(h);
+    gpugc__release_pending(h);
     return freed;
 }
 
@@ -181,7 +181,7 @@ static uint64_t sweep(gpugc_heap *h, uint32_t *garbage, size_t n, bool save, uin
  * nothing unless the mark phase succeeds. */
 static int64_t collect_generations(gpugc_heap *h, int g, uint64_t *saved) {
     gpugc_collection_stats st = {0};
-    uint64_t t0 = now_ns();
+    uint64_t t0 = gpugc__now_ns();
     st.generation = g;
     uint32_t target = g + 1 < GPUGC_GENERATIONS ? (uint32_t)g + 1 : (uint32_t)g;
 
@@ -193,10 +193,10 @@ static int64_t collect_generations(gpugc_heap *h, int g, uint64_t *saved) {
     }
     /* Room made now, so that nothing can fail once garbage is known. */
     bool save = h->debug & GPUGC_DEBUG_SAVEALL;
-    if (!vec_reserve(h, &h->gen[target].ids, moved, "gpugc_collect") ||
-        (save && !vec_reserve(h, &h->saved, n, "gpugc_collect (garbage list)")))
+    if (!gpugc__vec_reserve(h, &h->gen[target].ids, moved, "gpugc_collect") ||
+        (save && !gpugc__vec_reserve(h, &h->saved, n, "gpugc_collect (garbage list)")))
         return GPUGC_ENOMEM;
-    uint32_t *set = heap_malloc(h, n * sizeof *set + 1, "gpugc_collect (set)");
+    uint32_t *set = gpugc__heap_malloc(h, n * sizeof *set + 1, "gpugc_collect (set)");
     if (!set)
         return GPUGC_ENOMEM;
     size_t k = 0;
@@ -215,7 +215,7 @@ static int64_t collect_generations(gpugc_heap *h, int g, uint64_t *saved) {
         return status;
     }
 
-    uint64_t t1 = now_ns();
+    uint64_t t1 = gpugc__now_ns();
     promote(h, g, target);
     size_t ng = 0;
     for (k = 0; k < n; k++)
@@ -231,7 +231,7 @@ static int64_t collect_generations(gpugc_heap *h, int g, uint64_t *saved) {
     st.unreachable = ng;
     if (h->debug & GPUGC_DEBUG_COLLECTABLE)
         for (k = 0; k < ng; k++)
-            debug_object(h, "collectable", set[k]);
+            gpugc__debug_object(h, "collectable", set[k]);
     st.collected = sweep(h, set, ng, save, saved);
     st.resurrected = ng - st.collected - *saved;
     if (g == GPUGC_GENERATIONS - 1) {
@@ -239,7 +239,7 @@ static int64_t collect_generations(gpugc_heap *h, int g, uint64_t *saved) {
         h->long_lived_total = h->gen[g].ids.n;
     }
     free(set);
-    uint64_t t2 = now_ns();
+    uint64_t t2 = gpugc__now_ns();
     st.ns_sweep = t2 - t1;
     st.ns_total = t2 - t0;
     h->last = st;
@@ -261,19 +261,19 @@ static int64_t collect_generations(gpugc_heap *h, int g, uint64_t *saved) {
 /* One collection with its callbacks and debug figures around it. */
 static int64_t collect(gpugc_heap *h, int g) {
     gpugc_collect_info info = {.generation = g, .backend = h->backend};
-    run_callbacks(h, GPUGC_PHASE_START, &info);
+    gpugc__run_callbacks(h, GPUGC_PHASE_START, &info);
     if (h->debug & GPUGC_DEBUG_STATS) {
-        debug_print(h, "gpugc: collecting generation %d...\n", g);
-        debug_print(h, "gpugc: objects in each generation: %zu %zu %zu\n", h->gen[0].ids.n,
+        gpugc__debug_print(h, "gpugc: collecting generation %d...\n", g);
+        gpugc__debug_print(h, "gpugc: objects in each generation: %zu %zu %zu\n", h->gen[0].ids.n,
                     h->gen[1].ids.n, h->gen[2].ids.n);
-        debug_print(h, "gpugc: objects in permanent generation: %zu\n",
+        gpugc__debug_print(h, "gpugc: objects in permanent generation: %zu\n",
                     h->gen[PERMANENT_GEN].ids.n);
     }
     uint64_t saved = 0;
     int64_t found = collect_generations(h, g, &saved);
     if (found >= 0) {
         if (h->debug & GPUGC_DEBUG_STATS)
-            debug_print(h, "gpugc: done, %lld unreachable, %llu uncollectable, %.4fs elapsed\n",
+            gpugc__debug_print(h, "gpugc: done, %lld unreachable, %llu uncollectable, %.4fs elapsed\n",
                         (long long)found, (unsigned long long)saved, h->last.ns_total / 1e9);
         info.uncollectable = saved;
         info.collected = h->last.collected;
@@ -281,30 +281,30 @@ static int64_t collect(gpugc_heap *h, int g) {
         info.duration_ns = h->last.ns_total;
         info.backend = (gpugc_backend)h->last.backend;
     }
-    run_callbacks(h, GPUGC_PHASE_STOP, &info);
+    gpugc__run_callbacks(h, GPUGC_PHASE_STOP, &info);
     return found;
 }
 
 int64_t gpugc_collect(gpugc_heap *h, int generation) {
     if (!h)
-        return set_error(NULL, GPUGC_EINVAL, "gpugc_collect: heap is NULL");
+        return gpugc__set_error(NULL, GPUGC_EINVAL, "gpugc_collect: heap is NULL");
     if (generation < 0 || generation >= GPUGC_GENERATIONS)
-        return set_error(h, GPUGC_EINVAL, "gpugc_collect: generation %d is not 0, 1 or 2",
+        return gpugc__set_error(h, GPUGC_EINVAL, "gpugc_collect: generation %d is not 0, 1 or 2",
                          generation);
-    if (!thread_enter(h, "gpugc_collect"))
+    if (!gpugc__thread_enter(h, "gpugc_collect"))
         return GPUGC_ETHREAD;
-    int64_t found = heap_busy(h) ? set_error(h, GPUGC_EBUSY,
+    int64_t found = heap_busy(h) ? gpugc__set_error(h, GPUGC_EBUSY,
                                              "gpugc_collect: called from a callback while the heap is "
                                              "collecting or releasing")
                                  : collect(h, generation);
-    thread_leave(h);
+    gpugc__thread_leave(h);
     return found;
 }
 
 /* CPython's collect_generations: the oldest generation over its threshold,
  * except that a full collection waits until a quarter of the old heap is
  * new since the last one (long_lived_pending), to stay linear overall. */
-void maybe_collect(gpugc_heap *h) {
+void gpugc__maybe_collect(gpugc_heap *h) {
     if (!h->enabled || h->gen[0].threshold == 0 || heap_busy(h) ||
         h->gen[0].count <= h->gen[0].threshold)
         return;
@@ -322,27 +322,27 @@ void gpugc_enable(gpugc_heap *h) {
     if (h)
         h->enabled = true;
     else
-        set_error(NULL, GPUGC_EINVAL, "gpugc_enable: heap is NULL");
+        gpugc__set_error(NULL, GPUGC_EINVAL, "gpugc_enable: heap is NULL");
 }
 
 void gpugc_disable(gpugc_heap *h) {
     if (h)
         h->enabled = false;
     else
-        set_error(NULL, GPUGC_EINVAL, "gpugc_disable: heap is NULL");
+        gpugc__set_error(NULL, GPUGC_EINVAL, "gpugc_disable: heap is NULL");
 }
 
 int gpugc_isenabled(const gpugc_heap *h) {
     if (!h)
-        return set_error(NULL, GPUGC_EINVAL, "gpugc_isenabled: heap is NULL");
+        return gpugc__set_error(NULL, GPUGC_EINVAL, "gpugc_isenabled: heap is NULL");
     return h->enabled;
 }
 
 int gpugc_last_collection(const gpugc_heap *h, gpugc_collection_stats *out, size_t size) {
     if (!h || !out)
-        return set_error(h, GPUGC_EINVAL, "gpugc_last_collection: %s is NULL", h ? "out" : "heap");
+        return gpugc__set_error(h, GPUGC_EINVAL, "gpugc_last_collection: %s is NULL", h ? "out" : "heap");
     if (!h->have_last)
-        return set_error(h, GPUGC_EINVAL, "gpugc_last_collection: the heap has not collected yet");
+        return gpugc__set_error(h, GPUGC_EINVAL, "gpugc_last_collection: the heap has not collected yet");
     memcpy(out, &h->last, size < sizeof h->last ? size : sizeof h->last);
     return GPUGC_OK;
 }

@@ -1,14 +1,16 @@
 /* error.c - status strings, the one error path, handlers, fault injection.
  *
- * Every failing call goes through set_error: it records the status and a
+ * Every failing call goes through gpugc__set_error: it records the status and a
  * message on the heap (or, with no heap, in a thread-local slot) and calls
  * the heap's handler, whose default prints to stderr and returns.
  */
-#include "internal.h"
+#include "error.h"
 
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "heap.h"
 
 static void handler_stderr(gpugc_heap *h, int status, const char *msg, void *data) {
     (void)h;
@@ -45,7 +47,7 @@ const char *gpugc_strerror(int status) {
     }
 }
 
-int set_error(const gpugc_heap *ch, int status, const char *fmt, ...) {
+int gpugc__set_error(const gpugc_heap *ch, int status, const char *fmt, ...) {
     /* Errors are recorded even through a const heap: the last-error slot
      * is bookkeeping, not heap state. */
     gpugc_heap *h = (gpugc_heap *)ch;
@@ -65,7 +67,7 @@ int set_error(const gpugc_heap *ch, int status, const char *fmt, ...) {
     return status;
 }
 
-void error_handler_default_for(gpugc_heap *h) {
+void gpugc__error_handler_default_for(gpugc_heap *h) {
     h->on_error = global_handler;
     h->on_error_data = global_handler_data;
 }
@@ -102,9 +104,9 @@ void gpugc_clear_error(gpugc_heap *h) {
 
 int gpugc_inject_fault(gpugc_heap *h, gpugc_fault site, int64_t countdown) {
     if (!h)
-        return set_error(NULL, GPUGC_EINVAL, "gpugc_inject_fault: heap is NULL");
+        return gpugc__set_error(NULL, GPUGC_EINVAL, "gpugc_inject_fault: heap is NULL");
     if ((unsigned)site >= GPUGC_FAULT_COUNT)
-        return set_error(h, GPUGC_EINVAL, "gpugc_inject_fault: unknown site %d", (int)site);
+        return gpugc__set_error(h, GPUGC_EINVAL, "gpugc_inject_fault: unknown site %d", (int)site);
     h->fault_countdown[site] = countdown;
     return GPUGC_OK;
 }
@@ -113,7 +115,7 @@ int gpugc_inject_fault(gpugc_heap *h, gpugc_fault site, int64_t countdown) {
 /* One address per thread, as its token. */
 static _Thread_local char thread_token;
 
-bool thread_enter(gpugc_heap *h, const char *fn) {
+bool gpugc__thread_enter(gpugc_heap *h, const char *fn) {
     uintptr_t self = (uintptr_t)&thread_token, none = 0;
     if (atomic_load_explicit(&h->owner, memory_order_relaxed) == self) {
         h->depth++; /* a callback of this thread's own call */
@@ -124,36 +126,31 @@ bool thread_enter(gpugc_heap *h, const char *fn) {
         return true;
     }
     /* Reported without touching the heap, which the other thread owns. */
-    set_error(NULL, GPUGC_ETHREAD, "%s: heap %p is in use by another thread at the same time", fn,
+    gpugc__set_error(NULL, GPUGC_ETHREAD, "%s: heap %p is in use by another thread at the same time", fn,
               (void *)h);
     return false;
 }
 
-void thread_leave(gpugc_heap *h) {
+void gpugc__thread_leave(gpugc_heap *h) {
     if (--h->depth == 0)
         atomic_store(&h->owner, 0);
 }
-
-void debug_check_failed(const char *cond, const char *file, int line) {
-    fprintf(stderr, "gpugc: %s:%d: check failed: %s\n", file, line, cond);
-    abort();
-}
 #endif
 
-bool fault_fires(gpugc_heap *h, gpugc_fault site) {
+bool gpugc__fault_fires(gpugc_heap *h, gpugc_fault site) {
     int64_t *c = &h->fault_countdown[site];
     if (*c < 0)
         return false;
     return (*c)-- == 0;
 }
 
-void *heap_malloc(gpugc_heap *h, size_t n, const char *what) {
-    return heap_realloc(h, NULL, n, what);
+void *gpugc__heap_malloc(gpugc_heap *h, size_t n, const char *what) {
+    return gpugc__heap_realloc(h, NULL, n, what);
 }
 
-void *heap_realloc(gpugc_heap *h, void *p, size_t n, const char *what) {
-    void *q = fault_fires(h, GPUGC_FAULT_ALLOC) ? NULL : realloc(p, n);
+void *gpugc__heap_realloc(gpugc_heap *h, void *p, size_t n, const char *what) {
+    void *q = gpugc__fault_fires(h, GPUGC_FAULT_ALLOC) ? NULL : realloc(p, n);
     if (!q)
-        set_error(h, GPUGC_ENOMEM, "%s: cannot allocate %zu bytes", what, n);
+        gpugc__set_error(h, GPUGC_ENOMEM, "%s: cannot allocate %zu bytes", what, n);
     return q;
 }

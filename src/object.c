@@ -1,8 +1,31 @@
-/* object.c - objects and references: allocation, reference counting with
- * an iterative release cascade, and the slot calls. */
-#include "internal.h"
+/* object.c - objects and references: the pointer checks, allocation,
+ * reference counting with an iterative release cascade, and the slot
+ * calls. */
+#include "object.h"
 
 #include <string.h>
+
+#include "collect.h"
+#include "error.h"
+#include "gen.h"
+#include "ids.h"
+#include "python/trace.h"
+#include "weakref.h"
+
+uint32_t gpugc__object_id(const gpugc_heap *h, const void *obj, const char *fn) {
+    if (!obj) {
+        gpugc__set_error(h, GPUGC_EINVAL, "%s: object is NULL", fn);
+        return NO_ID;
+    }
+    const obj_header *hd = (const obj_header *)obj - 1;
+    uint32_t id = hd->id;
+    if ((hd->check ^ h->cookie) > GPUGC_SIZE_CLASSES || id >= h->nids ||
+        h->addr[id] != obj || !(h->meta[id] & META_LIVE)) {
+        gpugc__set_error(h, GPUGC_ENOTOBJ, "%s: %p is not a live object of this heap", fn, obj);
+        return NO_ID;
+    }
+    return id;
+}
 
 /* The id of an object the caller is taking or dropping a reference to:
  * alive, with a count above zero (an object whose count reached zero is
@@ -11,27 +34,27 @@
  * header and count only; debug builds also check the payload address. */
 static uint32_t counted_id(const gpugc_heap *h, const void *obj, const char *fn) {
 #ifdef GPUGC_DEBUG
-    uint32_t id = object_id(h, obj, fn);
+    uint32_t id = gpugc__object_id(h, obj, fn);
     if (id == NO_ID)
         return NO_ID;
 #else
     if (!obj) {
-        set_error(h, GPUGC_EINVAL, "%s: object is NULL", fn);
+        gpugc__set_error(h, GPUGC_EINVAL, "%s: object is NULL", fn);
         return NO_ID;
     }
     const obj_header *hd = (const obj_header *)obj - 1;
     uint32_t id = hd->id;
     if ((hd->check ^ h->cookie) > GPUGC_SIZE_CLASSES || id >= h->nids) {
-        set_error(h, GPUGC_ENOTOBJ, "%s: %p is not a live object of this heap", fn, obj);
+        gpugc__set_error(h, GPUGC_ENOTOBJ, "%s: %p is not a live object of this heap", fn, obj);
         return NO_ID;
     }
 #endif
     if (h->rc[id] == 0) {
-        set_error(h, GPUGC_ENOTOBJ, "%s: object %p is dead (its count is zero)", fn, obj);
+        gpugc__set_error(h, GPUGC_ENOTOBJ, "%s: object %p is dead (its count is zero)", fn, obj);
         return NO_ID;
     }
     if (h->freeing && bit_get(h->garbage, id)) {
-        set_error(h, GPUGC_EBUSY, "%s: object %p is garbage the sweep is freeing", fn, obj);
+        gpugc__set_error(h, GPUGC_EBUSY, "%s: object %p is garbage the sweep is freeing", fn, obj);
         return NO_ID;
     }
     return id;
@@ -46,32 +69,32 @@ void *gpugc_new(gpugc_heap *h, gpugc_type t, uint32_t nrefs, size_t size) {
 static void *new_at(gpugc_heap *h, gpugc_type t, uint32_t nrefs, size_t size, const char *file,
                     int line) {
     if (t >= h->ntypes) {
-        set_error(h, GPUGC_ETYPE, "gpugc_new: type %u was never registered", t);
+        gpugc__set_error(h, GPUGC_ETYPE, "gpugc_new: type %u was never registered", t);
         return NULL;
     }
     if (nrefs > GPUGC_MAX_REFS) {
-        set_error(h, GPUGC_EOVERFLOW, "gpugc_new: %u slots is more than %u", nrefs, GPUGC_MAX_REFS);
+        gpugc__set_error(h, GPUGC_EOVERFLOW, "gpugc_new: %u slots is more than %u", nrefs, GPUGC_MAX_REFS);
         return NULL;
     }
-    maybe_collect(h);
+    gpugc__maybe_collect(h);
 
     /* Take every resource first; give back what was taken if one fails.
      * The trace site goes first: a collection's callbacks (above) may have
      * started or stopped tracing. */
     uint32_t site = 0;
-    if (h->trace && !(site = trace_site_of(h, file, line)))
+    if (h->trace && !(site = gpugc__trace_site_of(h, file, line)))
         return NULL;
     uint32_t id, off = 0, cls;
-    if (!id_alloc(h, &id))
+    if (!gpugc__id_alloc(h, &id))
         return NULL;
-    if (nrefs && !slots_alloc(h, nrefs, &off)) {
-        id_release(h, id);
+    if (nrefs && !gpugc__slots_alloc(h, nrefs, &off)) {
+        gpugc__id_release(h, id);
         return NULL;
     }
-    obj_header *hd = pool_alloc(h, size, &cls);
+    obj_header *hd = gpugc__pool_alloc(h, size, &cls);
     if (!hd) {
-        slots_release(h, off, nrefs);
-        id_release(h, id);
+        gpugc__slots_release(h, off, nrefs);
+        gpugc__id_release(h, id);
         return NULL;
     }
     hd->id = id;
@@ -83,17 +106,17 @@ static void *new_at(gpugc_heap *h, gpugc_type t, uint32_t nrefs, size_t size, co
     h->slot_off[id] = off;
     h->slot_cnt[id] = nrefs;
     if (nrefs) {
-        if (gen_add(h, id, 0) != GPUGC_OK) {
-            pool_free(&h->pool, hd, cls);
-            slots_release(h, off, nrefs);
-            id_release(h, id);
+        if (gpugc__gen_add(h, id, 0) != GPUGC_OK) {
+            gpugc__pool_free(&h->pool, hd, cls);
+            gpugc__slots_release(h, off, nrefs);
+            gpugc__id_release(h, id);
             return NULL;
         }
         h->gen[0].count++;
     }
     h->live++;
     if (site)
-        trace_alloc(h, id, site, size);
+        gpugc__trace_alloc(h, id, site, size);
     return hd + 1;
 }
 
@@ -106,7 +129,7 @@ static void incref(gpugc_heap *h, void *obj) {
     if (id == NO_ID)
         return;
     if (!count_up(h, id))
-        set_error(h, GPUGC_EOVERFLOW, "gpugc_incref: count of %p is at its limit %u", obj,
+        gpugc__set_error(h, GPUGC_EOVERFLOW, "gpugc_incref: count of %p is at its limit %u", obj,
                   GPUGC_MAX_REFCOUNT);
 }
 
@@ -116,44 +139,44 @@ static void decref(gpugc_heap *h, void *obj) {
     uint32_t id = counted_id(h, obj, "gpugc_decref");
     if (id == NO_ID)
         return;
-    drop_ref(h, id);
-    release_pending(h);
+    gpugc__drop_ref(h, id);
+    gpugc__release_pending(h);
 }
 
 size_t gpugc_refcount(const gpugc_heap *h, const void *obj) {
     if (!h) {
-        set_error(NULL, GPUGC_EINVAL, "gpugc_refcount: heap is NULL");
+        gpugc__set_error(NULL, GPUGC_EINVAL, "gpugc_refcount: heap is NULL");
         return 0;
     }
-    uint32_t id = object_id(h, obj, "gpugc_refcount");
+    uint32_t id = gpugc__object_id(h, obj, "gpugc_refcount");
     return id == NO_ID ? 0 : h->rc[id];
 }
 
-void drop_ref(gpugc_heap *h, uint32_t id) {
+void gpugc__drop_ref(gpugc_heap *h, uint32_t id) {
     if (h->rc[id] != IMMORTAL_RC && --h->rc[id] == 0) {
         h->gc_refs[id] = h->pending;
         h->pending = id;
     }
 }
 
-void object_destroy(gpugc_heap *h, uint32_t id) {
+void gpugc__object_destroy(gpugc_heap *h, uint32_t id) {
     void (*destroy)(gpugc_heap *, void *) = h->types[meta_type(h->meta[id])].desc.destroy;
     if (destroy)
         destroy(h, h->addr[id]);
 }
 
-void object_free(gpugc_heap *h, uint32_t id) {
+void gpugc__object_free(gpugc_heap *h, uint32_t id) {
     obj_header *hd = (obj_header *)h->addr[id] - 1;
     if (h->meta[id] & META_TRACKED) {
-        gen_remove(h, id);
+        gpugc__gen_remove(h, id);
         if (h->gen[0].count > 0)
             h->gen[0].count--;
     }
-    slots_release(h, h->slot_off[id], h->slot_cnt[id]);
-    pool_free(&h->pool, hd, hd->check ^ h->cookie);
+    gpugc__slots_release(h, h->slot_off[id], h->slot_cnt[id]);
+    gpugc__pool_free(&h->pool, hd, hd->check ^ h->cookie);
     if (h->trace)
-        trace_free(h, id);
-    id_release(h, id);
+        gpugc__trace_free(h, id);
+    gpugc__id_release(h, id);
     h->live--;
 }
 
@@ -163,7 +186,7 @@ void object_free(gpugc_heap *h, uint32_t id) {
  *         unless its finalizer resurrected it.
  * The list is a stack threaded through the ids, so a chain of any length
  * is released with constant C stack. */
-void release_pending(gpugc_heap *h) {
+void gpugc__release_pending(gpugc_heap *h) {
     if (h->releasing)
         return;
     h->releasing = true;
@@ -182,13 +205,13 @@ void release_pending(gpugc_heap *h) {
                 continue; /* resurrected, or already pending again */
         }
         if (h->weak && h->weak[id])
-            weak_clear(h, &id, 1);
-        object_destroy(h, id);
+            gpugc__weak_clear(h, &id, 1);
+        gpugc__object_destroy(h, id);
         uint32_t off = h->slot_off[id];
         for (uint32_t k = 0, n = h->slot_cnt[id]; k < n; k++)
             if (h->slots[off + k] != NO_ID)
-                drop_ref(h, h->slots[off + k]);
-        object_free(h, id);
+                gpugc__drop_ref(h, h->slots[off + k]);
+        gpugc__object_free(h, id);
     }
     h->releasing = false;
 }
@@ -196,39 +219,39 @@ void release_pending(gpugc_heap *h) {
 /* ---- slots -------------------------------------------------------------- */
 
 static int set_ref(gpugc_heap *h, void *obj, uint32_t slot, void *target) {
-    uint32_t id = object_id(h, obj, "gpugc_set_ref");
+    uint32_t id = gpugc__object_id(h, obj, "gpugc_set_ref");
     if (id == NO_ID)
         return h->err;
     if (slot >= h->slot_cnt[id])
-        return set_error(h, GPUGC_ERANGE, "gpugc_set_ref: slot %u of an object with %u slots", slot,
+        return gpugc__set_error(h, GPUGC_ERANGE, "gpugc_set_ref: slot %u of an object with %u slots", slot,
                          h->slot_cnt[id]);
     uint32_t tid = NO_ID;
     if (target) {
         if ((tid = counted_id(h, target, "gpugc_set_ref")) == NO_ID)
             return h->err;
         if (!count_up(h, tid))
-            return set_error(h, GPUGC_EOVERFLOW, "gpugc_set_ref: count of the target is at its limit");
+            return gpugc__set_error(h, GPUGC_EOVERFLOW, "gpugc_set_ref: count of the target is at its limit");
     }
     uint32_t at = h->slot_off[id] + slot, old = h->slots[at];
     dirty_slots(h, at, 1);
     h->slots[at] = tid;
     if (old != NO_ID) {
-        drop_ref(h, old);
-        release_pending(h);
+        gpugc__drop_ref(h, old);
+        gpugc__release_pending(h);
     }
     return GPUGC_OK;
 }
 
 void *gpugc_get_ref(const gpugc_heap *h, const void *obj, uint32_t slot) {
     if (!h) {
-        set_error(NULL, GPUGC_EINVAL, "gpugc_get_ref: heap is NULL");
+        gpugc__set_error(NULL, GPUGC_EINVAL, "gpugc_get_ref: heap is NULL");
         return NULL;
     }
-    uint32_t id = object_id(h, obj, "gpugc_get_ref");
+    uint32_t id = gpugc__object_id(h, obj, "gpugc_get_ref");
     if (id == NO_ID)
         return NULL;
     if (slot >= h->slot_cnt[id]) {
-        set_error(h, GPUGC_ERANGE, "gpugc_get_ref: slot %u of an object with %u slots", slot,
+        gpugc__set_error(h, GPUGC_ERANGE, "gpugc_get_ref: slot %u of an object with %u slots", slot,
                   h->slot_cnt[id]);
         return NULL;
     }
@@ -238,32 +261,32 @@ void *gpugc_get_ref(const gpugc_heap *h, const void *obj, uint32_t slot) {
 
 uint32_t gpugc_nrefs(const gpugc_heap *h, const void *obj) {
     if (!h) {
-        set_error(NULL, GPUGC_EINVAL, "gpugc_nrefs: heap is NULL");
+        gpugc__set_error(NULL, GPUGC_EINVAL, "gpugc_nrefs: heap is NULL");
         return 0;
     }
-    uint32_t id = object_id(h, obj, "gpugc_nrefs");
+    uint32_t id = gpugc__object_id(h, obj, "gpugc_nrefs");
     return id == NO_ID ? 0 : h->slot_cnt[id];
 }
 
 static int resize_refs(gpugc_heap *h, void *obj, uint32_t nrefs) {
-    uint32_t id = object_id(h, obj, "gpugc_resize_refs");
+    uint32_t id = gpugc__object_id(h, obj, "gpugc_resize_refs");
     if (id == NO_ID)
         return h->err;
     if (nrefs > GPUGC_MAX_REFS)
-        return set_error(h, GPUGC_EOVERFLOW, "gpugc_resize_refs: %u slots is more than %u", nrefs,
+        return gpugc__set_error(h, GPUGC_EOVERFLOW, "gpugc_resize_refs: %u slots is more than %u", nrefs,
                          GPUGC_MAX_REFS);
     uint32_t old = h->slot_cnt[id], off = h->slot_off[id];
     if (nrefs > old) {
         uint32_t noff;
-        if (!slots_alloc(h, nrefs, &noff))
+        if (!gpugc__slots_alloc(h, nrefs, &noff))
             return h->err;
         if (old == 0 && !(h->meta[id] & META_UNTRACKED) &&
-            gen_add(h, id, gen_home(h->meta[id])) != GPUGC_OK) {
-            slots_release(h, noff, nrefs);
+            gpugc__gen_add(h, id, gen_home(h->meta[id])) != GPUGC_OK) {
+            gpugc__slots_release(h, noff, nrefs);
             return h->err;
         }
         memcpy(h->slots + noff, h->slots + off, old * sizeof *h->slots);
-        slots_release(h, off, old);
+        gpugc__slots_release(h, off, old);
         dirty_id(h, id);
         h->slot_off[id] = noff;
         h->slot_cnt[id] = nrefs;
@@ -273,16 +296,16 @@ static int resize_refs(gpugc_heap *h, void *obj, uint32_t nrefs) {
      * callbacks they trigger see it in its final shape. */
     for (uint32_t k = nrefs; k < old; k++)
         if (h->slots[off + k] != NO_ID)
-            drop_ref(h, h->slots[off + k]);
-    slots_release(h, off + nrefs, old - nrefs);
+            gpugc__drop_ref(h, h->slots[off + k]);
+    gpugc__slots_release(h, off + nrefs, old - nrefs);
     dirty_id(h, id);
     h->slot_cnt[id] = nrefs;
     if (nrefs == 0 && old > 0) {
         if (h->meta[id] & META_TRACKED)
-            gen_remove(h, id);
+            gpugc__gen_remove(h, id);
         h->slot_off[id] = 0;
     }
-    release_pending(h);
+    gpugc__release_pending(h);
     return GPUGC_OK;
 }
 
@@ -290,18 +313,18 @@ static int resize_refs(gpugc_heap *h, void *obj, uint32_t nrefs) {
 
 int gpugc_make_immortal(gpugc_heap *h, void *obj) {
     if (!h)
-        return set_error(NULL, GPUGC_EINVAL, "gpugc_make_immortal: heap is NULL");
+        return gpugc__set_error(NULL, GPUGC_EINVAL, "gpugc_make_immortal: heap is NULL");
     uint32_t id = counted_id(h, obj, "gpugc_make_immortal");
     if (id == NO_ID)
         return h->err;
     if (h->collecting || h->releasing || h->dying)
-        return set_error(h, GPUGC_EBUSY,
+        return gpugc__set_error(h, GPUGC_EBUSY,
                          "gpugc_make_immortal: called from a callback while the heap is collecting or releasing");
     if (h->meta[id] & META_IMMORTAL)
         return GPUGC_OK;
     /* The permanent generation keeps it out of every collection's set. */
     if ((h->meta[id] & META_TRACKED) && meta_gen(h->meta[id]) != PERMANENT_GEN &&
-        gen_move(h, id, PERMANENT_GEN) != GPUGC_OK)
+        gpugc__gen_move(h, id, PERMANENT_GEN) != GPUGC_OK)
         return h->err;
     dirty_id(h, id);
     h->meta[id] |= META_IMMORTAL;
@@ -316,54 +339,54 @@ int gpugc_make_immortal(gpugc_heap *h, void *obj) {
 void *gpugc_new_at(gpugc_heap *h, gpugc_type t, uint32_t nrefs, size_t size, const char *file,
                    int line) {
     if (!h) {
-        set_error(NULL, GPUGC_EINVAL, "gpugc_new: heap is NULL");
+        gpugc__set_error(NULL, GPUGC_EINVAL, "gpugc_new: heap is NULL");
         return NULL;
     }
-    if (!thread_enter(h, "gpugc_new"))
+    if (!gpugc__thread_enter(h, "gpugc_new"))
         return NULL;
     void *p = new_at(h, t, nrefs, size, file, line);
-    thread_leave(h);
+    gpugc__thread_leave(h);
     return p;
 }
 
 void gpugc_incref(gpugc_heap *h, void *obj) {
     if (!h) {
-        set_error(NULL, GPUGC_EINVAL, "gpugc_incref: heap is NULL");
+        gpugc__set_error(NULL, GPUGC_EINVAL, "gpugc_incref: heap is NULL");
         return;
     }
-    if (!thread_enter(h, "gpugc_incref"))
+    if (!gpugc__thread_enter(h, "gpugc_incref"))
         return;
     incref(h, obj);
-    thread_leave(h);
+    gpugc__thread_leave(h);
 }
 
 void gpugc_decref(gpugc_heap *h, void *obj) {
     if (!h) {
-        set_error(NULL, GPUGC_EINVAL, "gpugc_decref: heap is NULL");
+        gpugc__set_error(NULL, GPUGC_EINVAL, "gpugc_decref: heap is NULL");
         return;
     }
-    if (!thread_enter(h, "gpugc_decref"))
+    if (!gpugc__thread_enter(h, "gpugc_decref"))
         return;
     decref(h, obj);
-    thread_leave(h);
+    gpugc__thread_leave(h);
 }
 
 int gpugc_set_ref(gpugc_heap *h, void *obj, uint32_t slot, void *target) {
     if (!h)
-        return set_error(NULL, GPUGC_EINVAL, "gpugc_set_ref: heap is NULL");
-    if (!thread_enter(h, "gpugc_set_ref"))
+        return gpugc__set_error(NULL, GPUGC_EINVAL, "gpugc_set_ref: heap is NULL");
+    if (!gpugc__thread_enter(h, "gpugc_set_ref"))
         return GPUGC_ETHREAD;
     int st = set_ref(h, obj, slot, target);
-    thread_leave(h);
+    gpugc__thread_leave(h);
     return st;
 }
 
 int gpugc_resize_refs(gpugc_heap *h, void *obj, uint32_t nrefs) {
     if (!h)
-        return set_error(NULL, GPUGC_EINVAL, "gpugc_resize_refs: heap is NULL");
-    if (!thread_enter(h, "gpugc_resize_refs"))
+        return gpugc__set_error(NULL, GPUGC_EINVAL, "gpugc_resize_refs: heap is NULL");
+    if (!gpugc__thread_enter(h, "gpugc_resize_refs"))
         return GPUGC_ETHREAD;
     int st = resize_refs(h, obj, nrefs);
-    thread_leave(h);
+    gpugc__thread_leave(h);
     return st;
 }

@@ -13,11 +13,15 @@
  * a spare so that a heap hovering at an arena boundary does not thrash).
  * The block of a payload is found by masking its address to the pool size.
  */
-#include "internal.h"
+
+#include "pool.h"
 
 #include <string.h>
 #include <stdlib.h>
 #include <sys/mman.h>
+
+#include "error.h"
+#include "heap.h"
 
 #define ARENA_SIZE (1u << 20)
 #define POOL_SIZE (1u << 14)
@@ -55,7 +59,7 @@ static uint32_t blocks_per_pool(uint32_t cls) {
     return (uint32_t)((POOL_SIZE - POOL_HEADER) / pool_block_size(cls));
 }
 
-void pool_init(pool_state *p) {
+void gpugc__pool_init(pool_state *p) {
     memset(p, 0, sizeof *p);
     for (uint32_t c = 1; c <= GPUGC_SIZE_CLASSES; c++)
         p->cls[c - 1].block_size = (uint32_t)pool_block_size(c);
@@ -103,17 +107,17 @@ static arena *arena_new(gpugc_heap *h) {
         p->spare = NULL;
         return a;
     }
-    a = heap_malloc(h, sizeof *a, "gpugc_new (arena)");
+    a = gpugc__heap_malloc(h, sizeof *a, "gpugc_new (arena)");
     if (!a)
         return NULL;
     /* Map one pool more than needed and trim, so pools are aligned. */
     size_t len = ARENA_SIZE + POOL_SIZE;
-    char *m = fault_fires(h, GPUGC_FAULT_ALLOC)
+    char *m = gpugc__fault_fires(h, GPUGC_FAULT_ALLOC)
                   ? MAP_FAILED
                   : mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (m == MAP_FAILED) {
         free(a);
-        set_error(h, GPUGC_ENOMEM, "gpugc_new: cannot map an arena of %u bytes", ARENA_SIZE);
+        gpugc__set_error(h, GPUGC_ENOMEM, "gpugc_new: cannot map an arena of %u bytes", ARENA_SIZE);
         return NULL;
     }
     char *base = (char *)(((uintptr_t)m + POOL_SIZE - 1) & ~(uintptr_t)(POOL_SIZE - 1));
@@ -207,18 +211,18 @@ static void pool_retire(pool_state *p, pool *pl) {
 
 /* ---- blocks ------------------------------------------------------------- */
 
-obj_header *pool_alloc(gpugc_heap *h, size_t size, uint32_t *cls) {
+obj_header *gpugc__pool_alloc(gpugc_heap *h, size_t size, uint32_t *cls) {
     pool_state *p = &h->pool;
     /* No object may exceed what pointer differences can span. */
     if (size > PTRDIFF_MAX - 2 * sizeof(obj_header)) {
-        set_error(h, GPUGC_EOVERFLOW, "gpugc_new: payload of %zu bytes is too large", size);
+        gpugc__set_error(h, GPUGC_EOVERFLOW, "gpugc_new: payload of %zu bytes is too large", size);
         return NULL;
     }
     size_t need = size + sizeof(obj_header);
     if (need > GPUGC_SMALL_MAX) {
         /* The size word keeps the large payload 16-aligned and lets
-         * pool_free account for it. */
-        size_t *m = heap_malloc(h, need + sizeof(size_t), "gpugc_new (large payload)");
+         * gpugc__pool_free account for it. */
+        size_t *m = gpugc__heap_malloc(h, need + sizeof(size_t), "gpugc_new (large payload)");
         if (!m)
             return NULL;
         m[0] = size;
@@ -250,7 +254,7 @@ obj_header *pool_alloc(gpugc_heap *h, size_t size, uint32_t *cls) {
     return (obj_header *)b;
 }
 
-void pool_free(pool_state *p, obj_header *block, uint32_t cls) {
+void gpugc__pool_free(pool_state *p, obj_header *block, uint32_t cls) {
     block->check = 0; /* a stale pointer to this block no longer passes */
     if (cls == 0) {
         size_t *m = (size_t *)block - 1;
@@ -271,7 +275,7 @@ void pool_free(pool_state *p, obj_header *block, uint32_t cls) {
         pool_retire(p, pl);
 }
 
-void pool_release_all(pool_state *p) {
+void gpugc__pool_release_all(pool_state *p) {
     while (p->all)
         arena_unmap(p, p->all);
     p->spare = NULL;
@@ -281,10 +285,10 @@ void pool_release_all(pool_state *p) {
 int gpugc_size_class_stats_get(const gpugc_heap *h, unsigned class_index,
                                gpugc_size_class_stats *out) {
     if (!h || !out)
-        return set_error(h, GPUGC_EINVAL, "gpugc_size_class_stats_get: %s is NULL",
+        return gpugc__set_error(h, GPUGC_EINVAL, "gpugc_size_class_stats_get: %s is NULL",
                          h ? "out" : "heap");
     if (class_index >= GPUGC_SIZE_CLASSES)
-        return set_error(h, GPUGC_EINVAL,
+        return gpugc__set_error(h, GPUGC_EINVAL,
                          "gpugc_size_class_stats_get: class %u is not below %d",
                          class_index, GPUGC_SIZE_CLASSES);
     *out = h->pool.cls[class_index];
@@ -294,7 +298,7 @@ int gpugc_size_class_stats_get(const gpugc_heap *h, unsigned class_index,
 
 int gpugc_print_allocator_stats(const gpugc_heap *h, FILE *f) {
     if (!h || !f)
-        return set_error(h, GPUGC_EINVAL, "gpugc_print_allocator_stats: %s is NULL", h ? "f" : "heap");
+        return gpugc__set_error(h, GPUGC_EINVAL, "gpugc_print_allocator_stats: %s is NULL", h ? "f" : "heap");
     const pool_state *p = &h->pool;
     fprintf(f, "Small block threshold = %d, in %u size classes.\n\n", GPUGC_SMALL_MAX,
             (unsigned)GPUGC_SIZE_CLASSES);
@@ -331,6 +335,17 @@ int gpugc_print_allocator_stats(const gpugc_heap *h, FILE *f) {
             (unsigned long long)free_bytes, (unsigned long long)m.large_objects,
             (unsigned long long)m.large_bytes, (unsigned long long)m.metadata_bytes,
             (unsigned long long)m.slots_used, (unsigned long long)m.slots_free);
-    return ferror(f) ? set_error(h, GPUGC_EINVAL, "gpugc_print_allocator_stats: write failed")
+    return ferror(f) ? gpugc__set_error(h, GPUGC_EINVAL, "gpugc_print_allocator_stats: write failed")
                      : GPUGC_OK;
+}
+
+int gpugc__pool_check(gpugc_heap *h) {
+    uint64_t blocks = h->pool.large_objects;
+    for (int c = 0; c < GPUGC_SIZE_CLASSES; c++)
+        blocks += h->pool.cls[c].blocks_used;
+    if (blocks != h->live)
+        return gpugc__set_error(h, GPUGC_ECORRUPT,
+                                "gpugc_validate: pools hold %llu blocks for %zu objects",
+                                (unsigned long long)blocks, h->live);
+    return GPUGC_OK;
 }

@@ -1,4 +1,4 @@
-/* slots.c - ranges of the heap's slot array, and small vectors.
+/* slots.c - ranges of the heap's slot array.
  *
  * Each object's references are one contiguous range of h->slots.  Freed
  * ranges are kept for reuse, linked through their own first slots: exact-size
@@ -7,61 +7,19 @@
  * array lowers the top instead.  Ranges are never moved, so an object's
  * slot_off is stable for its life (the device mirror relies on it).
  */
-#include "internal.h"
+
+#include "slots.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-void *array_grow(gpugc_heap *h, void *p, size_t *cap, size_t elem, size_t first, const char *what) {
-    size_t n = *cap ? *cap * 2 : first;
-    void *q = heap_realloc(h, p, n * elem, what);
-    if (q)
-        *cap = n;
-    return q;
-}
-
-int vec_push(gpugc_heap *h, u32vec *v, uint32_t x) {
-    if (v->n == v->cap) {
-        uint32_t *nv = array_grow(h, v->v, &v->cap, sizeof *nv, 16, "gpugc (vector)");
-        if (!nv)
-            return GPUGC_ENOMEM;
-        v->v = nv;
-    }
-    v->v[v->n++] = x;
-    return GPUGC_OK;
-}
-
-bool vec_reserve(gpugc_heap *h, u32vec *v, size_t extra, const char *what) {
-    if (v->n + extra <= v->cap)
-        return true;
-    /* Geometric, so that entries added one at a time cost amortized O(1). */
-    size_t cap = v->n + extra > 2 * v->cap ? v->n + extra : 2 * v->cap;
-    uint32_t *nv = heap_realloc(h, v->v, cap * sizeof *nv, what);
-    if (!nv)
-        return false;
-    v->v = nv;
-    v->cap = cap;
-    return true;
-}
-
-bool bits_grow(gpugc_heap *h, uint64_t **bits, size_t old_words, size_t words, const char *what) {
-    uint64_t *b = heap_realloc(h, *bits, words * sizeof *b, what);
-    if (!b)
-        return false;
-    memset(b + old_words, 0, (words - old_words) * sizeof *b);
-    *bits = b;
-    return true;
-}
-
-void vec_free(u32vec *v) {
-    free(v->v);
-    memset(v, 0, sizeof *v);
-}
+#include "error.h"
+#include "heap.h"
 
 /* Grows h->slots to hold at least `need` entries. */
 static bool slots_grow(gpugc_heap *h, uint64_t need) {
     if (need > MAX_IDS) {
-        set_error(h, GPUGC_EOVERFLOW, "gpugc: more than %u reference slots in one heap", MAX_IDS);
+        gpugc__set_error(h, GPUGC_EOVERFLOW, "gpugc: more than %u reference slots in one heap", MAX_IDS);
         return false;
     }
     uint64_t cap = h->slots_cap ? h->slots_cap : 1024;
@@ -69,9 +27,9 @@ static bool slots_grow(gpugc_heap *h, uint64_t need) {
         cap *= 2;
     if (cap > MAX_IDS)
         cap = MAX_IDS;
-    if (!bits_grow(h, &h->card_slots, card_words(h->slots_cap), card_words(cap), "gpugc (slot cards)"))
+    if (!gpugc__bits_grow(h, &h->card_slots, card_words(h->slots_cap), card_words(cap), "gpugc (slot cards)"))
         return false;
-    uint32_t *s = heap_realloc(h, h->slots, cap * sizeof *s, "gpugc (slot array)");
+    uint32_t *s = gpugc__heap_realloc(h, h->slots, cap * sizeof *s, "gpugc (slot array)");
     if (!s)
         return false;
     h->slots = s;
@@ -79,7 +37,7 @@ static bool slots_grow(gpugc_heap *h, uint64_t need) {
     return true;
 }
 
-void slots_init(slot_space *s) {
+void gpugc__slots_init(slot_space *s) {
     memset(s, 0, sizeof *s);
     for (int i = 0; i <= SLOT_SMALL; i++)
         s->small[i] = NO_ID;
@@ -109,12 +67,12 @@ static bool take_free(gpugc_heap *h, uint32_t n, uint32_t *off, uint32_t *got) {
     return false;
 }
 
-bool slots_alloc(gpugc_heap *h, uint32_t n, uint32_t *off) {
+bool gpugc__slots_alloc(gpugc_heap *h, uint32_t n, uint32_t *off) {
     slot_space *s = &h->ss;
     uint32_t got;
     if (take_free(h, n, off, &got)) {
         s->nfree -= got;
-        slots_release(h, *off + n, got - n);
+        gpugc__slots_release(h, *off + n, got - n);
     } else {
         uint64_t end = (uint64_t)s->top + n;
         if (end > h->slots_cap && !slots_grow(h, end))
@@ -128,7 +86,7 @@ bool slots_alloc(gpugc_heap *h, uint32_t n, uint32_t *off) {
     return true;
 }
 
-void slots_release(gpugc_heap *h, uint32_t off, uint32_t n) {
+void gpugc__slots_release(gpugc_heap *h, uint32_t off, uint32_t n) {
     slot_space *s = &h->ss;
     if (n == 0)
         return;
@@ -142,4 +100,37 @@ void slots_release(gpugc_heap *h, uint32_t off, uint32_t n) {
     if (n > SLOT_SMALL)
         h->slots[off + 1] = n;
     *head = off;
+}
+
+bool gpugc__slots_claim(uint64_t *owned, uint32_t off, uint32_t n) {
+    for (uint32_t k = off; k < off + n; k++) {
+        if (bit_get(owned, k))
+            return false;
+        bit_set(owned, k);
+    }
+    return true;
+}
+
+int gpugc__slots_check(gpugc_heap *h, uint64_t *owned, uint64_t used) {
+    uint32_t top = h->ss.top;
+    uint64_t free_slots = 0;
+    for (uint32_t n = 1; n <= SLOT_SMALL + 1; n++) {
+        uint32_t off = n <= SLOT_SMALL ? h->ss.small[n] : h->ss.large;
+        for (; off != NO_ID; off = h->slots[off]) {
+            uint32_t len = n <= SLOT_SMALL ? n : h->slots[off + 1];
+            if ((uint64_t)off + len > top || !gpugc__slots_claim(owned, off, len))
+                return gpugc__set_error(h, GPUGC_ECORRUPT,
+                                        "gpugc_validate: free slot range [%u, +%u) overlaps "
+                                        "another or passes the top %u",
+                                        off, len, top);
+            free_slots += len;
+        }
+    }
+    if (free_slots != h->ss.nfree || used + free_slots != top)
+        return gpugc__set_error(h, GPUGC_ECORRUPT,
+                                "gpugc_validate: %llu used and %llu free slots below the top %u "
+                                "(%llu counted free)",
+                                (unsigned long long)used, (unsigned long long)free_slots, top,
+                                (unsigned long long)h->ss.nfree);
+    return GPUGC_OK;
 }

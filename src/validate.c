@@ -1,30 +1,25 @@
 /* validate.c - the heap validator: re-derives every invariant listed in
- * internal.h from the arrays and reports the first that does not hold.
+ * heap.h from the arrays and reports the first that does not hold; the
+ * slot space, the pools and the weak references check their own parts.
  * Runs after every collection when the heap's `validate` is set (the
  * default in debug builds); tests call it after every step. */
-#include "internal.h"
+
+#include "heap.h"
 
 #include <stdlib.h>
 
+#include "error.h"
+#include "weakref.h"
+
 #define FAIL(...) \
     do { \
-        status = set_error(h, GPUGC_ECORRUPT, "gpugc_validate: " __VA_ARGS__); \
+        status = gpugc__set_error(h, GPUGC_ECORRUPT, "gpugc_validate: " __VA_ARGS__); \
         goto out; \
     } while (0)
 
-/* Marks slots[off, off+n) as owned; false if one already was. */
-static bool claim(uint64_t *owned, uint32_t off, uint32_t n) {
-    for (uint32_t k = off; k < off + n; k++) {
-        if (bit_get(owned, k))
-            return false;
-        bit_set(owned, k);
-    }
-    return true;
-}
-
 int gpugc_validate(gpugc_heap *h) {
     if (!h)
-        return set_error(NULL, GPUGC_EINVAL, "gpugc_validate: heap is NULL");
+        return gpugc__set_error(NULL, GPUGC_EINVAL, "gpugc_validate: heap is NULL");
     int status = GPUGC_OK;
     uint32_t top = h->ss.top;
     uint32_t *incoming = calloc(h->nids + 1u, sizeof *incoming);
@@ -62,7 +57,7 @@ int gpugc_validate(gpugc_heap *h) {
                 FAIL("object %u: immortal but in generation %u", id, g);
         }
         if (n) {
-            if ((uint64_t)off + n > top || !claim(owned, off, n))
+            if ((uint64_t)off + n > top || !gpugc__slots_claim(owned, off, n))
                 FAIL("object %u: slot range [%u, +%u) overlaps another or passes the top %u", id,
                      off, n, top);
             used_slots += n;
@@ -102,32 +97,15 @@ int gpugc_validate(gpugc_heap *h) {
     if (dead + live != h->nids)
         FAIL("%zu free and %zu live ids of %u handed out", dead, live, h->nids);
 
-    uint64_t free_slots = 0;
-    for (uint32_t n = 1; n <= SLOT_SMALL + 1; n++) {
-        uint32_t off = n <= SLOT_SMALL ? h->ss.small[n] : h->ss.large;
-        for (; off != NO_ID; off = h->slots[off]) {
-            uint32_t len = n <= SLOT_SMALL ? n : h->slots[off + 1];
-            if ((uint64_t)off + len > top || !claim(owned, off, len))
-                FAIL("free slot range [%u, +%u) overlaps another or passes the top %u", off, len, top);
-            free_slots += len;
-        }
-    }
-    if (free_slots != h->ss.nfree || used_slots + free_slots != top)
-        FAIL("%llu used and %llu free slots below the top %u (%llu counted free)",
-             (unsigned long long)used_slots, (unsigned long long)free_slots, top,
-             (unsigned long long)h->ss.nfree);
-
-    if ((status = weak_validate(h)) != GPUGC_OK)
+    if ((status = gpugc__slots_check(h, owned, used_slots)) != GPUGC_OK)
+        goto out;
+    if ((status = gpugc__weak_check(h)) != GPUGC_OK)
         goto out;
     for (size_t w = 0; w < ((size_t)h->cap + 63) / 64; w++)
         if (h->garbage[w])
             FAIL("garbage bitmap not clear outside a collection (word %zu)", w);
 
-    uint64_t blocks = h->pool.large_objects;
-    for (int c = 0; c < GPUGC_SIZE_CLASSES; c++)
-        blocks += h->pool.cls[c].blocks_used;
-    if (blocks != h->live)
-        FAIL("pools hold %llu blocks for %zu objects", (unsigned long long)blocks, h->live);
+    status = gpugc__pool_check(h);
 out:
     free(incoming);
     free(owned);

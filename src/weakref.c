@@ -6,16 +6,20 @@
  * h->weakrefs lists every weak reference of the heap, dead ones included,
  * so that gpugc_heap_free can release them.  An object dies in one of two
  * places, and both clear its weak references before its memory can be
- * reused: release_pending (by reference count, after its finalizer, as
+ * reused: gpugc__release_pending (by reference count, after its finalizer, as
  * CPython does) and the sweep (every weak reference to the whole
  * unreachable set is cleared before any callback or finalizer runs, as
  * CPython's handle_weakrefs does; an object a callback or finalizer then
  * resurrects keeps none).
  */
-#include "internal.h"
+#include "weakref.h"
 
 #include <stdlib.h>
 #include <string.h>
+
+#include "error.h"
+#include "ids.h"
+#include "object.h"
 
 #define WEAKREF_MAGIC 0x7765616bu /* "weak"; zeroed when freed */
 
@@ -30,8 +34,10 @@ struct gpugc_weakref {
     gpugc_weakref *all_next, *all_prev; /* in h->weakrefs                 */
 };
 
-bool weak_grow(gpugc_heap *h, uint32_t old_cap, uint32_t cap) {
-    gpugc_weakref **w = heap_realloc(h, h->weak, (size_t)cap * sizeof *w, "gpugc (weak lists)");
+/* The id hook of h->weak, registered when the first weak reference makes
+ * the array. */
+static bool weak_grow(gpugc_heap *h, uint32_t old_cap, uint32_t cap) {
+    gpugc_weakref **w = gpugc__heap_realloc(h, h->weak, (size_t)cap * sizeof *w, "gpugc (weak lists)");
     if (!w)
         return false;
     memset(w + old_cap, 0, (size_t)(cap - old_cap) * sizeof *w);
@@ -39,7 +45,7 @@ bool weak_grow(gpugc_heap *h, uint32_t old_cap, uint32_t cap) {
     return true;
 }
 
-/* Takes w off its referent's list, or off weak_clear's ring of callbacks
+/* Takes w off its referent's list, or off gpugc__weak_clear's ring of callbacks
  * to run (never at its head: the ring's sentinel is). */
 static void weak_unlink(gpugc_heap *h, gpugc_weakref *w) {
     if (w->prev)
@@ -68,7 +74,7 @@ _Static_assert(WEAK_CALLING >= MAX_IDS, "WEAK_CALLING is no id");
  * unlinks it from there, and its callback then never runs.  Callbacks may
  * make new weak references to other objects and drop references; w is not
  * touched after its own callback returns. */
-size_t weak_clear(gpugc_heap *h, const uint32_t *ids, size_t n) {
+size_t gpugc__weak_clear(gpugc_heap *h, const uint32_t *ids, size_t n) {
     gpugc_weakref calls = {0};
     calls.next = calls.prev = &calls;
     for (size_t k = 0; k < n; k++) {
@@ -95,7 +101,7 @@ size_t weak_clear(gpugc_heap *h, const uint32_t *ids, size_t n) {
     return ran;
 }
 
-void weak_release_all(gpugc_heap *h) {
+void gpugc__weak_release_all(gpugc_heap *h) {
     while (h->weakrefs) {
         gpugc_weakref *w = h->weakrefs;
         h->weakrefs = w->all_next;
@@ -108,11 +114,11 @@ void weak_release_all(gpugc_heap *h) {
 /* w after checking that it is a weak reference of h. */
 static bool weak_check(gpugc_heap *h, const gpugc_weakref *w, const char *fn) {
     if (!w) {
-        set_error(h, GPUGC_EINVAL, "%s: weak reference is NULL", fn);
+        gpugc__set_error(h, GPUGC_EINVAL, "%s: weak reference is NULL", fn);
         return false;
     }
     if (w->magic != WEAKREF_MAGIC || w->heap != h) {
-        set_error(h, GPUGC_EINVAL, "%s: %p is not a weak reference of this heap", fn, (const void *)w);
+        gpugc__set_error(h, GPUGC_EINVAL, "%s: %p is not a weak reference of this heap", fn, (const void *)w);
         return false;
     }
     return true;
@@ -120,21 +126,24 @@ static bool weak_check(gpugc_heap *h, const gpugc_weakref *w, const char *fn) {
 
 gpugc_weakref *gpugc_weakref_new(gpugc_heap *h, void *obj, gpugc_weakref_cb cb, void *data) {
     if (!h) {
-        set_error(NULL, GPUGC_EINVAL, "gpugc_weakref_new: heap is NULL");
+        gpugc__set_error(NULL, GPUGC_EINVAL, "gpugc_weakref_new: heap is NULL");
         return NULL;
     }
-    uint32_t id = object_id(h, obj, "gpugc_weakref_new");
+    uint32_t id = gpugc__object_id(h, obj, "gpugc_weakref_new");
     if (id == NO_ID)
         return NULL;
     /* Dying objects take no new weak reference: one whose count reached
      * zero, or garbage a running sweep is about to free. */
     if (h->rc[id] == 0 || h->dying || (h->collecting && bit_get(h->garbage, id))) {
-        set_error(h, GPUGC_EBUSY, "gpugc_weakref_new: %p is being freed", obj);
+        gpugc__set_error(h, GPUGC_EBUSY, "gpugc_weakref_new: %p is being freed", obj);
         return NULL;
     }
-    if (!h->weak && !weak_grow(h, 0, h->cap))
-        return NULL;
-    gpugc_weakref *w = heap_malloc(h, sizeof *w, "gpugc_weakref_new");
+    if (!h->weak) {
+        if (!weak_grow(h, 0, h->cap))
+            return NULL;
+        gpugc__id_hook(h, weak_grow, true);
+    }
+    gpugc_weakref *w = gpugc__heap_malloc(h, sizeof *w, "gpugc_weakref_new");
     if (!w)
         return NULL;
     *w = (gpugc_weakref){WEAKREF_MAGIC, id, id, h, cb, data, h->weak[id], NULL, h->weakrefs, NULL};
@@ -149,7 +158,7 @@ gpugc_weakref *gpugc_weakref_new(gpugc_heap *h, void *obj, gpugc_weakref_cb cb, 
 
 void *gpugc_weakref_get(gpugc_heap *h, gpugc_weakref *w) {
     if (!h) {
-        set_error(NULL, GPUGC_EINVAL, "gpugc_weakref_get: heap is NULL");
+        gpugc__set_error(NULL, GPUGC_EINVAL, "gpugc_weakref_get: heap is NULL");
         return NULL;
     }
     /* A referent whose count reached zero waits on the pending list to be
@@ -158,7 +167,7 @@ void *gpugc_weakref_get(gpugc_heap *h, gpugc_weakref *w) {
     if (!weak_check(h, w, "gpugc_weakref_get") || w->id == NO_ID || h->rc[w->id] == 0)
         return NULL;
     if (!count_up(h, w->id)) {
-        set_error(h, GPUGC_EOVERFLOW, "gpugc_weakref_get: count of the referent is at its limit");
+        gpugc__set_error(h, GPUGC_EOVERFLOW, "gpugc_weakref_get: count of the referent is at its limit");
         return NULL;
     }
     return h->addr[w->id];
@@ -166,10 +175,10 @@ void *gpugc_weakref_get(gpugc_heap *h, gpugc_weakref *w) {
 
 size_t gpugc_weakref_count(const gpugc_heap *h, const void *obj) {
     if (!h) {
-        set_error(NULL, GPUGC_EINVAL, "gpugc_weakref_count: heap is NULL");
+        gpugc__set_error(NULL, GPUGC_EINVAL, "gpugc_weakref_count: heap is NULL");
         return 0;
     }
-    uint32_t id = object_id(h, obj, "gpugc_weakref_count");
+    uint32_t id = gpugc__object_id(h, obj, "gpugc_weakref_count");
     size_t n = 0;
     if (id != NO_ID && h->weak)
         for (const gpugc_weakref *w = h->weak[id]; w; w = w->next)
@@ -179,7 +188,7 @@ size_t gpugc_weakref_count(const gpugc_heap *h, const void *obj) {
 
 void gpugc_weakref_free(gpugc_heap *h, gpugc_weakref *w) {
     if (!h) {
-        set_error(NULL, GPUGC_EINVAL, "gpugc_weakref_free: heap is NULL");
+        gpugc__set_error(NULL, GPUGC_EINVAL, "gpugc_weakref_free: heap is NULL");
         return;
     }
     if (!w)
@@ -198,16 +207,16 @@ void gpugc_weakref_free(gpugc_heap *h, gpugc_weakref *w) {
     free(w);
 }
 
-int weak_validate(const gpugc_heap *h) {
+int gpugc__weak_check(const gpugc_heap *h) {
     for (uint32_t id = 0; h->weak && id < h->nids; id++)
         for (const gpugc_weakref *w = h->weak[id]; w; w = w->next)
             if (!(h->meta[id] & META_LIVE) || w->list != id || w->id != id ||
                 (w->next && w->next->prev != w))
-                return set_error(h, GPUGC_ECORRUPT,
+                return gpugc__set_error(h, GPUGC_ECORRUPT,
                                  "gpugc_validate: weak reference list of id %u is broken", id);
     for (const gpugc_weakref *w = h->weakrefs; w; w = w->all_next)
         if (w->magic != WEAKREF_MAGIC || w->heap != h || (w->id != NO_ID && w->list != w->id))
-            return set_error(h, GPUGC_ECORRUPT, "gpugc_validate: weak reference %p is broken",
+            return gpugc__set_error(h, GPUGC_ECORRUPT, "gpugc_validate: weak reference %p is broken",
                              (const void *)w);
     return GPUGC_OK;
 }

@@ -1,4 +1,4 @@
-/* mark_cpu.c - the serial CPU marker: the reference every backend is checked
+/* serial.c - the serial CPU marker: the reference every backend is checked
  * against.  Kept plain on purpose; each phase states what holds after it.
  *
  * The garbage bitmap doubles as the "not yet reached" set: update_refs sets
@@ -10,10 +10,12 @@
  * of the object AHEAD places further on, so several cache misses are in
  * flight instead of one (measured 2x on a 4M-object random graph).
  */
-#include "backend.h"
+#include "mark/backend.h"
 
 #include <stdlib.h>
 #include <string.h>
+
+#include "error.h"
 
 #define AHEAD 32
 
@@ -79,14 +81,14 @@ static inline void scan(gpugc_heap *h, uint64_t *unreached, uint32_t i, uint32_t
  * member per bitmap word is scanned in id order through a bitmap, so the
  * per-object arrays stream instead of being read at random; sparse levels
  * (long chains) go through the queue with prefetching. */
-int mark_reach(gpugc_heap *h, uint64_t *unreached, uint32_t *queue, size_t tail) {
+int gpugc__mark_reach(gpugc_heap *h, uint64_t *unreached, uint32_t *queue, size_t tail) {
     size_t words = ((size_t)h->nids + 63) / 64;
     uint64_t *level = NULL;
     size_t head = 0;
     while (head < tail) {
         size_t level_end = tail;
         if (level_end - head > words) {
-            if (!level && !(level = heap_malloc(h, words * sizeof *level, "gpugc_collect (mark)")))
+            if (!level && !(level = gpugc__heap_malloc(h, words * sizeof *level, "gpugc_collect (mark)")))
                 return GPUGC_ENOMEM;
             memset(level, 0, words * sizeof *level);
             for (; head < level_end; head++)
@@ -117,7 +119,7 @@ int mark_reach(gpugc_heap *h, uint64_t *unreached, uint32_t *queue, size_t tail)
 static int mark(gpugc_heap *h, const mark_job *job) {
     /* One entry more than the set: scan stores before it knows whether the
      * entry counts. */
-    uint32_t *queue = heap_malloc(h, (job->nset + 1) * sizeof *queue, "gpugc_collect (mark queue)");
+    uint32_t *queue = gpugc__heap_malloc(h, (job->nset + 1) * sizeof *queue, "gpugc_collect (mark queue)");
     if (!queue)
         return GPUGC_ENOMEM;
     size_t tail = 0;
@@ -125,7 +127,7 @@ static int mark(gpugc_heap *h, const mark_job *job) {
         uint32_t i = job->set[k];
         if (h->gc_refs[i] > GPUGC_MAX_REFCOUNT) {
             free(queue);
-            return set_error(h, GPUGC_ECORRUPT,
+            return gpugc__set_error(h, GPUGC_ECORRUPT,
                              "gpugc_collect: object %u has %u more references from slots than its count",
                              i, 0u - h->gc_refs[i]);
         }
@@ -134,7 +136,7 @@ static int mark(gpugc_heap *h, const mark_job *job) {
             queue[tail++] = i;
         }
     }
-    int status = mark_reach(h, job->garbage, queue, tail);
+    int status = gpugc__mark_reach(h, job->garbage, queue, tail);
     free(queue);
     return status;
 }
@@ -142,20 +144,20 @@ static int mark(gpugc_heap *h, const mark_job *job) {
 static int cpu_mark(gpugc_heap *h, void *state, const mark_job *job) {
     (void)state;
     gpugc_collection_stats *st = job->stats;
-    uint64_t t0 = now_ns();
+    uint64_t t0 = gpugc__now_ns();
     update_refs(h, job);
-    uint64_t t1 = now_ns();
+    uint64_t t1 = gpugc__now_ns();
     st->edges = subtract_refs(h, job);
-    uint64_t t2 = now_ns();
+    uint64_t t2 = gpugc__now_ns();
     int status = mark(h, job);
-    uint64_t t3 = now_ns();
+    uint64_t t3 = gpugc__now_ns();
     st->ns_update_refs = t1 - t0;
     st->ns_subtract_refs = t2 - t1;
     st->ns_mark = t3 - t2;
     return status;
 }
 
-const backend_ops backend_cpu = {
+const backend_ops gpugc__backend_cpu = {
     .name = "cpu",
     .kind = GPUGC_BACKEND_CPU,
     .mark = cpu_mark,

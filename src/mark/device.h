@@ -1,18 +1,15 @@
 /* device.h - the device mark: one host algorithm for the mark phase on a
- * GPU (mark_device.c), over what a GPU API provides (device_api), so that
+ * GPU (mark/device.c), over what a GPU API provides (device_api), so that
  * the OpenCL and CUDA backends share the kernels of kernels/ and every
  * step of the host side, and the PoCL run in CI tests what a GPU runs.
  */
 #ifndef GPUGC_DEVICE_H
 #define GPUGC_DEVICE_H
 
-#include "backend.h"
+#include "mark/backend.h"
 #include "mark.h"
-#include "mirror.h"
+#include "mark/mirror.h"
 
-#define device_mark_init gpugc__device_mark_init
-#define device_mark_run gpugc__device_mark_run
-#define device_mark_free gpugc__device_mark_free
 
 #define KERNEL_ID(name) K_##name,
 enum { KERNELS(KERNEL_ID) K_COUNT };
@@ -26,7 +23,7 @@ typedef struct karg {
 } karg;
 
 /* What a GPU API provides.  `dev` is the API's own state.  Every function
- * that returns a status reports its failure (set_error) before returning
+ * that returns a status reports its failure (gpugc__set_error) before returning
  * GPUGC_ENOMEM for exhausted device memory or GPUGC_EDEVICE for anything
  * else.  Work is queued in order on one queue, except uploads queued
  * aside, which run beside it; finish and download wait for both. */
@@ -94,14 +91,14 @@ typedef struct device_mark {
 /* Sets up d for api's device dev; the handoff follows
  * GPUGC_GPU_CPU_HANDOFF, else cfg.gpu_cpu_handoff.  Nothing is made on the
  * device until the first run. */
-void device_mark_init(gpugc_heap *h, device_mark *d, const device_api *api, void *dev);
+void gpugc__device_mark_init(gpugc_heap *h, device_mark *d, const device_api *api, void *dev);
 /* The backend's mark (backend.h's contract).  Any failure but corrupt
  * counts drops the device state, so the next run starts over with a full
  * upload.  Fault injection: GPUGC_FAULT_DEVICE_INIT before loading the
  * kernels; _ALLOC before each buffer; _COPY before each copy; _LAUNCH
  * before each kernel launch. */
-int device_mark_run(device_mark *d, const mark_job *job);
+int gpugc__device_mark_run(device_mark *d, const mark_job *job);
 /* Releases everything of d, host staging too. */
-void device_mark_free(device_mark *d);
+void gpugc__device_mark_free(device_mark *d);
 
 #endif /* GPUGC_DEVICE_H */

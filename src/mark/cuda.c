@@ -1,4 +1,4 @@
-/* mark_cuda.c - the CUDA backend: the device mark (mark_device.c) over the
+/* cuda.c - the CUDA backend: the device mark (mark/device.c) over the
  * CUDA runtime, with the kernels of kernels/ compiled ahead of time
  * (kernels/mark_cuda.cu).
  *
@@ -16,24 +16,19 @@
  * marks the backend lost: every later mark fails at once, reported and
  * counted, and collect.c marks on the CPU.
  */
-#include "device.h"
+#include "mark/device.h"
 
 #include <cuda_runtime_api.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "error.h"
+
 /* The kernels, in the order of the K_* ids (kernels/mark_cuda.cu). */
 extern const void *const gpugc__cuda_kernels[];
 
 /* ---- tunables ------------------------------------------------------------ */
-
-/* AUTO runs this backend from this many objects on.  Not measured: no GPU
- * was lent to the issue that built it.  The estimate is the OpenCL
- * backend's (mark_opencl.c): a fixed cost of about ten launches and round
- * trips plus 4 bytes per object over PCIe, against 20-60 ns per object
- * for the serial marker; cpu-parallel covers the sizes below. */
-#define AUTO_MIN_OBJECTS (UINT64_C(1) << 20)
 
 /* Threads per block: eight warps, so that a block's threads fill an SM's
  * schedulers while leaving room for several blocks per SM. */
@@ -67,7 +62,7 @@ static int check(gpugc_heap *h, cuda *s, cudaError_t err, const char *what) {
     int st = err == cudaErrorMemoryAllocation ? GPUGC_ENOMEM : GPUGC_EDEVICE;
     if (!h)
         return st;
-    return set_error(h, st, "cuda: %s failed: %s (%s)%s", what, cudaGetErrorName(err),
+    return gpugc__set_error(h, st, "cuda: %s failed: %s (%s)%s", what, cudaGetErrorName(err),
                      cudaGetErrorString(err),
                      s->lost ? "; the device is unusable in this process from now on" : "");
 }
@@ -79,7 +74,7 @@ static int check(gpugc_heap *h, cuda *s, cudaError_t err, const char *what) {
 static int cu_load(gpugc_heap *h, void *dev) {
     cuda *s = dev;
     if (s->lost)
-        return set_error(h, GPUGC_EDEVICE,
+        return gpugc__set_error(h, GPUGC_EDEVICE,
                          "cuda: the device has been unusable since an earlier sticky error");
     return GPUGC_OK;
 }
@@ -233,7 +228,7 @@ static void cu_destroy(gpugc_heap *h, void *state) {
         return;
     current c;
     enter(s, &c);
-    device_mark_free(&s->m);
+    gpugc__device_mark_free(&s->m);
     if (s->aside)
         cudaStreamDestroy(s->aside);
     if (s->q)
@@ -243,16 +238,16 @@ static void cu_destroy(gpugc_heap *h, void *state) {
 }
 
 static int cu_create(gpugc_heap *h, void **state) {
-    if (fault_fires(h, GPUGC_FAULT_DEVICE_INIT))
-        return set_error(h, GPUGC_EDEVICE, "cuda: opening the device failed (injected fault)");
+    if (gpugc__fault_fires(h, GPUGC_FAULT_DEVICE_INIT))
+        return gpugc__set_error(h, GPUGC_EDEVICE, "cuda: opening the device failed (injected fault)");
     char why[200];
     if (cu_available(why, sizeof why) != GPUGC_OK)
-        return set_error(h, GPUGC_ENODEV, "cuda: %s", why);
-    cuda *s = heap_malloc(h, sizeof *s, "gpugc_heap_new (cuda)");
+        return gpugc__set_error(h, GPUGC_ENODEV, "cuda: %s", why);
+    cuda *s = gpugc__heap_malloc(h, sizeof *s, "gpugc_heap_new (cuda)");
     if (!s)
         return GPUGC_ENOMEM;
     memset(s, 0, sizeof *s);
-    device_mark_init(h, &s->m, &cuda_api, s);
+    gpugc__device_mark_init(h, &s->m, &cuda_api, s);
     current c;
     int sms = 1, threads = 2048, major = 0, minor = 0;
     struct cudaFuncAttributes attr;
@@ -278,9 +273,9 @@ static int cu_create(gpugc_heap *h, void **state) {
     leave(&c);
     if (err == cudaSuccess && image != cudaSuccess) {
         cu_destroy(h, s);
-        if (h->backend != GPUGC_BACKEND_CUDA)
+        if (!gpugc__backend_named(h, &gpugc__backend_cuda))
             return GPUGC_ENODEV; /* a choice AUTO makes, not an error */
-        return set_error(h, GPUGC_ENODEV,
+        return gpugc__set_error(h, GPUGC_ENODEV,
                          "cuda: this library has no kernel code for this GPU (compute capability "
                          "%d.%d): %s; rebuild it with -DGPUGC_CUDA_ARCHITECTURES naming %d%d",
                          major, minor, cudaGetErrorString(image), major, minor);
@@ -300,15 +295,14 @@ static int cu_mark(gpugc_heap *h, void *state, const mark_job *job) {
     current c;
     int rc = check(h, s, enter(s, &c), "making the CUDA device current");
     if (rc == GPUGC_OK)
-        rc = device_mark_run(&s->m, job);
+        rc = gpugc__device_mark_run(&s->m, job);
     leave(&c);
     return rc;
 }
 
-const backend_ops backend_cuda = {
+const backend_ops gpugc__backend_cuda = {
     .name = "cuda",
     .kind = GPUGC_BACKEND_CUDA,
-    .auto_min_objects = AUTO_MIN_OBJECTS,
     .available = cu_available,
     .create = cu_create,
     .destroy = cu_destroy,

@@ -10,10 +10,13 @@
  *   sites      (file, line) pairs, site 0 unused; an open-addressing hash
  *              table over them makes the lookup per allocation O(1)
  */
-#include "internal.h"
+#include "python/trace.h"
 
 #include <stdlib.h>
 #include <string.h>
+
+#include "error.h"
+#include "ids.h"
 
 typedef struct trace_rec {
     uint32_t site;
@@ -50,19 +53,29 @@ struct gpugc_trace_snapshot {
 
 /* ---- starting and stopping ---------------------------------------------- */
 
+/* The id hook of the records, registered while tracing. */
+static bool trace_grow(gpugc_heap *h, uint32_t old_cap, uint32_t cap) {
+    trace_rec *r = gpugc__heap_realloc(h, h->trace->rec, (size_t)cap * sizeof *r, "gpugc (trace records)");
+    if (!r)
+        return false;
+    memset(r + old_cap, 0, (size_t)(cap - old_cap) * sizeof *r);
+    h->trace->rec = r;
+    return true;
+}
+
 int gpugc_trace_start(gpugc_heap *h) {
     if (!h)
-        return set_error(NULL, GPUGC_EINVAL, "gpugc_trace_start: heap is NULL");
+        return gpugc__set_error(NULL, GPUGC_EINVAL, "gpugc_trace_start: heap is NULL");
     if (h->trace)
         return GPUGC_OK;
-    trace_state *t = heap_malloc(h, sizeof *t, "gpugc_trace_start");
+    trace_state *t = gpugc__heap_malloc(h, sizeof *t, "gpugc_trace_start");
     if (!t)
         return GPUGC_ENOMEM;
     memset(t, 0, sizeof *t);
     size_t nrec = h->cap ? h->cap : 1;
-    if (!(t->rec = heap_malloc(h, nrec * sizeof *t->rec, "gpugc_trace_start")) ||
-        !(t->sites = heap_malloc(h, 16 * sizeof *t->sites, "gpugc_trace_start")) ||
-        !(t->table = heap_malloc(h, 32 * sizeof *t->table, "gpugc_trace_start"))) {
+    if (!(t->rec = gpugc__heap_malloc(h, nrec * sizeof *t->rec, "gpugc_trace_start")) ||
+        !(t->sites = gpugc__heap_malloc(h, 16 * sizeof *t->sites, "gpugc_trace_start")) ||
+        !(t->table = gpugc__heap_malloc(h, 32 * sizeof *t->table, "gpugc_trace_start"))) {
         free(t->rec);
         free(t->sites);
         free(t);
@@ -74,17 +87,18 @@ int gpugc_trace_start(gpugc_heap *h) {
     t->sites_cap = 16;
     t->table_cap = 32;
     h->trace = t;
+    gpugc__id_hook(h, trace_grow, true);
     return GPUGC_OK;
 }
 
 int gpugc_trace_stop(gpugc_heap *h) {
     if (!h)
-        return set_error(NULL, GPUGC_EINVAL, "gpugc_trace_stop: heap is NULL");
-    trace_release(h);
+        return gpugc__set_error(NULL, GPUGC_EINVAL, "gpugc_trace_stop: heap is NULL");
+    gpugc__trace_release(h);
     return GPUGC_OK;
 }
 
-void trace_release(gpugc_heap *h) {
+void gpugc__trace_release(gpugc_heap *h) {
     trace_state *t = h->trace;
     if (!t)
         return;
@@ -93,17 +107,18 @@ void trace_release(gpugc_heap *h) {
     free(t->table);
     free(t);
     h->trace = NULL;
+    gpugc__id_hook(h, trace_grow, false);
 }
 
 int gpugc_trace_is_tracing(const gpugc_heap *h) {
     if (!h)
-        return set_error(NULL, GPUGC_EINVAL, "gpugc_trace_is_tracing: heap is NULL");
+        return gpugc__set_error(NULL, GPUGC_EINVAL, "gpugc_trace_is_tracing: heap is NULL");
     return h->trace != NULL;
 }
 
 int gpugc_trace_get_traced_memory(const gpugc_heap *h, uint64_t *current, uint64_t *peak) {
     if (!h || !current || !peak)
-        return set_error(h, GPUGC_EINVAL, "gpugc_trace_get_traced_memory: %s is NULL",
+        return gpugc__set_error(h, GPUGC_EINVAL, "gpugc_trace_get_traced_memory: %s is NULL",
                          !h ? "heap" : !current ? "current" : "peak");
     *current = h->trace ? h->trace->current : 0;
     *peak = h->trace ? h->trace->peak : 0;
@@ -112,22 +127,13 @@ int gpugc_trace_get_traced_memory(const gpugc_heap *h, uint64_t *current, uint64
 
 int gpugc_trace_reset_peak(gpugc_heap *h) {
     if (!h)
-        return set_error(NULL, GPUGC_EINVAL, "gpugc_trace_reset_peak: heap is NULL");
+        return gpugc__set_error(NULL, GPUGC_EINVAL, "gpugc_trace_reset_peak: heap is NULL");
     if (h->trace)
         h->trace->peak = h->trace->current;
     return GPUGC_OK;
 }
 
 /* ---- recording ---------------------------------------------------------- */
-
-bool trace_grow(gpugc_heap *h, uint32_t old_cap, uint32_t cap) {
-    trace_rec *r = heap_realloc(h, h->trace->rec, (size_t)cap * sizeof *r, "gpugc (trace records)");
-    if (!r)
-        return false;
-    memset(r + old_cap, 0, (size_t)(cap - old_cap) * sizeof *r);
-    h->trace->rec = r;
-    return true;
-}
 
 static uint32_t site_hash(const char *file, int line) {
     uint64_t x = (uint64_t)(uintptr_t)file * UINT64_C(0x9e3779b97f4a7c15) ^ (uint32_t)line;
@@ -137,7 +143,7 @@ static uint32_t site_hash(const char *file, int line) {
 /* Doubles the hash table (kept at most half full). */
 static bool table_grow(gpugc_heap *h, trace_state *t) {
     uint32_t cap = t->table_cap * 2;
-    uint32_t *nt = heap_malloc(h, cap * sizeof *nt, "gpugc_new (trace sites)");
+    uint32_t *nt = gpugc__heap_malloc(h, cap * sizeof *nt, "gpugc_new (trace sites)");
     if (!nt)
         return false;
     memset(nt, 0, cap * sizeof *nt);
@@ -153,7 +159,7 @@ static bool table_grow(gpugc_heap *h, trace_state *t) {
     return true;
 }
 
-uint32_t trace_site_of(gpugc_heap *h, const char *file, int line) {
+uint32_t gpugc__trace_site_of(gpugc_heap *h, const char *file, int line) {
     trace_state *t = h->trace;
     uint32_t k = site_hash(file, line) & (t->table_cap - 1);
     for (; t->table[k]; k = (k + 1) & (t->table_cap - 1)) {
@@ -163,7 +169,7 @@ uint32_t trace_site_of(gpugc_heap *h, const char *file, int line) {
     }
     /* New site: make room first, so that a failure changes nothing. */
     if (t->nsites == t->sites_cap) {
-        trace_site *ns = heap_realloc(h, t->sites, 2 * t->sites_cap * sizeof *ns, "gpugc_new (trace sites)");
+        trace_site *ns = gpugc__heap_realloc(h, t->sites, 2 * t->sites_cap * sizeof *ns, "gpugc_new (trace sites)");
         if (!ns)
             return 0;
         t->sites = ns;
@@ -172,14 +178,14 @@ uint32_t trace_site_of(gpugc_heap *h, const char *file, int line) {
     if (2 * (t->nsites + 1) > t->table_cap) {
         if (!table_grow(h, t))
             return 0;
-        return trace_site_of(h, file, line);
+        return gpugc__trace_site_of(h, file, line);
     }
     t->sites[t->nsites] = (trace_site){file, line};
     t->table[k] = t->nsites;
     return t->nsites++;
 }
 
-void trace_alloc(gpugc_heap *h, uint32_t id, uint32_t site, size_t size) {
+void gpugc__trace_alloc(gpugc_heap *h, uint32_t id, uint32_t site, size_t size) {
     trace_state *t = h->trace;
     t->rec[id] = (trace_rec){site, size};
     t->current += size;
@@ -187,7 +193,7 @@ void trace_alloc(gpugc_heap *h, uint32_t id, uint32_t site, size_t size) {
         t->peak = t->current;
 }
 
-void trace_free(gpugc_heap *h, uint32_t id) {
+void gpugc__trace_free(gpugc_heap *h, uint32_t id) {
     trace_state *t = h->trace;
     if (t->rec[id].site) {
         t->current -= t->rec[id].size;
@@ -242,19 +248,19 @@ static size_t group(snap_entry *e, size_t n, int (*cmp)(const void *, const void
 
 gpugc_trace_snapshot *gpugc_trace_snapshot_take(gpugc_heap *h) {
     if (!h) {
-        set_error(NULL, GPUGC_EINVAL, "gpugc_trace_snapshot_take: heap is NULL");
+        gpugc__set_error(NULL, GPUGC_EINVAL, "gpugc_trace_snapshot_take: heap is NULL");
         return NULL;
     }
     if (!h->trace) {
-        set_error(h, GPUGC_EINVAL, "gpugc_trace_snapshot_take: the heap is not tracing");
+        gpugc__set_error(h, GPUGC_EINVAL, "gpugc_trace_snapshot_take: the heap is not tracing");
         return NULL;
     }
     const trace_state *t = h->trace;
     size_t n = 0;
     for (uint32_t id = 0; id < h->nids; id++)
         n += (h->meta[id] & META_LIVE) && t->rec[id].site;
-    gpugc_trace_snapshot *s = heap_malloc(h, sizeof *s, "gpugc_trace_snapshot_take");
-    snap_entry *e = s ? heap_malloc(h, (n ? n : 1) * sizeof *e, "gpugc_trace_snapshot_take") : NULL;
+    gpugc_trace_snapshot *s = gpugc__heap_malloc(h, sizeof *s, "gpugc_trace_snapshot_take");
+    snap_entry *e = s ? gpugc__heap_malloc(h, (n ? n : 1) * sizeof *e, "gpugc_trace_snapshot_take") : NULL;
     if (!e) {
         free(s);
         return NULL;
@@ -281,7 +287,7 @@ void gpugc_trace_snapshot_free(gpugc_trace_snapshot *s) {
 
 /* The snapshot's groups by key, in key order, in a new array. */
 static snap_entry *grouped(const gpugc_trace_snapshot *s, gpugc_trace_key key, size_t *n) {
-    snap_entry *e = heap_malloc(s->heap, (s->n ? s->n : 1) * sizeof *e, "gpugc_trace (statistics)");
+    snap_entry *e = gpugc__heap_malloc(s->heap, (s->n ? s->n : 1) * sizeof *e, "gpugc_trace (statistics)");
     if (!e)
         return NULL;
     if (s->n)
@@ -321,10 +327,10 @@ static int cmp_stat_diff(const void *pa, const void *pb) {
 static int check_args(const gpugc_trace_snapshot *s, gpugc_trace_key key, gpugc_trace_stat **out,
                       size_t *n, const char *fn) {
     if (!s || !out || !n)
-        return set_error(s ? s->heap : NULL, GPUGC_EINVAL, "%s: %s is NULL", fn,
+        return gpugc__set_error(s ? s->heap : NULL, GPUGC_EINVAL, "%s: %s is NULL", fn,
                          !s ? "snapshot" : !out ? "out" : "n");
     if (key != GPUGC_TRACE_BY_TYPE && key != GPUGC_TRACE_BY_SITE)
-        return set_error(s->heap, GPUGC_EINVAL, "%s: key %d is not a gpugc_trace_key", fn, (int)key);
+        return gpugc__set_error(s->heap, GPUGC_EINVAL, "%s: key %d is not a gpugc_trace_key", fn, (int)key);
     return GPUGC_OK;
 }
 
@@ -335,7 +341,7 @@ int gpugc_trace_statistics(const gpugc_trace_snapshot *s, gpugc_trace_key key,
         return st;
     size_t m;
     snap_entry *e = grouped(s, key, &m);
-    gpugc_trace_stat *r = e ? heap_malloc(s->heap, (m ? m : 1) * sizeof *r,
+    gpugc_trace_stat *r = e ? gpugc__heap_malloc(s->heap, (m ? m : 1) * sizeof *r,
                                           "gpugc_trace_statistics") : NULL;
     if (!r) {
         free(e);
@@ -356,11 +362,11 @@ int gpugc_trace_compare(const gpugc_trace_snapshot *newer, const gpugc_trace_sna
     if (st != GPUGC_OK)
         return st;
     if (!older || older->heap != newer->heap)
-        return set_error(newer->heap, GPUGC_EINVAL, "gpugc_trace_compare: %s",
+        return gpugc__set_error(newer->heap, GPUGC_EINVAL, "gpugc_trace_compare: %s",
                          older ? "the snapshots are of different heaps" : "older is NULL");
     size_t na, nb;
     snap_entry *a = grouped(newer, key, &na), *b = a ? grouped(older, key, &nb) : NULL;
-    gpugc_trace_stat *r = b ? heap_malloc(newer->heap, (na + nb + 1) * sizeof *r,
+    gpugc_trace_stat *r = b ? gpugc__heap_malloc(newer->heap, (na + nb + 1) * sizeof *r,
                                           "gpugc_trace_compare") : NULL;
     if (!r) {
         free(a);

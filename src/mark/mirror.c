@@ -1,10 +1,12 @@
 /* mirror.c - packs the dirty cards of mirrored arrays for a device upload
  * (format in mirror.h).  Shared by the device backends; no GPU API here. */
-#include "mirror.h"
+#include "mark/mirror.h"
 
 #include <string.h>
 
-int mirror_pack(gpugc_heap *h, mirror_stage *st, uint64_t *cards, uint64_t n,
+#include "error.h"
+
+int gpugc__mirror_pack(gpugc_heap *h, mirror_stage *st, uint64_t *cards, uint64_t n,
                 const uint32_t *const arrays[], unsigned narrays) {
     size_t words = card_words(n), dirty = 0;
     for (size_t w = 0; w < words; w++)
@@ -16,7 +18,7 @@ int mirror_pack(gpugc_heap *h, mirror_stage *st, uint64_t *cards, uint64_t n,
         st->cards = st->alloc(st->ctx, dirty * sizeof *st->cards);
         st->data = st->alloc(st->ctx, dirty * MIRROR_MAX_ARRAYS * CARD_SIZE * sizeof *st->data);
         if (!st->cards || !st->data)
-            return set_error(h, GPUGC_ENOMEM, "gpugc_collect: no memory to stage %zu dirty cards",
+            return gpugc__set_error(h, GPUGC_ENOMEM, "gpugc_collect: no memory to stage %zu dirty cards",
                              dirty);
         st->cap = dirty;
     }
@@ -40,11 +42,11 @@ int mirror_pack(gpugc_heap *h, mirror_stage *st, uint64_t *cards, uint64_t n,
     return GPUGC_OK;
 }
 
-void mirror_clear(uint64_t *cards, uint64_t n) {
+void gpugc__mirror_clear(uint64_t *cards, uint64_t n) {
     memset(cards, 0, card_words(n) * sizeof *cards);
 }
 
-void mirror_stage_free(mirror_stage *st) {
+void gpugc__mirror_stage_free(mirror_stage *st) {
     st->free(st->ctx, st->cards);
     st->free(st->ctx, st->data);
     st->cards = st->data = NULL;

@@ -2,9 +2,13 @@
  * allows: walks over objects, referrers and referents, whether an object
  * is tracked (with the calls that change it) or finalized, and the garbage
  * list that GPUGC_DEBUG_SAVEALL fills. */
-#include "internal.h"
+#include "heap.h"
 
 #include <stdlib.h>
+
+#include "error.h"
+#include "gen.h"
+#include "object.h"
 
 _Static_assert(GPUGC_PERMANENT_GENERATION == PERMANENT_GEN, "one permanent generation");
 
@@ -13,7 +17,7 @@ _Static_assert(GPUGC_PERMANENT_GENERATION == PERMANENT_GEN, "one permanent gener
  * walk ever gives out an object being freed. */
 static int walk_refused(const gpugc_heap *h, const char *fn) {
     if (h->dying || (h->collecting && !h->in_callbacks))
-        return set_error(h, GPUGC_EBUSY, "%s: called from a callback during a collection's sweep", fn);
+        return gpugc__set_error(h, GPUGC_EBUSY, "%s: called from a callback during a collection's sweep", fn);
     return GPUGC_OK;
 }
 
@@ -23,12 +27,12 @@ static int snapshot_add(gpugc_heap *h, u32vec *v, uint32_t id) {
     if (h->rc[id] == 0)
         return GPUGC_OK;
     if (h->rc[id] == GPUGC_MAX_REFCOUNT) {
-        vec_free(v);
-        return set_error(h, GPUGC_EOVERFLOW, "gpugc: count of an object to visit is at its limit");
+        gpugc__vec_free(v);
+        return gpugc__set_error(h, GPUGC_EOVERFLOW, "gpugc: count of an object to visit is at its limit");
     }
-    int st = vec_push(h, v, id);
+    int st = gpugc__vec_push(h, v, id);
     if (st != GPUGC_OK)
-        vec_free(v);
+        gpugc__vec_free(v);
     return st;
 }
 
@@ -43,17 +47,17 @@ static int visit_snapshot(gpugc_heap *h, u32vec *v, gpugc_visit visit, void *dat
     for (size_t k = 0; k < v->n && rv == GPUGC_OK; k++)
         rv = visit(h, h->addr[v->v[k]], data);
     for (size_t k = 0; k < v->n; k++)
-        drop_ref(h, v->v[k]);
-    vec_free(v);
-    release_pending(h);
+        gpugc__drop_ref(h, v->v[k]);
+    gpugc__vec_free(v);
+    gpugc__release_pending(h);
     return rv;
 }
 
 int gpugc_get_objects(gpugc_heap *h, int generation, gpugc_visit visit, void *data) {
     if (!h || !visit)
-        return set_error(h, GPUGC_EINVAL, "gpugc_get_objects: %s is NULL", h ? "visit" : "heap");
+        return gpugc__set_error(h, GPUGC_EINVAL, "gpugc_get_objects: %s is NULL", h ? "visit" : "heap");
     if (generation < -1 || generation > (int)PERMANENT_GEN)
-        return set_error(h, GPUGC_EINVAL,
+        return gpugc__set_error(h, GPUGC_EINVAL,
                          "gpugc_get_objects: generation %d is not -1, 0, 1, 2 or 3", generation);
     if (walk_refused(h, "gpugc_get_objects") != GPUGC_OK)
         return h->err;
@@ -69,8 +73,8 @@ int gpugc_get_objects(gpugc_heap *h, int generation, gpugc_visit visit, void *da
 
 int gpugc_get_referrers(gpugc_heap *h, const void *obj, gpugc_visit visit, void *data) {
     if (!h || !visit)
-        return set_error(h, GPUGC_EINVAL, "gpugc_get_referrers: %s is NULL", h ? "visit" : "heap");
-    uint32_t target = object_id(h, obj, "gpugc_get_referrers");
+        return gpugc__set_error(h, GPUGC_EINVAL, "gpugc_get_referrers: %s is NULL", h ? "visit" : "heap");
+    uint32_t target = gpugc__object_id(h, obj, "gpugc_get_referrers");
     if (target == NO_ID)
         return h->err;
     if (walk_refused(h, "gpugc_get_referrers") != GPUGC_OK)
@@ -93,8 +97,8 @@ int gpugc_get_referrers(gpugc_heap *h, const void *obj, gpugc_visit visit, void 
 
 int gpugc_get_referents(gpugc_heap *h, const void *obj, gpugc_visit visit, void *data) {
     if (!h || !visit)
-        return set_error(h, GPUGC_EINVAL, "gpugc_get_referents: %s is NULL", h ? "visit" : "heap");
-    uint32_t id = object_id(h, obj, "gpugc_get_referents");
+        return gpugc__set_error(h, GPUGC_EINVAL, "gpugc_get_referents: %s is NULL", h ? "visit" : "heap");
+    uint32_t id = gpugc__object_id(h, obj, "gpugc_get_referents");
     if (id == NO_ID)
         return h->err;
     if (walk_refused(h, "gpugc_get_referents") != GPUGC_OK)
@@ -112,8 +116,8 @@ int gpugc_get_referents(gpugc_heap *h, const void *obj, gpugc_visit visit, void 
 /* meta & bit of obj: 1 or 0, or the error of the pointer check. */
 static int meta_flag(const gpugc_heap *h, const void *obj, uint32_t bit, const char *fn) {
     if (!h)
-        return set_error(NULL, GPUGC_EINVAL, "%s: heap is NULL", fn);
-    uint32_t id = object_id(h, obj, fn);
+        return gpugc__set_error(NULL, GPUGC_EINVAL, "%s: heap is NULL", fn);
+    uint32_t id = gpugc__object_id(h, obj, fn);
     return id == NO_ID ? h->err : (h->meta[id] & bit) != 0;
 }
 
@@ -127,12 +131,12 @@ int gpugc_is_finalized(const gpugc_heap *h, const void *obj) {
 
 int gpugc_untrack(gpugc_heap *h, void *obj) {
     if (!h)
-        return set_error(NULL, GPUGC_EINVAL, "gpugc_untrack: heap is NULL");
-    uint32_t id = object_id(h, obj, "gpugc_untrack");
+        return gpugc__set_error(NULL, GPUGC_EINVAL, "gpugc_untrack: heap is NULL");
+    uint32_t id = gpugc__object_id(h, obj, "gpugc_untrack");
     if (id == NO_ID)
         return h->err;
     if (h->meta[id] & META_TRACKED)
-        gen_remove(h, id);
+        gpugc__gen_remove(h, id);
     dirty_id(h, id);
     h->meta[id] |= META_UNTRACKED;
     return GPUGC_OK;
@@ -140,13 +144,13 @@ int gpugc_untrack(gpugc_heap *h, void *obj) {
 
 int gpugc_track(gpugc_heap *h, void *obj) {
     if (!h)
-        return set_error(NULL, GPUGC_EINVAL, "gpugc_track: heap is NULL");
-    uint32_t id = object_id(h, obj, "gpugc_track");
+        return gpugc__set_error(NULL, GPUGC_EINVAL, "gpugc_track: heap is NULL");
+    uint32_t id = gpugc__object_id(h, obj, "gpugc_track");
     if (id == NO_ID)
         return h->err;
     if (!(h->meta[id] & META_UNTRACKED))
         return GPUGC_OK;
-    if (h->slot_cnt[id] > 0 && gen_add(h, id, gen_home(h->meta[id])) != GPUGC_OK)
+    if (h->slot_cnt[id] > 0 && gpugc__gen_add(h, id, gen_home(h->meta[id])) != GPUGC_OK)
         return h->err;
     dirty_id(h, id);
     h->meta[id] &= ~META_UNTRACKED;
@@ -157,7 +161,7 @@ int gpugc_track(gpugc_heap *h, void *obj) {
 
 int gpugc_garbage(gpugc_heap *h, gpugc_visit visit, void *data) {
     if (!h || !visit)
-        return set_error(h, GPUGC_EINVAL, "gpugc_garbage: %s is NULL", h ? "visit" : "heap");
+        return gpugc__set_error(h, GPUGC_EINVAL, "gpugc_garbage: %s is NULL", h ? "visit" : "heap");
     if (walk_refused(h, "gpugc_garbage") != GPUGC_OK)
         return h->err;
     u32vec v = {0};
@@ -169,7 +173,7 @@ int gpugc_garbage(gpugc_heap *h, gpugc_visit visit, void *data) {
 
 size_t gpugc_garbage_count(const gpugc_heap *h) {
     if (!h) {
-        set_error(NULL, GPUGC_EINVAL, "gpugc_garbage_count: heap is NULL");
+        gpugc__set_error(NULL, GPUGC_EINVAL, "gpugc_garbage_count: heap is NULL");
         return 0;
     }
     return h->saved.n;
@@ -177,12 +181,12 @@ size_t gpugc_garbage_count(const gpugc_heap *h) {
 
 int gpugc_garbage_clear(gpugc_heap *h) {
     if (!h)
-        return set_error(NULL, GPUGC_EINVAL, "gpugc_garbage_clear: heap is NULL");
+        return gpugc__set_error(NULL, GPUGC_EINVAL, "gpugc_garbage_clear: heap is NULL");
     /* The list keeps its room: a sweep in progress may have reserved it. */
     size_t n = h->saved.n;
     h->saved.n = 0;
     for (size_t k = 0; k < n; k++)
-        drop_ref(h, h->saved.v[k]);
-    release_pending(h);
+        gpugc__drop_ref(h, h->saved.v[k]);
+    gpugc__release_pending(h);
     return GPUGC_OK;
 }

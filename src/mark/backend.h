@@ -9,13 +9,13 @@
  *                  edges inside the set
  * and reports the result as the garbage bitmap: bit i set exactly for the
  * set members that mark did not reach.  Every backend must give the bitmap
- * the serial reference (mark_cpu.c) gives, or fail with a status and leave
+ * the serial reference (mark/serial.c) gives, or fail with a status and leave
  * the bitmap to the caller, who clears it and runs the reference instead.
  */
 #ifndef GPUGC_BACKEND_H
 #define GPUGC_BACKEND_H
 
-#include "internal.h"
+#include "heap.h"
 
 typedef struct mark_job {
     const uint32_t *set;   /* the set's ids (tracked, generation <= g)     */
@@ -28,11 +28,6 @@ typedef struct mark_job {
 typedef struct backend_ops {
     const char *name;
     gpugc_backend kind;
-    /* AUTO runs this backend for sets of at least this many objects (when
-     * no backend before it in backend.c's order of preference qualifies);
-     * 0: AUTO never picks it.  Each backend's figure is measured; its file
-     * says how. */
-    uint64_t auto_min_objects;
     /* GPUGC_OK, or GPUGC_ENODEV with the reason in why. */
     int (*available)(char *why, size_t why_size);
     /* Optional: per-heap state, made once when the heap is created. */
@@ -42,36 +37,36 @@ typedef struct backend_ops {
     int (*mark)(gpugc_heap *h, void *state, const mark_job *job);
 } backend_ops;
 
-#define backend_cuda gpugc__backend_cuda
-#define backend_opencl gpugc__backend_opencl
-#define mark_reach gpugc__mark_reach
 
-extern const backend_ops backend_cpu;
-extern const backend_ops backend_cpu_parallel;
+extern const backend_ops gpugc__backend_cpu;
+extern const backend_ops gpugc__backend_cpu_parallel;
 #ifdef GPUGC_WITH_CUDA
-extern const backend_ops backend_cuda;
+extern const backend_ops gpugc__backend_cuda;
 #endif
 #ifdef GPUGC_WITH_OPENCL
-extern const backend_ops backend_opencl;
+extern const backend_ops gpugc__backend_opencl;
 #endif
 
-/* The serial reference's breadth-first search (mark_cpu.c), for backends
+/* The serial reference's breadth-first search (mark/serial.c), for backends
  * that hand a narrow frontier over to the CPU.  Before: queue[0..tail)
  * holds reached set members whose bits in `unreached` are clear, and has
  * room for one entry more than tail plus the members still unreached.
  * After: every set member reachable from the queue has its bit clear.
  * GPUGC_OK or GPUGC_ENOMEM. */
-int mark_reach(gpugc_heap *h, uint64_t *unreached, uint32_t *queue, size_t tail);
+int gpugc__mark_reach(gpugc_heap *h, uint64_t *unreached, uint32_t *queue, size_t tail);
 
 /* Checks that `want` can be used; reports GPUGC_ENODEV (no heap) if not. */
-int backend_check(gpugc_backend want);
+int gpugc__backend_check(gpugc_backend want);
 /* Makes the heap's state for ops if not made yet.  GPUGC_OK, or the
  * failure (reported), remembered so that it is not tried again. */
-int backend_open(gpugc_heap *h, const backend_ops *ops);
+int gpugc__backend_open(gpugc_heap *h, const backend_ops *ops);
 /* The backend for a collection of nset objects: the configured one, or for
  * AUTO the most preferred available backend worth it at this size. */
-const backend_ops *backend_for(gpugc_heap *h, size_t nset);
+const backend_ops *gpugc__backend_for(gpugc_heap *h, size_t nset);
+/* True when the heap's backend is ops by name (not AUTO's choice): then a
+ * device that does not suit AUTO is used, or its failure reported. */
+bool gpugc__backend_named(const gpugc_heap *h, const backend_ops *ops);
 /* Releases every backend state the heap made. */
-void backend_close_all(gpugc_heap *h);
+void gpugc__backend_close_all(gpugc_heap *h);
 
 #endif /* GPUGC_BACKEND_H */

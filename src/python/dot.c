@@ -5,10 +5,13 @@
  * garbage list (GPUGC_DEBUG_SAVEALL) filled red, frozen and immortal ones
  * grey; a node whose references lead past the bounds says how many it
  * leaves out. */
-#include "internal.h"
+#include "heap.h"
 
 #include <stdlib.h>
 #include <string.h>
+
+#include "error.h"
+#include "object.h"
 
 /* Writes s as the inside of a DOT string. */
 static void dot_string(FILE *f, const char *s) {
@@ -45,12 +48,12 @@ static void dot_node(const gpugc_heap *h, FILE *f, uint32_t id, bool root, bool 
 int gpugc_dump_dot(gpugc_heap *h, FILE *f, void *const *objs, size_t nobjs, unsigned depth,
                    size_t max_nodes) {
     if (!h || !f)
-        return set_error(h, GPUGC_EINVAL, "gpugc_dump_dot: %s is NULL", h ? "f" : "heap");
+        return gpugc__set_error(h, GPUGC_EINVAL, "gpugc_dump_dot: %s is NULL", h ? "f" : "heap");
     if (nobjs && !objs)
-        return set_error(h, GPUGC_EINVAL, "gpugc_dump_dot: objs is NULL");
+        return gpugc__set_error(h, GPUGC_EINVAL, "gpugc_dump_dot: objs is NULL");
     size_t limit = max_nodes ? max_nodes : SIZE_MAX;
     size_t words = ((size_t)h->nids + 63) / 64 + 1;
-    uint64_t *in = heap_malloc(h, 3 * words * sizeof *in, "gpugc_dump_dot");
+    uint64_t *in = gpugc__heap_malloc(h, 3 * words * sizeof *in, "gpugc_dump_dot");
     if (!in)
         return GPUGC_ENOMEM;
     uint64_t *roots = in + words, *saved = in + 2 * words;
@@ -58,7 +61,7 @@ int gpugc_dump_dot(gpugc_heap *h, FILE *f, void *const *objs, size_t nobjs, unsi
     u32vec order = {0};
     int status = GPUGC_OK;
     for (size_t k = 0; k < nobjs; k++) {
-        uint32_t id = object_id(h, objs[k], "gpugc_dump_dot");
+        uint32_t id = gpugc__object_id(h, objs[k], "gpugc_dump_dot");
         if (id == NO_ID) {
             status = h->err;
             goto out;
@@ -70,7 +73,7 @@ int gpugc_dump_dot(gpugc_heap *h, FILE *f, void *const *objs, size_t nobjs, unsi
     for (uint32_t id = 0; id < h->nids; id++) {
         bool take = nobjs ? bit_get(roots, id) : (h->meta[id] & META_LIVE) != 0;
         if (take && order.n < limit && !bit_get(in, id)) {
-            if ((status = vec_push(h, &order, id)) != GPUGC_OK)
+            if ((status = gpugc__vec_push(h, &order, id)) != GPUGC_OK)
                 goto out;
             bit_set(in, id);
         }
@@ -88,7 +91,7 @@ int gpugc_dump_dot(gpugc_heap *h, FILE *f, void *const *objs, size_t nobjs, unsi
         for (uint32_t e = 0, n = h->slot_cnt[id]; e < n && order.n < limit; e++) {
             if (s[e] == NO_ID || bit_get(in, s[e]))
                 continue;
-            if ((status = vec_push(h, &order, s[e])) != GPUGC_OK)
+            if ((status = gpugc__vec_push(h, &order, s[e])) != GPUGC_OK)
                 goto out;
             bit_set(in, s[e]);
         }
@@ -113,9 +116,9 @@ int gpugc_dump_dot(gpugc_heap *h, FILE *f, void *const *objs, size_t nobjs, unsi
     }
     fprintf(f, "}\n");
     if (ferror(f))
-        status = set_error(h, GPUGC_EINVAL, "gpugc_dump_dot: write failed");
+        status = gpugc__set_error(h, GPUGC_EINVAL, "gpugc_dump_dot: write failed");
 out:
-    vec_free(&order);
+    gpugc__vec_free(&order);
     free(in);
     return status;
 }

@@ -1,4 +1,4 @@
-/* mark_device.c - the mark phase on a GPU, over a device-resident mirror of
+/* device.c - the mark phase on a GPU, over a device-resident mirror of
  * the heap (DESIGN.md sections 1 and 3), for any GPU API (device.h).
  *
  * Made at the first mark, and made again after any failure: the kernels
@@ -15,10 +15,12 @@
  *                 frontier that stays narrow is finished on the CPU
  *   download      [ns_download] the unreached bitmap (1 bit per id)
  */
-#include "device.h"
+#include "mark/device.h"
 
 #include <stdlib.h>
 #include <string.h>
+
+#include "error.h"
 
 /* ---- tunables ------------------------------------------------------------ */
 
@@ -29,7 +31,7 @@
 
 /* Narrow-frontier handoff: when the frontier has held fewer than
  * HANDOFF_WIDTH members without growing for HANDOFF_LEVELS levels in a
- * row, the rest of the search runs on the CPU (mark_reach).  A long list
+ * row, the rest of the search runs on the CPU (gpugc__mark_reach).  A long list
  * then costs a few launches instead of one per element; a frontier that
  * grows (a tree, a random graph from few roots) stays on the device. */
 #define HANDOFF_WIDTH 256u
@@ -48,9 +50,9 @@ _Static_assert(BATCH_MAX + 2 <= LEVEL_RING, "a batch overwrites levels not read 
 /* GPUGC_OK, or the injected fault at `site`, reported as what it stands
  * for: exhausted device memory for an allocation, else a device error. */
 static int injected(device_mark *d, gpugc_fault site, const char *what) {
-    if (!fault_fires(d->h, site))
+    if (!gpugc__fault_fires(d->h, site))
         return GPUGC_OK;
-    return set_error(d->h, site == GPUGC_FAULT_DEVICE_ALLOC ? GPUGC_ENOMEM : GPUGC_EDEVICE,
+    return gpugc__set_error(d->h, site == GPUGC_FAULT_DEVICE_ALLOC ? GPUGC_ENOMEM : GPUGC_EDEVICE,
                      "%s: %s failed (injected fault)", d->api->name, what);
 }
 
@@ -58,7 +60,7 @@ static int injected(device_mark *d, gpugc_fault site, const char *what) {
 
 static void *stage_alloc(void *ctx, size_t bytes) {
     device_mark *d = ctx;
-    if (fault_fires(d->h, GPUGC_FAULT_ALLOC))
+    if (gpugc__fault_fires(d->h, GPUGC_FAULT_ALLOC))
         return NULL;
     return d->api->host_alloc(d->dev, bytes ? bytes : sizeof(uint32_t));
 }
@@ -69,7 +71,7 @@ static void stage_free(void *ctx, void *p) {
         d->api->host_free(d->dev, p);
 }
 
-void device_mark_init(gpugc_heap *h, device_mark *d, const device_api *api, void *dev) {
+void gpugc__device_mark_init(gpugc_heap *h, device_mark *d, const device_api *api, void *dev) {
     memset(d, 0, sizeof *d);
     d->h = h;
     d->api = api;
@@ -101,10 +103,10 @@ static void device_mark_drop(device_mark *d) {
     d->synced = false;
 }
 
-void device_mark_free(device_mark *d) {
+void gpugc__device_mark_free(device_mark *d) {
     device_mark_drop(d);
-    mirror_stage_free(&d->ids);
-    mirror_stage_free(&d->slot_stage);
+    gpugc__mirror_stage_free(&d->ids);
+    gpugc__mirror_stage_free(&d->slot_stage);
     stage_free(d, d->ctl);
     stage_free(d, d->bits);
     d->ctl = d->bits = NULL;
@@ -141,7 +143,7 @@ static int ensure_bits(device_mark *d, size_t words) {
     d->bits_cap = 0;
     d->bits = stage_alloc(d, words * sizeof *d->bits);
     if (!d->bits)
-        return set_error(d->h, GPUGC_ENOMEM, "gpugc_collect: no memory for a %zu-byte bitmap",
+        return gpugc__set_error(d->h, GPUGC_ENOMEM, "gpugc_collect: no memory for a %zu-byte bitmap",
                          words * sizeof *d->bits);
     d->bits_cap = words;
     return GPUGC_OK;
@@ -153,7 +155,7 @@ static int prepare(device_mark *d) {
     gpugc_heap *h = d->h;
     int st = GPUGC_OK;
     if (!d->ctl && !(d->ctl = stage_alloc(d, CTL_WORDS * sizeof *d->ctl)))
-        return set_error(h, GPUGC_ENOMEM, "gpugc_collect: no memory for the control words");
+        return gpugc__set_error(h, GPUGC_ENOMEM, "gpugc_collect: no memory for the control words");
     if (!d->loaded) {
         st = injected(d, GPUGC_FAULT_DEVICE_INIT, "loading the kernels");
         if (st == GPUGC_OK)
@@ -218,7 +220,7 @@ static int launch(device_mark *d, int k, size_t items, const karg *arg, unsigned
 
 /* ---- the stages ------------------------------------------------------------------- */
 
-/* Uploads the dirty cards of one group (staged by mirror_pack) and
+/* Uploads the dirty cards of one group (staged by gpugc__mirror_pack) and
  * scatters them into the group's mirrored arrays. */
 static int sync_group(device_mark *d, const mirror_stage *m, int cards_buf, int data_buf,
                       const int *dst, unsigned narrays, uint32_t limit,
@@ -253,18 +255,18 @@ static int sync_mirror(device_mark *d, gpugc_collection_stats *st) {
             rc = upload(d, B_SLOT_CNT, 0, h->slot_cnt, nids, false, st);
         if (rc == GPUGC_OK)
             rc = upload(d, B_SLOTS, 0, h->slots, (size_t)h->ss.top * sizeof(uint32_t), false, st);
-        mirror_clear(h->card_ids, h->cap);
-        mirror_clear(h->card_slots, h->slots_cap);
+        gpugc__mirror_clear(h->card_ids, h->cap);
+        gpugc__mirror_clear(h->card_slots, h->slots_cap);
     } else {
         const uint32_t *const id_arrays[] = {h->meta, h->slot_off, h->slot_cnt};
         static const int id_bufs[] = {B_META, B_SLOT_OFF, B_SLOT_CNT};
         const uint32_t *const slot_arrays[] = {h->slots};
         static const int slot_bufs[] = {B_SLOTS};
-        rc = mirror_pack(h, &d->ids, h->card_ids, h->cap, id_arrays, 3);
+        rc = gpugc__mirror_pack(h, &d->ids, h->card_ids, h->cap, id_arrays, 3);
         if (rc == GPUGC_OK)
             rc = sync_group(d, &d->ids, B_ID_CARDS, B_ID_DATA, id_bufs, 3, h->cap, st);
         if (rc == GPUGC_OK)
-            rc = mirror_pack(h, &d->slot_stage, h->card_slots, h->slots_cap, slot_arrays, 1);
+            rc = gpugc__mirror_pack(h, &d->slot_stage, h->card_slots, h->slots_cap, slot_arrays, 1);
         if (rc == GPUGC_OK)
             rc = sync_group(d, &d->slot_stage, B_SLOT_CARDS, B_SLOT_DATA, slot_bufs, 1,
                             h->slots_cap, st);
@@ -294,18 +296,18 @@ static int download_unreached(device_mark *d, const mark_job *job) {
  * the time the copies took (a download, not marking). */
 static int handoff(device_mark *d, const mark_job *job, uint32_t head, uint32_t n,
                    uint64_t *ns_copy) {
-    uint64_t t0 = now_ns();
+    uint64_t t0 = gpugc__now_ns();
     uint32_t *queue =
-        heap_malloc(d->h, (job->nset + 1) * sizeof *queue, "gpugc_collect (device handoff)");
+        gpugc__heap_malloc(d->h, (job->nset + 1) * sizeof *queue, "gpugc_collect (device handoff)");
     if (!queue)
         return GPUGC_ENOMEM;
     int rc = download(d, B_QUEUE, head * sizeof(uint32_t), queue, (size_t)n * sizeof(uint32_t),
                       job->stats);
     if (rc == GPUGC_OK)
         rc = download_unreached(d, job);
-    uint64_t t1 = now_ns();
+    uint64_t t1 = gpugc__now_ns();
     if (rc == GPUGC_OK)
-        rc = mark_reach(d->h, job->garbage, queue, n);
+        rc = gpugc__mark_reach(d->h, job->garbage, queue, n);
     free(queue);
     *ns_copy = t1 - t0;
     return rc;
@@ -340,7 +342,7 @@ static int mark(device_mark *d, const mark_job *job, bool *handed, uint64_t *ns_
         return rc;
     job->stats->edges = ctl[CTL_EDGES];
     if (ctl[CTL_CORRUPT] != NOT_REACHED)
-        return set_error(d->h, GPUGC_ECORRUPT,
+        return gpugc__set_error(d->h, GPUGC_ECORRUPT,
                          "gpugc_collect: object %u has more references from slots than its count",
                          ctl[CTL_CORRUPT]);
     /* Invariant: ctl holds the sizes of levels 0 .. known, and levels
@@ -378,7 +380,7 @@ static int run(device_mark *d, const mark_job *job) {
     gpugc_heap *h = d->h;
     gpugc_collection_stats *st = job->stats;
     uint32_t nids = h->nids, words = (nids + 31) / 32;
-    uint64_t t0 = now_ns();
+    uint64_t t0 = gpugc__now_ns();
     int rc = prepare(d);
     if (rc == GPUGC_OK) {
         /* the words read before a kernel writes them: the rest of the
@@ -389,7 +391,7 @@ static int run(device_mark *d, const mark_job *job) {
     }
     if (rc == GPUGC_OK)
         rc = sync_mirror(d, st);
-    uint64_t t1 = now_ns();
+    uint64_t t1 = gpugc__now_ns();
     if (rc == GPUGC_OK)
         rc = d->api->zero(h, d->dev, d->b[B_GC_REFS], (size_t)nids * sizeof(uint32_t));
     if (rc == GPUGC_OK)
@@ -399,21 +401,21 @@ static int run(device_mark *d, const mark_job *job) {
         rc = upload(d, B_RC, 0, h->rc, (size_t)nids * sizeof(uint32_t), true, st);
     if (rc == GPUGC_OK) /* the stage's end, and the counts update_refs needs */
         rc = d->api->finish(h, d->dev);
-    uint64_t t2 = now_ns();
+    uint64_t t2 = gpugc__now_ns();
     if (rc == GPUGC_OK)
         rc = LAUNCH(K_update_refs, words, MEM(B_META), MEM(B_RC), MEM(B_SLOT_CNT), MEM(B_GC_REFS),
                     MEM(B_UNREACHED), MEM(B_LEVEL), MEM(B_CTL), U32(nids), U32(job->generation));
     if (rc == GPUGC_OK)
         rc = d->api->finish(h, d->dev);
-    uint64_t t3 = now_ns();
+    uint64_t t3 = gpugc__now_ns();
     bool handed = false;
     uint64_t ns_copy = 0;
     if (rc == GPUGC_OK)
         rc = mark(d, job, &handed, &ns_copy);
-    uint64_t t4 = now_ns();
+    uint64_t t4 = gpugc__now_ns();
     if (rc == GPUGC_OK && !handed)
         rc = download_unreached(d, job);
-    uint64_t t5 = now_ns();
+    uint64_t t5 = gpugc__now_ns();
     st->ns_sync = t1 - t0;
     st->ns_subtract_refs = t2 - t1;
     st->ns_update_refs = t3 - t2;
@@ -422,7 +424,7 @@ static int run(device_mark *d, const mark_job *job) {
     return rc;
 }
 
-int device_mark_run(device_mark *d, const mark_job *job) {
+int gpugc__device_mark_run(device_mark *d, const mark_job *job) {
     if (job->nset == 0)
         return GPUGC_OK;
     int rc = run(d, job);

@@ -10,12 +10,14 @@
  * team larger than the machine's core count never polls: a polling member
  * would only take the core from one that has work.
  */
-#include "threadpool.h"
+#include "mark/threadpool.h"
 
 #include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include "error.h"
 
 #if defined(__x86_64__) || defined(__i386__)
 #define CPU_RELAX() __builtin_ia32_pause()
@@ -51,12 +53,12 @@ static void *member_main(void *arg) {
             return NULL;
         if (member) {
             fn(fn_arg, m->index);
-            tpool_barrier(p);
+            gpugc__tpool_barrier(p);
         }
     }
 }
 
-int tpool_start(gpugc_heap *h, tpool *p, unsigned n) {
+int gpugc__tpool_start(gpugc_heap *h, tpool *p, unsigned n) {
     *p = (tpool){.n = 1, .active = 1};
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
     p->spin = cores > 0 && n <= (unsigned long)cores ? SPIN_POLLS : 0;
@@ -64,26 +66,26 @@ int tpool_start(gpugc_heap *h, tpool *p, unsigned n) {
     atomic_init(&p->opened, 0);
     if (n == 1)
         return GPUGC_OK;
-    p->members = heap_malloc(h, (n - 1) * sizeof *p->members, "cpu-parallel (threads)");
+    p->members = gpugc__heap_malloc(h, (n - 1) * sizeof *p->members, "cpu-parallel (threads)");
     if (!p->members)
         return GPUGC_ENOMEM;
     pthread_mutex_init(&p->mu, NULL);
     pthread_cond_init(&p->wake, NULL);
     pthread_cond_init(&p->passed, NULL);
-    /* n counts the members started so far, which tpool_stop joins. */
+    /* n counts the members started so far, which gpugc__tpool_stop joins. */
     for (unsigned i = 0; i < n - 1; i++, p->n++) {
         p->members[i] = (struct tpool_member){.pool = p, .index = i + 1};
         int err = pthread_create(&p->members[i].thread, NULL, member_main, &p->members[i]);
         if (err != 0) {
-            tpool_stop(p);
-            return set_error(h, GPUGC_ENOMEM, "cpu-parallel: cannot start thread %u of %u: %s",
+            gpugc__tpool_stop(p);
+            return gpugc__set_error(h, GPUGC_ENOMEM, "cpu-parallel: cannot start thread %u of %u: %s",
                              i + 2, n, strerror(err));
         }
     }
     return GPUGC_OK;
 }
 
-void tpool_stop(tpool *p) {
+void gpugc__tpool_stop(tpool *p) {
     if (!p->members)
         return;
     pthread_mutex_lock(&p->mu);
@@ -100,7 +102,7 @@ void tpool_stop(tpool *p) {
     p->n = 1;
 }
 
-void tpool_run(tpool *p, unsigned active, void (*fn)(void *arg, unsigned member), void *arg) {
+void gpugc__tpool_run(tpool *p, unsigned active, void (*fn)(void *arg, unsigned member), void *arg) {
     if (p->members) {
         /* Under mu even for a run of one: a member woken by the run before
          * may still be reading it. */
@@ -115,10 +117,10 @@ void tpool_run(tpool *p, unsigned active, void (*fn)(void *arg, unsigned member)
         pthread_mutex_unlock(&p->mu);
     }
     fn(arg, 0);
-    tpool_barrier(p);
+    gpugc__tpool_barrier(p);
 }
 
-void tpool_barrier(tpool *p) {
+void gpugc__tpool_barrier(tpool *p) {
     /* Read before arriving: once the last member is in, member 0 may go on
      * to the next run and change it. */
     unsigned active = p->active;

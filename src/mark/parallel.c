@@ -1,7 +1,7 @@
-/* mark_parallel.c - the cpu-parallel backend: the mark phase (update_refs,
+/* parallel.c - the cpu-parallel backend: the mark phase (update_refs,
  * subtract_refs, breadth-first mark) on a team of threads made once per
  * heap (threadpool.c); the bitmap it leaves is the serial reference's
- * (mark_cpu.c), bit for bit, ECORRUPT included.
+ * (mark/serial.c), bit for bit, ECORRUPT included.
  *
  * Threads.  POSIX threads, not OpenMP: the team belongs to the heap (made
  * when the backend is, joined by gpugc_heap_free), sleeps between
@@ -56,10 +56,9 @@
  * Memory kept between collections: 2 bytes per slot of the heap (bins), 8
  * per set member (lists), and per member a bitmap of one block.
  *
- * Figures for AUTO: see members_for and auto_min_objects.
+ * Figures for AUTO: see members_for, and AUTO's policy in backend.c.
  */
-#include "backend.h"
-#include "threadpool.h"
+#include "mark/backend.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -67,9 +66,12 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "error.h"
+#include "mark/threadpool.h"
+
 /* ---- tunables ----------------------------------------------------------- */
 
-#define AHEAD 32           /* prefetch distance, as in mark_cpu.c          */
+#define AHEAD 32           /* prefetch distance, as in mark/serial.c          */
 #define SET_GRAB 4096      /* set members a member takes at a time         */
 #define BLOCK_SHIFT_MAX 16 /* a block is at most 2^16 ids (256 KiB of
                               gc_refs), so bins hold 16-bit offsets         */
@@ -380,7 +382,7 @@ static inline void out_put(par_state *s, worker *me, uint32_t j) {
  * = rc[i] (update_refs) less one per slot of a set member that references
  * i (subtract_refs); the roots, members left above zero, have their bits
  * cleared and are in the first list; me->corrupt if one went below zero.
- * Targets outside the set are decremented too, as in mark_cpu.c: their
+ * Targets outside the set are decremented too, as in mark/serial.c: their
  * entries are scratch.  A block's gc_refs and bitmap words belong to the
  * member that took it, so every access is plain, and they stay in its
  * cache. */
@@ -455,7 +457,7 @@ static void scan_slots(par_state *s, worker *me, const uint32_t *sl, uint32_t n,
         }
         if (s->level == LEVEL_SOLO) {
             /* Alone: plain accesses, and no branch on whether j is new (a
-             * coin flip on most graphs), as in mark_cpu.c; the queue has
+             * coin flip on most graphs), as in mark/serial.c; the queue has
              * room for the one store past its end. */
             uint64_t *w = &unreached[j >> 6], bit = (*w >> (j & 63)) & 1;
             *w &= ~(bit << (j & 63));
@@ -486,7 +488,7 @@ static void scan_big(par_state *s, worker *me, const uint32_t *sl, uint32_t n) {
 }
 
 /* Scans ids[0..n), asking for the data of later ones ahead, in two stages
- * as in mark_cpu.c: offsets 2*AHEAD on, slots AHEAD on. */
+ * as in mark/serial.c: offsets 2*AHEAD on, slots AHEAD on. */
 static void scan_ids(par_state *s, worker *me, const uint32_t *ids, size_t n) {
     gpugc_heap *h = s->h;
     for (size_t k = 0; k < n; k++) {
@@ -620,7 +622,7 @@ static int report_corrupt(par_state *s) {
     for (size_t k = 0;; k++) {
         uint32_t i = s->job->set[k];
         if (gc_refs[i] > GPUGC_MAX_REFCOUNT)
-            return set_error(s->h, GPUGC_ECORRUPT,
+            return gpugc__set_error(s->h, GPUGC_ECORRUPT,
                              "gpugc_collect: object %u has %u more references from slots than its count",
                              i, 0u - gc_refs[i]);
     }
@@ -682,7 +684,7 @@ static void next_level(par_state *s) {
 static void level_end(par_state *s, worker *me) {
     bins_publish(s, me);
     out_flush(s, me);
-    tpool_barrier(&s->team);
+    gpugc__tpool_barrier(&s->team);
 }
 
 /* The whole mark phase, on every member; passes and levels are separated
@@ -692,21 +694,21 @@ static void mark_phase(void *arg, unsigned m) {
     par_state *s = arg;
     worker *me = &s->w[m];
     set_pass(s, me);
-    tpool_barrier(&s->team);
+    gpugc__tpool_barrier(&s->team);
     if (atomic_load_explicit(&s->nbigs, memory_order_relaxed)) {
         bigs_share(s, me, bin_slots);
-        tpool_barrier(&s->team);
+        gpugc__tpool_barrier(&s->team);
     }
     if (m == 0)
-        s->t_set = now_ns();
+        s->t_set = gpugc__now_ns();
     block_pass(s, me);
-    tpool_barrier(&s->team);
+    gpugc__tpool_barrier(&s->team);
     if (m == 0)
-        s->t_blocks = now_ns();
+        s->t_blocks = gpugc__now_ns();
     for (;;) {
         if (m == 0)
             next_level(s);
-        tpool_barrier(&s->team);
+        gpugc__tpool_barrier(&s->team);
         switch (s->level) {
         case LEVEL_SOLO:
             if (m == 0)
@@ -733,7 +735,7 @@ static int scratch(gpugc_heap *h, void **p, size_t *cap, size_t n, size_t size) 
         return GPUGC_OK;
     free(*p);
     *cap = 0;
-    if (!(*p = heap_malloc(h, n * size, "gpugc_collect (cpu-parallel scratch)")))
+    if (!(*p = gpugc__heap_malloc(h, n * size, "gpugc_collect (cpu-parallel scratch)")))
         return GPUGC_ENOMEM;
     *cap = n;
     return GPUGC_OK;
@@ -820,13 +822,13 @@ static int par_mark(gpugc_heap *h, void *state, const mark_job *job) {
     gpugc_collection_stats *st = job->stats;
     s->nthreads = members_for(s, job->nset);
     if (job->nset == 0 || s->nthreads == 0)
-        return backend_cpu.mark(h, NULL, job);
+        return gpugc__backend_cpu.mark(h, NULL, job);
     int status = prepare(s, h, job);
     if (status != GPUGC_OK)
         return status;
-    uint64_t t0 = now_ns();
-    tpool_run(&s->team, s->nthreads, mark_phase, s);
-    uint64_t t3 = now_ns();
+    uint64_t t0 = gpugc__now_ns();
+    gpugc__tpool_run(&s->team, s->nthreads, mark_phase, s);
+    uint64_t t3 = gpugc__now_ns();
     st->edges = 0;
     for (unsigned t = 0; t < s->nthreads; t++)
         st->edges += s->w[t].edges;
@@ -848,7 +850,7 @@ static int env_count(gpugc_heap *h, const char *name, unsigned long max, unsigne
     errno = 0;
     unsigned long n = strtoul(env, &end, 10);
     if (*env < '0' || *env > '9' || *end || errno || n > max)
-        return set_error(h, GPUGC_EINVAL, "cpu-parallel: %s=%s is not a count from 0 to %lu",
+        return gpugc__set_error(h, GPUGC_EINVAL, "cpu-parallel: %s=%s is not a count from 0 to %lu",
                          name, env, max);
     *out = n;
     return GPUGC_OK;
@@ -864,7 +866,7 @@ static int team_size(gpugc_heap *h, unsigned *out) {
     if (n == ULONG_MAX) {
         n = h->cfg.threads;
         if (n > MAX_THREADS)
-            return set_error(h, GPUGC_EINVAL, "cpu-parallel: %lu threads configured, at most %d",
+            return gpugc__set_error(h, GPUGC_EINVAL, "cpu-parallel: %lu threads configured, at most %d",
                              n, MAX_THREADS);
     }
     if (n == 0) {
@@ -878,7 +880,7 @@ static int team_size(gpugc_heap *h, unsigned *out) {
 static void par_destroy(gpugc_heap *h, void *state) {
     (void)h;
     par_state *s = state;
-    tpool_stop(&s->team);
+    gpugc__tpool_stop(&s->team);
     free(s->chunks);
     free(s->binv);
     free(s->front[0]);
@@ -897,14 +899,14 @@ static int par_create(gpugc_heap *h, void **state) {
         status = env_count(h, "GPUGC_OBJECTS_PER_THREAD", UINT32_MAX, &per_member);
     if (status != GPUGC_OK)
         return status;
-    par_state *s = heap_malloc(h, sizeof *s, "cpu-parallel (state)");
+    par_state *s = gpugc__heap_malloc(h, sizeof *s, "cpu-parallel (state)");
     if (!s)
         return GPUGC_ENOMEM;
     memset(s, 0, sizeof *s);
     s->per_member = per_member;
     size_t align = _Alignof(worker);
-    s->w_mem = heap_malloc(h, n * sizeof *s->w + align - 1, "cpu-parallel (state)");
-    if (!s->w_mem || (status = tpool_start(h, &s->team, n)) != GPUGC_OK) {
+    s->w_mem = gpugc__heap_malloc(h, n * sizeof *s->w + align - 1, "cpu-parallel (state)");
+    if (!s->w_mem || (status = gpugc__tpool_start(h, &s->team, n)) != GPUGC_OK) {
         par_destroy(h, s);
         return status != GPUGC_OK ? status : GPUGC_ENOMEM;
     }
@@ -913,10 +915,9 @@ static int par_create(gpugc_heap *h, void **state) {
     return GPUGC_OK;
 }
 
-const backend_ops backend_cpu_parallel = {
+const backend_ops gpugc__backend_cpu_parallel = {
     .name = "cpu-parallel",
     .kind = GPUGC_BACKEND_CPU_PARALLEL,
-    .auto_min_objects = 300000, /* see members_for */
     .create = par_create,
     .destroy = par_destroy,
     .mark = par_mark,

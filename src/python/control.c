@@ -1,18 +1,21 @@
 /* control.c - the collector's controls, as CPython's gc module offers them:
  * per-generation statistics, counts and thresholds, and the callbacks run
  * at the start and stop of every collection. */
-#include "internal.h"
+#include "python/control.h"
 
 #include <stdarg.h>
 #include <string.h>
+
+#include "error.h"
+#include "gen.h"
 
 /* ---- statistics, counts, thresholds ------------------------------------- */
 
 int gpugc_get_stats(const gpugc_heap *h, int generation, gpugc_gen_stats *out) {
     if (!h || !out)
-        return set_error(h, GPUGC_EINVAL, "gpugc_get_stats: %s is NULL", h ? "out" : "heap");
+        return gpugc__set_error(h, GPUGC_EINVAL, "gpugc_get_stats: %s is NULL", h ? "out" : "heap");
     if (generation < 0 || generation >= GPUGC_GENERATIONS)
-        return set_error(h, GPUGC_EINVAL, "gpugc_get_stats: generation %d is not 0, 1 or 2",
+        return gpugc__set_error(h, GPUGC_EINVAL, "gpugc_get_stats: generation %d is not 0, 1 or 2",
                          generation);
     *out = h->gen[generation].stats;
     return GPUGC_OK;
@@ -20,7 +23,7 @@ int gpugc_get_stats(const gpugc_heap *h, int generation, gpugc_gen_stats *out) {
 
 int gpugc_get_count(const gpugc_heap *h, uint32_t count[GPUGC_GENERATIONS]) {
     if (!h || !count)
-        return set_error(h, GPUGC_EINVAL, "gpugc_get_count: %s is NULL", h ? "count" : "heap");
+        return gpugc__set_error(h, GPUGC_EINVAL, "gpugc_get_count: %s is NULL", h ? "count" : "heap");
     for (int g = 0; g < GPUGC_GENERATIONS; g++)
         count[g] = h->gen[g].count;
     return GPUGC_OK;
@@ -28,7 +31,7 @@ int gpugc_get_count(const gpugc_heap *h, uint32_t count[GPUGC_GENERATIONS]) {
 
 int gpugc_set_threshold(gpugc_heap *h, const uint32_t threshold[GPUGC_GENERATIONS]) {
     if (!h || !threshold)
-        return set_error(h, GPUGC_EINVAL, "gpugc_set_threshold: %s is NULL",
+        return gpugc__set_error(h, GPUGC_EINVAL, "gpugc_set_threshold: %s is NULL",
                          h ? "threshold" : "heap");
     for (int g = 0; g < GPUGC_GENERATIONS; g++)
         h->gen[g].threshold = threshold[g];
@@ -37,7 +40,7 @@ int gpugc_set_threshold(gpugc_heap *h, const uint32_t threshold[GPUGC_GENERATION
 
 int gpugc_get_threshold(const gpugc_heap *h, uint32_t threshold[GPUGC_GENERATIONS]) {
     if (!h || !threshold)
-        return set_error(h, GPUGC_EINVAL, "gpugc_get_threshold: %s is NULL",
+        return gpugc__set_error(h, GPUGC_EINVAL, "gpugc_get_threshold: %s is NULL",
                          h ? "threshold" : "heap");
     for (int g = 0; g < GPUGC_GENERATIONS; g++)
         threshold[g] = h->gen[g].threshold;
@@ -48,32 +51,32 @@ int gpugc_get_threshold(const gpugc_heap *h, uint32_t threshold[GPUGC_GENERATION
 
 void gpugc_freeze(gpugc_heap *h) {
     if (!h) {
-        set_error(NULL, GPUGC_EINVAL, "gpugc_freeze: heap is NULL");
+        gpugc__set_error(NULL, GPUGC_EINVAL, "gpugc_freeze: heap is NULL");
         return;
     }
     size_t n = 0;
     for (int g = 0; g < GPUGC_GENERATIONS; g++)
         n += h->gen[g].ids.n;
-    if (!vec_reserve(h, &h->gen[PERMANENT_GEN].ids, n, "gpugc_freeze"))
+    if (!gpugc__vec_reserve(h, &h->gen[PERMANENT_GEN].ids, n, "gpugc_freeze"))
         return;
     for (uint32_t g = 0; g < GPUGC_GENERATIONS; g++)
-        gen_merge(h, g, PERMANENT_GEN);
+        gpugc__gen_merge(h, g, PERMANENT_GEN);
     h->gen[0].count = 0;
 }
 
 void gpugc_unfreeze(gpugc_heap *h) {
     if (!h) {
-        set_error(NULL, GPUGC_EINVAL, "gpugc_unfreeze: heap is NULL");
+        gpugc__set_error(NULL, GPUGC_EINVAL, "gpugc_unfreeze: heap is NULL");
         return;
     }
     uint32_t oldest = GPUGC_GENERATIONS - 1;
-    if (vec_reserve(h, &h->gen[oldest].ids, h->gen[PERMANENT_GEN].ids.n, "gpugc_unfreeze"))
-        gen_merge(h, PERMANENT_GEN, oldest); /* immortal objects stay */
+    if (gpugc__vec_reserve(h, &h->gen[oldest].ids, h->gen[PERMANENT_GEN].ids.n, "gpugc_unfreeze"))
+        gpugc__gen_merge(h, PERMANENT_GEN, oldest); /* immortal objects stay */
 }
 
 size_t gpugc_get_freeze_count(const gpugc_heap *h) {
     if (!h) {
-        set_error(NULL, GPUGC_EINVAL, "gpugc_get_freeze_count: heap is NULL");
+        gpugc__set_error(NULL, GPUGC_EINVAL, "gpugc_get_freeze_count: heap is NULL");
         return 0;
     }
     /* Walks the list, as CPython's does: immortal members are not frozen. */
@@ -88,9 +91,9 @@ size_t gpugc_get_freeze_count(const gpugc_heap *h) {
 
 int gpugc_set_debug(gpugc_heap *h, unsigned flags) {
     if (!h)
-        return set_error(NULL, GPUGC_EINVAL, "gpugc_set_debug: heap is NULL");
+        return gpugc__set_error(NULL, GPUGC_EINVAL, "gpugc_set_debug: heap is NULL");
     if (flags & ~(GPUGC_DEBUG_STATS | GPUGC_DEBUG_LEAK))
-        return set_error(h, GPUGC_EINVAL, "gpugc_set_debug: unknown flags %#x",
+        return gpugc__set_error(h, GPUGC_EINVAL, "gpugc_set_debug: unknown flags %#x",
                          flags & ~(GPUGC_DEBUG_STATS | GPUGC_DEBUG_LEAK));
     h->debug = flags;
     return GPUGC_OK;
@@ -98,7 +101,7 @@ int gpugc_set_debug(gpugc_heap *h, unsigned flags) {
 
 unsigned gpugc_get_debug(const gpugc_heap *h) {
     if (!h) {
-        set_error(NULL, GPUGC_EINVAL, "gpugc_get_debug: heap is NULL");
+        gpugc__set_error(NULL, GPUGC_EINVAL, "gpugc_get_debug: heap is NULL");
         return 0;
     }
     return h->debug;
@@ -110,25 +113,25 @@ static void output_stderr(gpugc_heap *h, const char *line, void *data) {
     fputs(line, stderr);
 }
 
-void output_default_for(gpugc_heap *h) {
+void gpugc__output_default_for(gpugc_heap *h) {
     h->out = output_stderr;
     h->out_data = NULL;
 }
 
 void gpugc_set_output(gpugc_heap *h, gpugc_output fn, void *data) {
     if (!h) {
-        set_error(NULL, GPUGC_EINVAL, "gpugc_set_output: heap is NULL");
+        gpugc__set_error(NULL, GPUGC_EINVAL, "gpugc_set_output: heap is NULL");
         return;
     }
     if (!fn) {
-        output_default_for(h);
+        gpugc__output_default_for(h);
         return;
     }
     h->out = fn;
     h->out_data = data;
 }
 
-void debug_print(gpugc_heap *h, const char *fmt, ...) {
+void gpugc__debug_print(gpugc_heap *h, const char *fmt, ...) {
     char line[320];
     va_list ap;
     va_start(ap, fmt);
@@ -137,24 +140,24 @@ void debug_print(gpugc_heap *h, const char *fmt, ...) {
     h->out(h, line, h->out_data);
 }
 
-void debug_object(gpugc_heap *h, const char *what, uint32_t id) {
-    debug_print(h, "gpugc: %s <%.200s %p>\n", what, h->types[meta_type(h->meta[id])].name,
+void gpugc__debug_object(gpugc_heap *h, const char *what, uint32_t id) {
+    gpugc__debug_print(h, "gpugc: %s <%.200s %p>\n", what, h->types[meta_type(h->meta[id])].name,
                 h->addr[id]);
 }
 
 /* ---- callbacks ---------------------------------------------------------- */
 
 static int callbacks_busy(const gpugc_heap *h, const char *fn) {
-    return set_error(h, GPUGC_EBUSY, "%s: called from a collection callback", fn);
+    return gpugc__set_error(h, GPUGC_EBUSY, "%s: called from a collection callback", fn);
 }
 
 int gpugc_callback_add(gpugc_heap *h, gpugc_callback fn, void *data) {
     if (!h || !fn)
-        return set_error(h, GPUGC_EINVAL, "gpugc_callback_add: %s is NULL", h ? "fn" : "heap");
+        return gpugc__set_error(h, GPUGC_EINVAL, "gpugc_callback_add: %s is NULL", h ? "fn" : "heap");
     if (h->in_callbacks)
         return callbacks_busy(h, "gpugc_callback_add");
     if (h->ncallbacks == h->callbacks_cap) {
-        callback_entry *c = array_grow(h, h->callbacks, &h->callbacks_cap, sizeof *c, 4,
+        callback_entry *c = gpugc__array_grow(h, h->callbacks, &h->callbacks_cap, sizeof *c, 4,
                                        "gpugc_callback_add");
         if (!c)
             return GPUGC_ENOMEM;
@@ -166,7 +169,7 @@ int gpugc_callback_add(gpugc_heap *h, gpugc_callback fn, void *data) {
 
 int gpugc_callback_remove(gpugc_heap *h, gpugc_callback fn, void *data) {
     if (!h || !fn)
-        return set_error(h, GPUGC_EINVAL, "gpugc_callback_remove: %s is NULL", h ? "fn" : "heap");
+        return gpugc__set_error(h, GPUGC_EINVAL, "gpugc_callback_remove: %s is NULL", h ? "fn" : "heap");
     if (h->in_callbacks)
         return callbacks_busy(h, "gpugc_callback_remove");
     for (uint32_t k = 0; k < h->ncallbacks; k++) {
@@ -177,12 +180,12 @@ int gpugc_callback_remove(gpugc_heap *h, gpugc_callback fn, void *data) {
             return GPUGC_OK;
         }
     }
-    return set_error(h, GPUGC_EINVAL, "gpugc_callback_remove: no such callback");
+    return gpugc__set_error(h, GPUGC_EINVAL, "gpugc_callback_remove: no such callback");
 }
 
 /* Runs every callback for one phase.  The heap counts as collecting
  * meanwhile, so a callback cannot start a collection, automatic or not. */
-void run_callbacks(gpugc_heap *h, gpugc_phase phase, const gpugc_collect_info *info) {
+void gpugc__run_callbacks(gpugc_heap *h, gpugc_phase phase, const gpugc_collect_info *info) {
     if (h->ncallbacks == 0)
         return;
     h->collecting = true;

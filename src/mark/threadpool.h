@@ -8,20 +8,16 @@
 #ifndef GPUGC_THREADPOOL_H
 #define GPUGC_THREADPOOL_H
 
-#include "internal.h"
+#include "heap.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
 
-#define tpool_start gpugc__tpool_start
-#define tpool_stop gpugc__tpool_stop
-#define tpool_run gpugc__tpool_run
-#define tpool_barrier gpugc__tpool_barrier
 
 struct tpool_member;
 
 typedef struct tpool {
-    unsigned n;                  /* members, the caller of tpool_run included */
+    unsigned n;                  /* members, the caller of gpugc__tpool_run included */
     unsigned active;             /* members of the current run (set under mu) */
     unsigned spin;               /* barrier polls before sleeping             */
     struct tpool_member *members; /* n - 1 started threads                    */
@@ -38,15 +34,15 @@ typedef struct tpool {
 
 /* Starts n - 1 threads (n >= 1).  GPUGC_OK, or the failure reported on h,
  * with no thread left running. */
-int tpool_start(gpugc_heap *h, tpool *p, unsigned n);
+int gpugc__tpool_start(gpugc_heap *h, tpool *p, unsigned n);
 /* Stops and joins the threads. */
-void tpool_stop(tpool *p);
+void gpugc__tpool_stop(tpool *p);
 /* Runs fn(arg, m) on members m in 0..active-1 (1 <= active <= n), member 0
  * on this thread, and returns when all have returned.  The others sleep on;
  * with active 1 no thread is woken. */
-void tpool_run(tpool *p, unsigned active, void (*fn)(void *arg, unsigned member), void *arg);
+void gpugc__tpool_run(tpool *p, unsigned active, void (*fn)(void *arg, unsigned member), void *arg);
 /* Within a run, waits until every member has arrived; everything a member
  * wrote before arriving is visible to all after. */
-void tpool_barrier(tpool *p);
+void gpugc__tpool_barrier(tpool *p);
 
 #endif /* GPUGC_THREADPOOL_H */

@@ -3,7 +3,7 @@
  * A device backend keeps copies of meta, slot_off, slot_cnt (the id group)
  * and slots (the slot group) in device memory (DESIGN.md section 1).  After
  * a full upload it clears the heap's card bitmaps; from then on every write
- * to those arrays sets a card's bit (internal.h), and before each device
+ * to those arrays sets a card's bit (heap.h), and before each device
  * mark the backend packs the dirty cards of each group into a staging
  * buffer, uploads it in one copy per part and lets a scatter kernel
  * (kernels/scatter.cl) put each card in place.
@@ -19,18 +19,15 @@
 #ifndef GPUGC_MIRROR_H
 #define GPUGC_MIRROR_H
 
-#include "internal.h"
+#include "heap.h"
 
-#define mirror_pack gpugc__mirror_pack
-#define mirror_clear gpugc__mirror_clear
-#define mirror_stage_free gpugc__mirror_stage_free
 
 #define MIRROR_MAX_ARRAYS 3
 
 typedef struct mirror_stage {
     uint32_t *cards;
     uint32_t *data;
-    size_t ncards;   /* dirty cards packed by the last mirror_pack        */
+    size_t ncards;   /* dirty cards packed by the last gpugc__mirror_pack        */
     size_t cap;      /* cards the two buffers have room for               */
     /* Where the buffers come from (pinned memory, for fast copies):
      * alloc(ctx, bytes) gives NULL when it has none. */
@@ -43,12 +40,12 @@ typedef struct mirror_stage {
  * array that changed since the device last copied them.
  * After:  *st holds those cards (format above) and their bits are clear.
  * GPUGC_OK, or GPUGC_ENOMEM (reported) with the bits left as they were. */
-int mirror_pack(gpugc_heap *h, mirror_stage *st, uint64_t *cards, uint64_t n,
+int gpugc__mirror_pack(gpugc_heap *h, mirror_stage *st, uint64_t *cards, uint64_t n,
                 const uint32_t *const arrays[], unsigned narrays);
 
 /* Clears the card bits of entries [0, n): after a full upload. */
-void mirror_clear(uint64_t *cards, uint64_t n);
+void gpugc__mirror_clear(uint64_t *cards, uint64_t n);
 
-void mirror_stage_free(mirror_stage *st);
+void gpugc__mirror_stage_free(mirror_stage *st);
 
 #endif /* GPUGC_MIRROR_H */

@@ -1,7 +1,7 @@
 /* layout.h - the values the host code and the compiled-in CUDA kernels
  * share: how ids, meta words and dirty cards are laid out.  Macros only,
  * so that C and CUDA C++ can both include it (OpenCL gets the same values
- * as build options, from mark_opencl.c).
+ * as build options, from mark/opencl.c).
  */
 #ifndef GPUGC_LAYOUT_H
 #define GPUGC_LAYOUT_H

@@ -1,0 +1,194 @@
+/* heap.h - the heap's data model, which every module of the library shares:
+ * the id-indexed arrays, the generations, the collector's state.
+ *
+ * Glossary
+ *   id        32-bit index of an object in every id-indexed array below.
+ *   slot      one reference of an object: an id in h->slots, or NO_ID.
+ *   set       the objects a collection examines: tracked, generation <= g.
+ *   gc_refs   per-id scratch of the collector: refcount minus references
+ *             from inside the set (unsigned: past GPUGC_MAX_REFCOUNT means
+ *             below zero).
+ *   garbage   bitmap over ids: set members found unreachable.
+ *   permanent generation 3 (PERMANENT_GEN): frozen and immortal objects,
+ *             tracked but in no collection's set.
+ *
+ * Invariants between calls (gpugc_validate checks each one)
+ *   - id i is live iff meta[i] & META_LIVE; then addr[i] is its payload, whose
+ *     header holds i, and rc[i] >= 1.
+ *   - rc[i] >= the number of live slots holding i (the rest are C references).
+ *   - slots[slot_off[i] .. + slot_cnt[i]) belong to i alone; each holds a live
+ *     id or NO_ID.
+ *   - i is tracked iff slot_cnt[i] > 0 and META_UNTRACKED is clear; a
+ *     tracked id sits in exactly one generation list (the permanent one
+ *     included), at gen_pos[i], and meta[i] carries that generation.
+ *   - i is immortal iff META_IMMORTAL is set iff rc[i] == IMMORTAL_RC; a
+ *     tracked immortal id is in the permanent generation.
+ *   - a weak reference reads its referent i (or NO_ID once i died) and, if
+ *     i, is listed at h->weak[i]; only live ids have weak references.
+ *   - every id in h->saved (SAVEALL's garbage list) is live and holds one
+ *     count for the list.
+ *   - every garbage bit is zero and every gc_refs entry is unused outside a
+ *     collection.
+ *   - a device backend's mirror of meta, slot_off, slot_cnt and the slot
+ *     ranges of live objects equals these arrays except on dirty cards.
+ */
+#ifndef GPUGC_HEAP_H
+#define GPUGC_HEAP_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "gpugc.h"
+#include "mark/layout.h"
+#include "pool.h"
+#include "slots.h"
+#include "util.h"
+
+/* Frozen and immortal objects: a fourth generation no collection's set
+ * includes, since every backend takes `tracked && gen <= g` with g <= 2. */
+#define PERMANENT_GEN 3u
+/* The count of an immortal object: above GPUGC_MAX_REFCOUNT, so gpugc_incref
+ * tells it apart in the overflow test it makes anyway. */
+#define IMMORTAL_RC GPUGC_IMMORTAL_REFCOUNT
+
+static inline uint32_t meta_gen(uint32_t m) { return m & META_GEN_MASK; }
+static inline gpugc_type meta_type(uint32_t m) { return m >> META_TYPE_SHIFT; }
+
+/* A module's own id-indexed array (weak-reference lists, allocation
+ * records) grows with the id arrays through a hook it registers (ids.h):
+ * from old_cap to cap entries, the new ones empty; false (reported) when
+ * memory is short. */
+typedef bool (*id_grow_hook)(gpugc_heap *h, uint32_t old_cap, uint32_t cap);
+#define ID_GROW_HOOKS 2
+
+typedef struct type_entry {
+    char *name;
+    gpugc_type_desc desc;
+} type_entry;
+
+typedef struct generation {
+    u32vec ids;          /* tracked objects of this generation            */
+    uint32_t threshold;
+    uint32_t count;      /* gen 0: allocations - deallocations;
+                            gen g: collections of g-1 since the last of g */
+    gpugc_gen_stats stats; /* cumulative, for gpugc_get_stats            */
+} generation;
+
+/* One collection callback (gpugc_callback_add). */
+typedef struct callback_entry {
+    gpugc_callback fn;
+    void *data;
+} callback_entry;
+
+struct gpugc_heap {
+    /* id-indexed arrays (structure of arrays), all of capacity `cap` */
+    uint32_t *rc;
+    uint32_t *slot_off;
+    uint32_t *slot_cnt;
+    uint32_t *meta;
+    void **addr;
+    uint32_t *gc_refs;   /* collector scratch; see mark/serial.c           */
+    uint32_t *gen_pos;
+    uint64_t *garbage;   /* bitmap, (cap + 63) / 64 words                 */
+    uint32_t cap;
+    uint32_t nids;       /* ids ever handed out: 0..nids-1               */
+    uint32_t free_ids;   /* dead ids, linked through slot_off         */
+    id_grow_hook id_hooks[ID_GROW_HOOKS]; /* side arrays growing with them */
+    size_t live;
+
+    uint32_t *slots;     /* all reference slots; capacity slots_cap       */
+    uint32_t slots_cap;
+    slot_space ss;
+
+    /* Dirty cards: bit c set when entries [c << CARD_SHIFT, +CARD_SIZE) of
+     * meta/slot_off/slot_cnt (card_ids) or of slots (card_slots) changed
+     * since a device backend last copied them; it clears them. */
+    uint64_t *card_ids;
+    uint64_t *card_slots;
+
+    pool_state pool;
+    uint32_t cookie;
+
+    type_entry *types;
+    uint32_t ntypes;
+    size_t types_cap;
+
+    generation gen[GPUGC_GENERATIONS + 1]; /* [PERMANENT_GEN]: frozen and
+                            immortal objects, never collected            */
+    uint64_t long_lived_total, long_lived_pending;
+    bool enabled;
+    bool collecting;     /* a collection's sweep is running callbacks     */
+    bool freeing;        /* the sweep is destroying the garbage (the ids
+                            whose garbage bits are set): none of them takes
+                            a new reference                                */
+    bool releasing;      /* the decref cascade is running                 */
+    bool dying;          /* gpugc_heap_free is running                    */
+    uint32_t pending;    /* ids whose count reached zero, linked through
+                            gc_refs (unused by them: a collection never
+                            runs during a release, and its garbage is
+                            pinned)                                      */
+
+    gpugc_config cfg;    /* as given to gpugc_heap_new                     */
+    gpugc_backend backend; /* configured, after GPUGC_BACKEND; AUTO picks
+                            per collection (backend.c)                      */
+    struct {
+        void *state;     /* the backend's per-heap state, made lazily      */
+        int status;      /* 0 not made yet, 1 made, <0 making it failed    */
+    } be[GPUGC_BACKEND_COUNT];
+    int validate;
+
+    gpugc_collection_stats last;
+    bool have_last;
+
+    callback_entry *callbacks;
+    uint32_t ncallbacks;
+    size_t callbacks_cap;
+    bool in_callbacks;   /* gpugc_callback_add/remove refuse meanwhile     */
+
+    unsigned debug;      /* GPUGC_DEBUG_* flags                            */
+    gpugc_output out;    /* where debug output goes                        */
+    void *out_data;
+    u32vec saved;        /* the garbage list of GPUGC_DEBUG_SAVEALL        */
+
+    struct gpugc_weakref **weak; /* id-indexed heads of the live weak
+                            references to each object; NULL until the
+                            first (weakref.c)                              */
+    struct gpugc_weakref *weakrefs; /* every weak reference of the heap    */
+    struct trace_state *trace; /* allocation tracing; NULL when off (trace.c) */
+
+    gpugc_error_handler on_error;
+    void *on_error_data;
+    int err;
+    char errmsg[256];
+
+    int64_t fault_countdown[GPUGC_FAULT_COUNT];
+
+    _Atomic uintptr_t owner; /* debug builds: the thread inside a call     */
+    unsigned depth;          /* ...and how deep (callbacks re-enter)       */
+};
+
+/* ---- dirty cards -------------------------------------------------------- */
+
+#define CARD_SIZE (1u << CARD_SHIFT)
+
+/* Words of a card bitmap covering n entries. */
+static inline size_t card_words(uint64_t n) {
+    return (size_t)((((n + CARD_SIZE - 1) >> CARD_SHIFT) + 63) / 64);
+}
+
+/* meta, slot_off or slot_cnt of id is about to change. */
+static inline void dirty_id(gpugc_heap *h, uint32_t id) {
+    bit_set(h->card_ids, id >> CARD_SHIFT);
+}
+
+/* slots[off, off + n) is about to change. */
+static inline void dirty_slots(gpugc_heap *h, uint32_t off, uint32_t n) {
+    for (uint32_t c = off >> CARD_SHIFT; n && c <= (off + n - 1) >> CARD_SHIFT; c++)
+        bit_set(h->card_slots, c);
+}
+
+/* Collector metadata bytes (gpugc_memory_stats_get). */
+uint64_t gpugc__heap_metadata_bytes(const gpugc_heap *h);
+
+#endif /* GPUGC_HEAP_H */

@@ -1,0 +1,22 @@
+/* ids.h - the id-indexed arrays: handing out and taking back object ids,
+ * growing every array indexed by them together. */
+#ifndef GPUGC_IDS_H
+#define GPUGC_IDS_H
+
+#include "heap.h"
+
+/* An id for a new object: grows the id arrays (and every registered side
+ * array) when needed; false (reported) when it cannot. */
+bool gpugc__id_alloc(gpugc_heap *h, uint32_t *id);
+/* Takes back a dead object's id: its entries are cleared and it heads the
+ * free list, to be reused by the next allocation. */
+void gpugc__id_release(gpugc_heap *h, uint32_t id);
+/* Registers (on) or drops (off) a side array's grow hook.  At most
+ * ID_GROW_HOOKS are registered at once; registering one twice is one. */
+void gpugc__id_hook(gpugc_heap *h, id_grow_hook fn, bool on);
+/* Bytes the id arrays and the bitmaps over ids take (memory figures). */
+uint64_t gpugc__ids_bytes(const gpugc_heap *h);
+/* Frees the id arrays (gpugc_heap_free). */
+void gpugc__ids_free(gpugc_heap *h);
+
+#endif /* GPUGC_IDS_H */

@@ -1,0 +1,71 @@
+/* util.h - small utilities every module of the library uses: bit maps,
+ * growable id vectors, prefetching, the clock, and the debug-build check
+ * of what a phase function states holds. */
+#ifndef GPUGC_UTIL_H
+#define GPUGC_UTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "gpugc.h"
+
+/* ---- checks ------------------------------------------------------------- */
+
+/* What a phase function states holds before or after it, checked in debug
+ * builds (compiled out of release builds): a failure names the condition
+ * and aborts. */
+#ifdef GPUGC_DEBUG
+#define GPUGC_ASSERT(cond) ((cond) ? (void)0 : gpugc__assert_failed(#cond, __FILE__, __LINE__))
+_Noreturn void gpugc__assert_failed(const char *cond, const char *file, int line);
+#else
+#define GPUGC_ASSERT(cond) ((void)0)
+#endif
+
+/* ---- bits and vectors ------------------------------------------------------ */
+
+static inline bool bit_get(const uint64_t *b, uint32_t i) {
+    return (b[i >> 6] >> (i & 63)) & 1u;
+}
+static inline void bit_set(uint64_t *b, uint32_t i) {
+    b[i >> 6] |= UINT64_C(1) << (i & 63);
+}
+static inline void bit_clear(uint64_t *b, uint32_t i) {
+    b[i >> 6] &= ~(UINT64_C(1) << (i & 63));
+}
+
+typedef struct u32vec {
+    uint32_t *v;
+    size_t n, cap;
+} u32vec;
+
+/* Room for one more element in the array p of *cap elements of `elem`
+ * bytes: doubles *cap (`first` when it is 0).  Returns the array, perhaps
+ * moved; NULL (reported, *cap unchanged, p still valid) when memory is
+ * short. */
+void *gpugc__array_grow(gpugc_heap *h, void *p, size_t *cap, size_t elem, size_t first,
+                        const char *what);
+int gpugc__vec_push(gpugc_heap *h, u32vec *v, uint32_t x);
+/* Makes room in v for `extra` more entries; false (reported on behalf of
+ * what) changes nothing. */
+bool gpugc__vec_reserve(gpugc_heap *h, u32vec *v, size_t extra, const char *what);
+/* Grows *bits from old_words to words, the new words zero; false on
+ * failure (reported). */
+bool gpugc__bits_grow(gpugc_heap *h, uint64_t **bits, size_t old_words, size_t words,
+                      const char *what);
+void gpugc__vec_free(u32vec *v);
+
+/* ---- speed and time ---------------------------------------------------------- */
+
+/* A hint to start loading addr; marking is latency-bound, and the loops
+ * know their next addresses well ahead. */
+#if defined(__GNUC__) || defined(__clang__)
+#define PREFETCH(addr) __builtin_prefetch(addr)
+#else
+#define PREFETCH(addr) ((void)(addr))
+#endif
+
+/* CLOCK_MONOTONIC in nanoseconds. */
+uint64_t gpugc__now_ns(void);
+
+#endif /* GPUGC_UTIL_H */
