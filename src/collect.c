@@ -30,10 +30,6 @@
 #include "python/control.h"
 #include "weakref.h"
 
-static bool heap_busy(const gpugc_heap *h) {
-    return h->collecting || h->releasing || h->dying;
-}
-
 /* Runs the backend chosen for this collection; if it fails for any reason
  * but corrupt counts, reports the failure and runs the serial reference. */
 static int run_mark(gpugc_heap *h, mark_job *job) {
@@ -66,16 +62,9 @@ static void promote(gpugc_heap *h, int g, uint32_t target) {
  * never run it (PEP 442: once per object, ever).  True if any ran. */
 static bool finalize_garbage(gpugc_heap *h, const uint32_t *garbage, size_t n) {
     bool ran = false;
-    for (size_t k = 0; k < n; k++) {
-        uint32_t id = garbage[k];
-        const gpugc_type_desc *d = &h->types[meta_type(h->meta[id])].desc;
-        if (d->finalize && !(h->meta[id] & META_FINALIZED)) {
-            dirty_id(h, id);
-            h->meta[id] |= META_FINALIZED;
-            d->finalize(h, h->addr[id]);
+    for (size_t k = 0; k < n; k++)
+        if (gpugc__object_finalize(h, garbage[k]))
             ran = true;
-        }
-    }
     return ran;
 }
 
@@ -119,18 +108,12 @@ static size_t recheck(gpugc_heap *h, uint32_t *garbage, size_t n) {
  * runs first, while no slot has changed; then the references from the
  * garbage to survivors are dropped, and the memory goes. */
 static void free_garbage(gpugc_heap *h, const uint32_t *garbage, size_t n) {
-    h->freeing = true; /* no new reference to a member: counted_id */
+    h->busy |= BUSY_FREEING; /* no new reference to a member: counted_id */
     for (size_t k = 0; k < n; k++)
         gpugc__object_destroy(h, garbage[k]);
-    h->freeing = false;
-    for (size_t k = 0; k < n; k++) {
-        uint32_t id = garbage[k], off = h->slot_off[id];
-        for (uint32_t e = 0, cnt = h->slot_cnt[id]; e < cnt; e++) {
-            uint32_t j = h->slots[off + e];
-            if (j != NO_ID && !bit_get(h->garbage, j))
-                gpugc__drop_ref(h, j);
-        }
-    }
+    h->busy &= ~BUSY_FREEING;
+    for (size_t k = 0; k < n; k++)
+        gpugc__drop_slot_refs(h, h->slot_off[garbage[k]], h->slot_cnt[garbage[k]], h->garbage);
     for (size_t k = 0; k < n; k++) {
         bit_clear(h->garbage, garbage[k]);
         gpugc__object_free(h, garbage[k]);
@@ -145,7 +128,7 @@ static void free_garbage(gpugc_heap *h, const uint32_t *garbage, size_t n) {
  *         many) or destroyed and freed, bits cleared; no live slot names a
  *         freed id.  Returns how many were freed. */
 static uint64_t sweep(gpugc_heap *h, uint32_t *garbage, size_t n, bool save, uint64_t *saved) {
-    h->collecting = true;
+    h->busy |= BUSY_COLLECTING;
     for (size_t k = 0; k < n; k++)
         h->rc[garbage[k]]++;
     /* Program code that has seen the garbage may have kept some of it: the
@@ -171,7 +154,7 @@ static uint64_t sweep(gpugc_heap *h, uint32_t *garbage, size_t n, bool save, uin
         free_garbage(h, garbage, n);
         freed = n;
     }
-    h->collecting = false;
+    h->busy &= ~BUSY_COLLECTING;
     gpugc__release_pending(h);
     return freed;
 }

@@ -102,7 +102,7 @@ void gpugc_heap_free(gpugc_heap *h) {
         return;
     /* From here on incref/decref are no-ops, so destroy callbacks that drop
      * references they hold cannot free what is about to be freed anyway. */
-    h->dying = true;
+    h->busy |= BUSY_DYING;
     for (uint32_t id = 0; id < h->nids; id++)
         if (h->meta[id] & META_LIVE)
             gpugc__object_destroy(h, id);

@@ -55,6 +55,21 @@
 static inline uint32_t meta_gen(uint32_t m) { return m & META_GEN_MASK; }
 static inline gpugc_type meta_type(uint32_t m) { return m >> META_TYPE_SHIFT; }
 
+/* What a heap is in the middle of, while it runs program code (callbacks,
+ * finalizers, destructors, handlers): bits of h->busy, which nest.  Each
+ * says what that code is refused. */
+enum {
+    BUSY_COLLECTING = 1u << 0, /* a collection: no other collection        */
+    BUSY_CALLBACKS = 1u << 1,  /* its START/STOP callbacks run: no adding or
+                                  removing callbacks (walks are fine)       */
+    BUSY_FREEING = 1u << 2,    /* its sweep destroys the garbage (the ids
+                                  whose garbage bits are set): none of them
+                                  takes a new reference                     */
+    BUSY_RELEASING = 1u << 3,  /* the decref cascade: a nested release
+                                  leaves its ids to the running one         */
+    BUSY_DYING = 1u << 4,      /* gpugc_heap_free: counts stop moving       */
+};
+
 /* A module's own id-indexed array (weak-reference lists, allocation
  * records) grows with the id arrays through a hook it registers (ids.h):
  * from old_cap to cap entries, the new ones empty; false (reported) when
@@ -118,18 +133,15 @@ struct gpugc_heap {
                             immortal objects, never collected            */
     uint64_t long_lived_total, long_lived_pending;
     bool enabled;
-    bool collecting;     /* a collection's sweep is running callbacks     */
-    bool freeing;        /* the sweep is destroying the garbage (the ids
-                            whose garbage bits are set): none of them takes
-                            a new reference                                */
-    bool releasing;      /* the decref cascade is running                 */
-    bool dying;          /* gpugc_heap_free is running                    */
+    unsigned busy;       /* BUSY_* bits: what the heap is in the middle of */
     uint32_t pending;    /* ids whose count reached zero, linked through
                             gc_refs (unused by them: a collection never
                             runs during a release, and its garbage is
                             pinned)                                      */
 
-    gpugc_config cfg;    /* as given to gpugc_heap_new                     */
+    gpugc_config cfg;    /* effective: as given to gpugc_heap_new, with the
+                            environment's options applied (options.h)     */
+    char *strings;       /* the block cfg's strings point into            */
     gpugc_backend backend; /* configured, after GPUGC_BACKEND; AUTO picks
                             per collection (backend.c)                      */
     struct {
@@ -144,7 +156,6 @@ struct gpugc_heap {
     callback_entry *callbacks;
     uint32_t ncallbacks;
     size_t callbacks_cap;
-    bool in_callbacks;   /* gpugc_callback_add/remove refuse meanwhile     */
 
     unsigned debug;      /* GPUGC_DEBUG_* flags                            */
     gpugc_output out;    /* where debug output goes                        */
@@ -186,6 +197,12 @@ static inline void dirty_id(gpugc_heap *h, uint32_t id) {
 static inline void dirty_slots(gpugc_heap *h, uint32_t off, uint32_t n) {
     for (uint32_t c = off >> CARD_SHIFT; n && c <= (off + n - 1) >> CARD_SHIFT; c++)
         bit_set(h->card_slots, c);
+}
+
+/* Collecting, releasing or dying: no collection may start, nor any call
+ * that must see a settled heap. */
+static inline bool heap_busy(const gpugc_heap *h) {
+    return h->busy & (BUSY_COLLECTING | BUSY_RELEASING | BUSY_DYING);
 }
 
 /* Collector metadata bytes (gpugc_memory_stats_get). */

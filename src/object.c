@@ -12,7 +12,11 @@
 #include "python/trace.h"
 #include "weakref.h"
 
-uint32_t gpugc__object_id(const gpugc_heap *h, const void *obj, const char *fn) {
+/* The id in obj's header if the header is one of this heap's, a block of
+ * its pools or a large block of its own (one load and one compare), and
+ * `full` adds that the id is live and names this payload; else NO_ID,
+ * reported on behalf of fn. */
+static uint32_t header_id(const gpugc_heap *h, const void *obj, bool full, const char *fn) {
     if (!obj) {
         gpugc__set_error(h, GPUGC_EINVAL, "%s: object is NULL", fn);
         return NO_ID;
@@ -20,11 +24,15 @@ uint32_t gpugc__object_id(const gpugc_heap *h, const void *obj, const char *fn) 
     const obj_header *hd = (const obj_header *)obj - 1;
     uint32_t id = hd->id;
     if ((hd->check ^ h->cookie) > GPUGC_SIZE_CLASSES || id >= h->nids ||
-        h->addr[id] != obj || !(h->meta[id] & META_LIVE)) {
+        (full && (h->addr[id] != obj || !(h->meta[id] & META_LIVE)))) {
         gpugc__set_error(h, GPUGC_ENOTOBJ, "%s: %p is not a live object of this heap", fn, obj);
         return NO_ID;
     }
     return id;
+}
+
+uint32_t gpugc__object_id(const gpugc_heap *h, const void *obj, const char *fn) {
+    return header_id(h, obj, true, fn);
 }
 
 /* The id of an object the caller is taking or dropping a reference to:
@@ -34,26 +42,17 @@ uint32_t gpugc__object_id(const gpugc_heap *h, const void *obj, const char *fn) 
  * header and count only; debug builds also check the payload address. */
 static uint32_t counted_id(const gpugc_heap *h, const void *obj, const char *fn) {
 #ifdef GPUGC_DEBUG
-    uint32_t id = gpugc__object_id(h, obj, fn);
+    uint32_t id = header_id(h, obj, true, fn);
+#else
+    uint32_t id = header_id(h, obj, false, fn);
+#endif
     if (id == NO_ID)
         return NO_ID;
-#else
-    if (!obj) {
-        gpugc__set_error(h, GPUGC_EINVAL, "%s: object is NULL", fn);
-        return NO_ID;
-    }
-    const obj_header *hd = (const obj_header *)obj - 1;
-    uint32_t id = hd->id;
-    if ((hd->check ^ h->cookie) > GPUGC_SIZE_CLASSES || id >= h->nids) {
-        gpugc__set_error(h, GPUGC_ENOTOBJ, "%s: %p is not a live object of this heap", fn, obj);
-        return NO_ID;
-    }
-#endif
     if (h->rc[id] == 0) {
         gpugc__set_error(h, GPUGC_ENOTOBJ, "%s: object %p is dead (its count is zero)", fn, obj);
         return NO_ID;
     }
-    if (h->freeing && bit_get(h->garbage, id)) {
+    if ((h->busy & BUSY_FREEING) && bit_get(h->garbage, id)) {
         gpugc__set_error(h, GPUGC_EBUSY, "%s: object %p is garbage the sweep is freeing", fn, obj);
         return NO_ID;
     }
@@ -123,7 +122,7 @@ static void *new_at(gpugc_heap *h, gpugc_type t, uint32_t nrefs, size_t size, co
 /* ---- reference counting ------------------------------------------------- */
 
 static void incref(gpugc_heap *h, void *obj) {
-    if (h->dying)
+    if (h->busy & BUSY_DYING)
         return;
     uint32_t id = counted_id(h, obj, "gpugc_incref");
     if (id == NO_ID)
@@ -134,7 +133,7 @@ static void incref(gpugc_heap *h, void *obj) {
 }
 
 static void decref(gpugc_heap *h, void *obj) {
-    if (h->dying)
+    if (h->busy & BUSY_DYING)
         return;
     uint32_t id = counted_id(h, obj, "gpugc_decref");
     if (id == NO_ID)
@@ -156,6 +155,24 @@ void gpugc__drop_ref(gpugc_heap *h, uint32_t id) {
     if (h->rc[id] != IMMORTAL_RC && --h->rc[id] == 0) {
         h->gc_refs[id] = h->pending;
         h->pending = id;
+    }
+}
+
+bool gpugc__object_finalize(gpugc_heap *h, uint32_t id) {
+    void (*finalize)(gpugc_heap *, void *) = h->types[meta_type(h->meta[id])].desc.finalize;
+    if (!finalize || (h->meta[id] & META_FINALIZED))
+        return false;
+    dirty_id(h, id);
+    h->meta[id] |= META_FINALIZED;
+    finalize(h, h->addr[id]);
+    return true;
+}
+
+void gpugc__drop_slot_refs(gpugc_heap *h, uint32_t off, uint32_t n, const uint64_t *keep) {
+    for (uint32_t k = off; k < off + n; k++) {
+        uint32_t j = h->slots[k];
+        if (j != NO_ID && !(keep && bit_get(keep, j)))
+            gpugc__drop_ref(h, j);
     }
 }
 
@@ -187,33 +204,31 @@ void gpugc__object_free(gpugc_heap *h, uint32_t id) {
  * The list is a stack threaded through the ids, so a chain of any length
  * is released with constant C stack. */
 void gpugc__release_pending(gpugc_heap *h) {
-    if (h->releasing)
+    if (h->busy & BUSY_RELEASING)
         return;
-    h->releasing = true;
+    h->busy |= BUSY_RELEASING;
     while (h->pending != NO_ID) {
         uint32_t id = h->pending;
         h->pending = h->gc_refs[id];
-        const gpugc_type_desc *d = &h->types[meta_type(h->meta[id])].desc;
-        if (d->finalize && !(h->meta[id] & META_FINALIZED)) {
-            /* As CPython does: the finalizer runs with a borrowed count of
-             * one; if it leaves more, the object was resurrected. */
-            dirty_id(h, id);
-            h->meta[id] |= META_FINALIZED;
-            h->rc[id] = 1;
-            d->finalize(h, h->addr[id]);
-            if (h->rc[id] == 0 || --h->rc[id] != 0)
-                continue; /* resurrected, or already pending again */
+        /* As CPython does: the finalizer runs with a borrowed count of
+         * one.  If it leaves more, the object was resurrected; if none, it
+         * dropped the borrowed count and the object is pending again. */
+        h->rc[id] = 1;
+        bool finalized = gpugc__object_finalize(h, id);
+        uint32_t left = h->rc[id];
+        if (finalized && left != 1) {
+            if (left)
+                h->rc[id] = left - 1;
+            continue;
         }
+        h->rc[id] = 0;
         if (h->weak && h->weak[id])
             gpugc__weak_clear(h, &id, 1);
         gpugc__object_destroy(h, id);
-        uint32_t off = h->slot_off[id];
-        for (uint32_t k = 0, n = h->slot_cnt[id]; k < n; k++)
-            if (h->slots[off + k] != NO_ID)
-                gpugc__drop_ref(h, h->slots[off + k]);
+        gpugc__drop_slot_refs(h, h->slot_off[id], h->slot_cnt[id], NULL);
         gpugc__object_free(h, id);
     }
-    h->releasing = false;
+    h->busy &= ~BUSY_RELEASING;
 }
 
 /* ---- slots -------------------------------------------------------------- */
@@ -294,9 +309,7 @@ static int resize_refs(gpugc_heap *h, void *obj, uint32_t nrefs) {
     }
     /* Shrinking: settle the object first, then run the releases, so that
      * callbacks they trigger see it in its final shape. */
-    for (uint32_t k = nrefs; k < old; k++)
-        if (h->slots[off + k] != NO_ID)
-            gpugc__drop_ref(h, h->slots[off + k]);
+    gpugc__drop_slot_refs(h, off + nrefs, old - nrefs, NULL);
     gpugc__slots_release(h, off + nrefs, old - nrefs);
     dirty_id(h, id);
     h->slot_cnt[id] = nrefs;
@@ -317,7 +330,7 @@ int gpugc_make_immortal(gpugc_heap *h, void *obj) {
     uint32_t id = counted_id(h, obj, "gpugc_make_immortal");
     if (id == NO_ID)
         return h->err;
-    if (h->collecting || h->releasing || h->dying)
+    if (heap_busy(h))
         return gpugc__set_error(h, GPUGC_EBUSY,
                          "gpugc_make_immortal: called from a callback while the heap is collecting or releasing");
     if (h->meta[id] & META_IMMORTAL)

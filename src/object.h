@@ -26,6 +26,12 @@ void gpugc__drop_ref(gpugc_heap *h, uint32_t id);
 /* Frees the pending ids (finalize, destroy, drop their slots' references,
  * free), cascading, unless a release is already running further up. */
 void gpugc__release_pending(gpugc_heap *h);
+/* Runs id's finalizer if its type has one and it never ran (PEP 442: once
+ * per object, ever); true if it ran. */
+bool gpugc__object_finalize(gpugc_heap *h, uint32_t id);
+/* Drops the references slots[off, off + n) hold, but not those to ids
+ * whose bit is set in `keep` (NULL: none is kept).  Runs no callback. */
+void gpugc__drop_slot_refs(gpugc_heap *h, uint32_t off, uint32_t n, const uint64_t *keep);
 /* Runs the type's destroy callback, if any. */
 void gpugc__object_destroy(gpugc_heap *h, uint32_t id);
 /* Frees a dead object's memory (payload, slot range, id) without touching

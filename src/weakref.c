@@ -134,7 +134,8 @@ gpugc_weakref *gpugc_weakref_new(gpugc_heap *h, void *obj, gpugc_weakref_cb cb, 
         return NULL;
     /* Dying objects take no new weak reference: one whose count reached
      * zero, or garbage a running sweep is about to free. */
-    if (h->rc[id] == 0 || h->dying || (h->collecting && bit_get(h->garbage, id))) {
+    if (h->rc[id] == 0 || (h->busy & BUSY_DYING) ||
+        ((h->busy & BUSY_COLLECTING) && bit_get(h->garbage, id))) {
         gpugc__set_error(h, GPUGC_EBUSY, "gpugc_weakref_new: %p is being freed", obj);
         return NULL;
     }

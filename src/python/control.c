@@ -154,7 +154,7 @@ static int callbacks_busy(const gpugc_heap *h, const char *fn) {
 int gpugc_callback_add(gpugc_heap *h, gpugc_callback fn, void *data) {
     if (!h || !fn)
         return gpugc__set_error(h, GPUGC_EINVAL, "gpugc_callback_add: %s is NULL", h ? "fn" : "heap");
-    if (h->in_callbacks)
+    if (h->busy & BUSY_CALLBACKS)
         return callbacks_busy(h, "gpugc_callback_add");
     if (h->ncallbacks == h->callbacks_cap) {
         callback_entry *c = gpugc__array_grow(h, h->callbacks, &h->callbacks_cap, sizeof *c, 4,
@@ -170,7 +170,7 @@ int gpugc_callback_add(gpugc_heap *h, gpugc_callback fn, void *data) {
 int gpugc_callback_remove(gpugc_heap *h, gpugc_callback fn, void *data) {
     if (!h || !fn)
         return gpugc__set_error(h, GPUGC_EINVAL, "gpugc_callback_remove: %s is NULL", h ? "fn" : "heap");
-    if (h->in_callbacks)
+    if (h->busy & BUSY_CALLBACKS)
         return callbacks_busy(h, "gpugc_callback_remove");
     for (uint32_t k = 0; k < h->ncallbacks; k++) {
         if (h->callbacks[k].fn == fn && h->callbacks[k].data == data) {
@@ -188,10 +188,8 @@ int gpugc_callback_remove(gpugc_heap *h, gpugc_callback fn, void *data) {
 void gpugc__run_callbacks(gpugc_heap *h, gpugc_phase phase, const gpugc_collect_info *info) {
     if (h->ncallbacks == 0)
         return;
-    h->collecting = true;
-    h->in_callbacks = true;
+    h->busy |= BUSY_COLLECTING | BUSY_CALLBACKS;
     for (uint32_t k = 0; k < h->ncallbacks; k++)
         h->callbacks[k].fn(h, phase, info, h->callbacks[k].data);
-    h->in_callbacks = false;
-    h->collecting = false;
+    h->busy &= ~(BUSY_COLLECTING | BUSY_CALLBACKS);
 }

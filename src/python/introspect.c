@@ -16,7 +16,7 @@ _Static_assert(GPUGC_PERMANENT_GENERATION == PERMANENT_GEN, "one permanent gener
  * hand out garbage whose memory may be about to go: refused, so that no
  * walk ever gives out an object being freed. */
 static int walk_refused(const gpugc_heap *h, const char *fn) {
-    if (h->dying || (h->collecting && !h->in_callbacks))
+    if ((h->busy & BUSY_DYING) || (h->busy & (BUSY_COLLECTING | BUSY_CALLBACKS)) == BUSY_COLLECTING)
         return gpugc__set_error(h, GPUGC_EBUSY, "%s: called from a callback during a collection's sweep", fn);
     return GPUGC_OK;
 }
