@@ -6,21 +6,25 @@
  * refused reference) checked against a shadow model of the object graph.
  *
  * The model and the operations are the differential suite's own
- * (tests/test_differential.c, compiled here with GPUGC_FUZZ): each input is
- * one graph whose every choice is read from the input's bytes.  Any
- * difference in liveness, reference count, edges or callbacks aborts, which
- * libFuzzer reports with the input that caused it.
+ * (tests/model.c): each input is one graph whose every choice is read from
+ * the input's bytes.  Any difference in liveness, reference count, edges or
+ * callbacks aborts, which libFuzzer reports with the input that caused it.
  */
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "gpugc.h"
+#include "model.h"
+
 static const uint8_t *fuzz_data;
 static size_t fuzz_left;
+static int graph; /* inputs run so far */
 
 /* 0..n-1 from the next one or two input bytes; 0 once the input is used up
  * (the graph then only grows to its limit and ends). */
-static int fuzz_rnd(int n)
+int model_rnd(int n)
 {
     unsigned v = 0;
     for (int b = 0; b < (n > 256 ? 2 : 1) && fuzz_left; b++, fuzz_left--)
@@ -28,35 +32,36 @@ static int fuzz_rnd(int n)
     return (int)(v % (unsigned)n);
 }
 
-/* What the suite takes from cmocka. */
-#define print_error(...) fprintf(stderr, __VA_ARGS__)
-#define print_message(...) ((void)0)
-#define fail() abort()
-#define assert_non_null(p) ((p) ? (void)0 : abort())
-#define assert_int_not_equal(a, b) ((a) != (b) ? (void)0 : abort())
+void model_print(const char *format, ...)
+{
+    va_list args;
+    va_start(args, format);
+    vfprintf(stderr, format, args);
+    va_end(args);
+}
 
-#define GPUGC_FUZZ 1
-#include "../tests/test_differential.c"
+void model_fail(void)
+{
+    abort();
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    if (!W.h) {
-        gpugc_set_error_handler(NULL, count_error, NULL);
-        open_heap();
+    if (graph == 0) {
+        gpugc_set_error_handler(NULL, model_error_handler, NULL);
+        model_open_heap();
     }
     fuzz_data = data;
     fuzz_left = size;
-    W.graph++;
-    run_graph();
     /* As the suite does between graphs: a heap with immortal objects is
      * replaced, any other must end empty. */
-    if (W.immortals > 0) {
-        close_heap();
-        open_heap();
+    if (model_run_graph(++graph)) {
+        model_close_heap();
+        model_open_heap();
     } else {
-        drop_everything();
+        model_drop_everything();
     }
     return 0;
 }

@@ -42,4 +42,20 @@ static inline gpugc_heap *heap_manual(void)
     return h;
 }
 
+/* A garbage two-cycle: two objects of type t, one slot and 8 bytes each,
+ * referencing each other and dropped by C at once, so that only a
+ * collection frees them.  Returns one of them, borrowed: valid until a
+ * collection frees it. */
+static inline void *garbage_cycle(gpugc_heap *h, gpugc_type t)
+{
+    void *a = gpugc_new(h, t, 1, 8), *b = gpugc_new(h, t, 1, 8);
+    assert_non_null(a);
+    assert_non_null(b);
+    assert_int_equal(gpugc_set_ref(h, a, 0, b), GPUGC_OK);
+    assert_int_equal(gpugc_set_ref(h, b, 0, a), GPUGC_OK);
+    gpugc_decref(h, a);
+    gpugc_decref(h, b);
+    return a;
+}
+
 #endif

@@ -553,14 +553,7 @@ static size_t make_garbage_cycles(gpugc_heap *h, int n)
 {
     size_t peak = 0;
     for (int i = 0; i < n; i++) {
-        void *a = gpugc_new(h, GPUGC_TYPE_OBJECT, 1, 16);
-        void *b = gpugc_new(h, GPUGC_TYPE_OBJECT, 1, 16);
-        assert_non_null(a);
-        assert_non_null(b);
-        assert_int_equal(gpugc_set_ref(h, a, 0, b), GPUGC_OK);
-        assert_int_equal(gpugc_set_ref(h, b, 0, a), GPUGC_OK);
-        gpugc_decref(h, a);
-        gpugc_decref(h, b);
+        garbage_cycle(h, GPUGC_TYPE_OBJECT);
         size_t count = gpugc_object_count(h);
         if (count > peak)
             peak = count;

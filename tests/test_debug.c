@@ -73,19 +73,6 @@ static int teardown(void **state)
     return 0;
 }
 
-/* A garbage two-cycle of nodes; returns one of them (borrowed). */
-static void *garbage_pair(gpugc_heap *h)
-{
-    void *a = gpugc_new(h, node_type, 1, 8), *b = gpugc_new(h, node_type, 1, 8);
-    assert_non_null(a);
-    assert_non_null(b);
-    assert_int_equal(gpugc_set_ref(h, a, 0, b), GPUGC_OK);
-    assert_int_equal(gpugc_set_ref(h, b, 0, a), GPUGC_OK);
-    gpugc_decref(h, a);
-    gpugc_decref(h, b);
-    return a;
-}
-
 static void test_flags(void **state)
 {
     gpugc_heap *h = *state;
@@ -104,7 +91,7 @@ static void test_stats_and_collectable_output(void **state)
 {
     gpugc_heap *h = *state;
     void *keep = gpugc_new(h, GPUGC_TYPE_OBJECT, 1, 8);
-    void *a = garbage_pair(h);
+    void *a = garbage_cycle(h, node_type);
     assert_int_equal(gpugc_set_debug(h, GPUGC_DEBUG_STATS | GPUGC_DEBUG_COLLECTABLE), GPUGC_OK);
     assert_int_equal(gpugc_collect(h, 2), 2);
     assert_non_null(strstr(D.text, "gpugc: collecting generation 2...\n"));
@@ -122,7 +109,7 @@ static void test_stats_and_collectable_output(void **state)
     D.text[0] = '\0';
     D.lines = 0;
     assert_int_equal(gpugc_set_debug(h, 0), GPUGC_OK);
-    garbage_pair(h);
+    garbage_cycle(h, node_type);
     assert_int_equal(gpugc_collect(h, 2), 2);
     assert_int_equal(D.lines, 0);
     gpugc_set_output(h, NULL, NULL); /* back to stderr */
@@ -144,7 +131,7 @@ static void test_saveall(void **state)
 {
     gpugc_heap *h = *state;
     assert_int_equal(gpugc_set_debug(h, GPUGC_DEBUG_LEAK), GPUGC_OK);
-    void *a = garbage_pair(h);
+    void *a = garbage_cycle(h, node_type);
     assert_int_equal(gpugc_collect(h, 0), 2);
     assert_int_equal(D.finalized, 2);
     assert_int_equal(D.destroyed, 0);
@@ -211,7 +198,7 @@ static void test_heap_free_with_garbage_list(void **state)
 {
     gpugc_heap *h = *state;
     assert_int_equal(gpugc_set_debug(h, GPUGC_DEBUG_SAVEALL), GPUGC_OK);
-    garbage_pair(h);
+    garbage_cycle(h, node_type);
     assert_int_equal(gpugc_collect(h, 2), 2);
     gpugc_heap_free(h);
     *state = NULL;

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "gpugc.h"
+#include "support.h"
 
 /* ---- helpers ------------------------------------------------------------------ */
 
@@ -37,8 +38,8 @@ static void quiet(gpugc_heap *h, int status, const char *message, void *data)
 }
 
 /* A heap on the serial CPU backend (GPUGC_BACKEND still overrides it),
- * without automatic collection. */
-static gpugc_heap *heap_manual(void)
+ * without automatic collection, its errors quiet. */
+static gpugc_heap *serial_heap(void)
 {
     gpugc_config cfg;
     gpugc_config_init(&cfg);
@@ -70,7 +71,7 @@ static void *new_cycle(gpugc_heap *h, gpugc_type t)
 static int setup(void **state)
 {
     destroyed = 0;
-    *state = heap_manual();
+    *state = serial_heap();
     return 0;
 }
 
@@ -160,14 +161,7 @@ static void test_mark_fault_frees_nothing(void **state)
         .name = "Counted", .destroy = count_destroy});
     void *live = gpugc_new(h, t, 1, 8);
     assert_non_null(live);
-    void *a = gpugc_new(h, t, 1, 8);
-    void *b = gpugc_new(h, t, 1, 8);
-    assert_non_null(a);
-    assert_non_null(b);
-    assert_int_equal(gpugc_set_ref(h, a, 0, b), GPUGC_OK);
-    assert_int_equal(gpugc_set_ref(h, b, 0, a), GPUGC_OK);
-    gpugc_decref(h, a);
-    gpugc_decref(h, b);
+    void *a = garbage_cycle(h, t);
     assert_int_equal(gpugc_object_count(h), 3);
 
     /* Countdown 1: the first collection marks, the second one fails. */
@@ -382,7 +376,7 @@ static void test_alloc_fault_sweep(void **state)
     for (k = 0; k < MAX_COUNTDOWN && clean < CLEAN_RUNS; k++) {
         memset(&w, 0, sizeof w);
         destroyed = 0;
-        w.h = heap_manual();
+        w.h = serial_heap();
         w.type = gpugc_type_register(w.h, &(gpugc_type_desc){
             .name = "Counted", .destroy = count_destroy});
         assert_int_not_equal(w.type, (gpugc_type)-1);

@@ -11,6 +11,7 @@
 #include <pthread.h>
 
 #include "gpugc.h"
+#include "support.h"
 
 static struct {
     gpugc_heap *h;
@@ -59,18 +60,6 @@ static int debug_build(void)
     return cfg.validate;
 }
 
-static void *make_cycle(gpugc_heap *h, gpugc_type t)
-{
-    void *a = gpugc_new(h, t, 1, 8), *b = gpugc_new(h, t, 1, 8);
-    assert_non_null(a);
-    assert_non_null(b);
-    assert_int_equal(gpugc_set_ref(h, a, 0, b), GPUGC_OK);
-    assert_int_equal(gpugc_set_ref(h, b, 0, a), GPUGC_OK);
-    gpugc_decref(h, a);
-    gpugc_decref(h, b);
-    return a;
-}
-
 static void *use_heap(void *arg)
 {
     void *o = gpugc_new(T.h, GPUGC_TYPE_OBJECT, 1, 8);
@@ -110,7 +99,7 @@ static void test_concurrent_use_reported(void **state)
     gpugc_type_desc desc = {"parks", park, NULL};
     gpugc_type t = gpugc_type_register(T.h, &desc);
     void *held = gpugc_new(T.h, GPUGC_TYPE_OBJECT, 0, 8);
-    make_cycle(T.h, t);
+    garbage_cycle(T.h, t);
 
     pthread_t c;
     T.inside = T.go = 0;
