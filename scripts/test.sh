@@ -20,6 +20,28 @@ run() { # build-dir, cmake args...
   (cd "$dir" && ctest -j "$jobs" --output-on-failure)
 }
 run build/release -DCMAKE_BUILD_TYPE=Release -DGPUGC_WITH_CUDA=ON
+# The installed libraries export gpugc's names and nothing else: every
+# global symbol libgpugc.a defines is gpugc_* (the API) or gpugc__* (the
+# library's internals, hidden), and libgpugc.so exports the API, gpugc_[a-z]*,
+# alone: no gpugc__ name and nothing of the CUDA runtime linked into it.
+prefix=$(mktemp -d)
+cmake --install build/release --prefix "$prefix" >/dev/null
+libdir=$prefix/$(sed -n 's/^CMAKE_INSTALL_LIBDIR:PATH=//p' build/release/CMakeCache.txt)
+for f in libgpugc.a libgpugc.so; do
+  [ -f "$libdir/$f" ] || { echo "exports: no $f installed in $libdir" >&2; exit 1; }
+done
+a_syms=$(nm -g --defined-only "$libdir/libgpugc.a" | awk 'NF >= 3 {print $3}' | sort -u)
+so_syms=$(nm -D --defined-only "$libdir/libgpugc.so" | awk 'NF >= 3 {print $3}' | sort -u)
+rm -rf "$prefix"
+a_bad=$(grep -v '^gpugc_' <<<"$a_syms" || true)
+so_bad=$(grep -v '^gpugc_[a-z]' <<<"$so_syms" || true)
+count() { grep -c "$1" <<<"$2" || true; }
+echo "exports: libgpugc.a defines $(count . "$a_syms") global symbols ($(count '^gpugc_[a-z]' "$a_syms") gpugc_, $(count '^gpugc__' "$a_syms") gpugc__, $(count . "$a_bad") other); libgpugc.so exports $(count . "$so_syms") ($(count . "$so_bad") not gpugc_[a-z]*)"
+if [ -n "$a_bad$so_bad" ]; then
+  [ -z "$a_bad" ] || echo "exports: libgpugc.a defines global symbols outside gpugc_*:" $a_bad >&2
+  [ -z "$so_bad" ] || echo "exports: libgpugc.so exports symbols outside gpugc_[a-z]*:" $so_bad >&2
+  exit 1
+fi
 run build/asan -DCMAKE_BUILD_TYPE=Debug -DGPUGC_SANITIZE=address,undefined
 # Not differential_cpu-parallel: its small sets run on the serial reference.
 cmake -S . -B build/tsan -DGPUGC_WARNINGS_AS_ERRORS=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo \
