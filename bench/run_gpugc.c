@@ -74,7 +74,7 @@ static int64_t g_live(void *heap)
 static double g_metadata(void *heap)
 {
     gpugc_memory_stats m;
-    gpugc_memory_stats_get(((gheap *)heap)->h, &m);
+    gpugc_memory_stats_get(((gheap *)heap)->h, &m, sizeof m);
     return (double)m.metadata_bytes;
 }
 

@@ -47,11 +47,19 @@
 extern "C" {
 #endif
 
-/* Marks the library's entry points for export from a shared build. */
+/* Marks the library's entry points for export from a shared build;
+ * GPUGC_NODISCARD, the calls whose result owns something (a heap, a new
+ * object or reference, a snapshot), so that dropping it warns;
+ * GPUGC_ALLOC_SIZE, the argument that sizes a new payload, for the
+ * compiler's bounds checks. */
 #if defined(__GNUC__) || defined(__clang__)
 #define GPUGC_API __attribute__((visibility("default")))
+#define GPUGC_NODISCARD __attribute__((warn_unused_result))
+#define GPUGC_ALLOC_SIZE(n) __attribute__((alloc_size(n)))
 #else
 #define GPUGC_API
+#define GPUGC_NODISCARD
+#define GPUGC_ALLOC_SIZE(n)
 #endif
 
 #define GPUGC_VERSION_MAJOR 0
@@ -62,26 +70,46 @@ extern "C" {
 /* Status codes                                                              */
 /* ------------------------------------------------------------------------ */
 
+/* Listed once: each X(NAME, value, description) becomes GPUGC_<NAME> and
+ * what gpugc_strerror says of it. */
+#define GPUGC_STATUS_CODES(X)                                                   \
+    X(OK, 0, "success")                                                         \
+    /* an argument is NULL or out of its range */                               \
+    X(EINVAL, -1, "invalid argument")                                           \
+    /* memory could not be had; nothing changed */                              \
+    X(ENOMEM, -2, "out of memory")                                              \
+    /* a slot index past the object's slot count */                             \
+    X(ERANGE, -3, "slot index out of range")                                    \
+    /* a pointer that is no live object of this heap */                         \
+    X(ENOTOBJ, -4, "not a live object of this heap")                            \
+    /* a type id that was never registered */                                   \
+    X(ETYPE, -5, "unknown type")                                                \
+    /* a count dropped that is zero already (its object is being freed) */      \
+    X(EUNDERFLOW, -6, "reference count below zero")                             \
+    /* a count or size past what the heap can hold */                           \
+    X(EOVERFLOW, -7, "count or size too large")                                 \
+    /* called from a finalizer or destructor while the heap is collecting or    \
+     * releasing, or a new reference to an object the sweep is freeing */       \
+    X(EBUSY, -8, "heap busy collecting or releasing")                           \
+    /* reference counts disagree with the slots (a count was dropped too        \
+     * often); nothing freed */                                                 \
+    X(ECORRUPT, -9, "reference counts disagree with the slots")                 \
+    /* an unknown backend name */                                               \
+    X(EBACKEND, -10, "unknown backend")                                         \
+    /* the requested backend is not available here */                           \
+    X(ENODEV, -11, "backend not available")                                     \
+    /* a backend failed during a collection */                                  \
+    X(EDEVICE, -12, "backend failed")                                           \
+    /* a fault injected by gpugc_inject_fault */                                \
+    X(EFAULT, -13, "injected fault")                                            \
+    /* the heap is in use by another thread at the same time (checked in       \
+     * debug builds) */                                                         \
+    X(ETHREAD, -14, "heap in use by another thread")
+
 enum {
-    GPUGC_OK = 0,
-    GPUGC_EINVAL = -1,     /* an argument is NULL or out of its range        */
-    GPUGC_ENOMEM = -2,     /* memory could not be had; nothing changed        */
-    GPUGC_ERANGE = -3,     /* a slot index past the object's slot count       */
-    GPUGC_ENOTOBJ = -4,    /* a pointer that is no live object of this heap   */
-    GPUGC_ETYPE = -5,      /* a type id that was never registered             */
-    GPUGC_EUNDERFLOW = -6, /* a reference count would go below zero          */
-    GPUGC_EOVERFLOW = -7,  /* a count or size past what the heap can hold     */
-    GPUGC_EBUSY = -8,      /* called from a finalizer or destructor while the
-                              heap is collecting or releasing, or a new
-                              reference to an object the sweep is freeing   */
-    GPUGC_ECORRUPT = -9,   /* reference counts disagree with the slots
-                              (a count was dropped too often); nothing freed  */
-    GPUGC_EBACKEND = -10,  /* an unknown backend name                         */
-    GPUGC_ENODEV = -11,    /* the requested backend is not available here     */
-    GPUGC_EDEVICE = -12,   /* a backend failed during a collection            */
-    GPUGC_EFAULT = -13,    /* a fault injected by gpugc_inject_fault          */
-    GPUGC_ETHREAD = -14    /* the heap is in use by another thread at the same
-                              time (checked in debug builds)                 */
+#define GPUGC_STATUS_ENUM(name, value, text) GPUGC_##name = value,
+    GPUGC_STATUS_CODES(GPUGC_STATUS_ENUM)
+#undef GPUGC_STATUS_ENUM
 };
 
 /* A static string describing a status code ("unknown status" otherwise). */
@@ -107,9 +135,11 @@ typedef enum {
 #define GPUGC_BACKEND_COUNT 5
 #define GPUGC_GENERATIONS 3
 
+/* A heap's configuration: fill it with gpugc_config_init, then change what
+ * you need.  The fields GPUGC_OPTIONS lists (below) are options, which the
+ * environment overrides. */
 typedef struct gpugc_config {
-    gpugc_backend backend;  /* default AUTO; GPUGC_BACKEND in the environment
-                               overrides it                                 */
+    gpugc_backend backend;  /* option GPUGC_BACKEND                         */
     uint32_t threshold[GPUGC_GENERATIONS]; /* CPython's (700, 10, 10):
                                generation 0 is collected when allocations
                                minus deallocations of tracked objects exceed
@@ -119,26 +149,60 @@ typedef struct gpugc_config {
     int validate;           /* nonzero: run gpugc_validate after every
                                collection and fail loudly if it does not hold.
                                Default: on in debug builds (GPUGC_DEBUG)    */
-    uint32_t threads;       /* cpu-parallel: worker threads, 0 = one per
-                               core; GPUGC_THREADS overrides                 */
-    const char *opencl_device; /* opencl: "P:D" (platform and device
-                               indices) or part of a platform or device
-                               name; NULL = the first GPU, else the first
-                               device; GPUGC_OPENCL_DEVICE overrides        */
-    int gpu_cpu_handoff;    /* GPU backends finish a breadth-first search
-                               whose frontier stays narrow on the CPU
-                               (default 1); 0 keeps every level on the
-                               device, for testing the device path          */
+    uint32_t threads;       /* option GPUGC_THREADS                         */
+    const char *opencl_device; /* option GPUGC_OPENCL_DEVICE (copied)      */
+    int gpu_cpu_handoff;    /* option GPUGC_GPU_CPU_HANDOFF                 */
+    uint32_t objects_per_thread; /* option GPUGC_OBJECTS_PER_THREAD         */
 } gpugc_config;
 
-/* Fills *cfg with the defaults. */
+/* The largest team cpu-parallel runs (option GPUGC_THREADS). */
+#define GPUGC_MAX_THREADS 1024
+
+/* The options, listed once: each X(kind, field, NAME, default, max, doc)
+ * is the field `field` of gpugc_config, with the default gpugc_config_init
+ * writes, and the environment variable GPUGC_<NAME>, which overrides the
+ * field when it is set and not empty.  gpugc_heap_new reads the variables
+ * and checks every option once, before it makes anything: a malformed
+ * value, or one out of range, makes it fail with a message naming the
+ * variable (GPUGC_THREADS=abc) or the field (cfg.threads).  `kind` says
+ * how a value is written:
+ *   backend  a gpugc_backend; in the environment its name (as
+ *            gpugc_backend_parse reads it), GPUGC_EBACKEND if unknown
+ *   count    a uint32_t from 0 to max; in the environment decimal digits
+ *            only (no sign, no spaces, no other base), GPUGC_EINVAL if not
+ *   flag     an int, 0 or nonzero; in the environment exactly 0 or 1,
+ *            GPUGC_EINVAL if not
+ *   string   a const char *, NULL or "" for none; gpugc_heap_new copies
+ *            it, so the caller's buffer may change or go afterwards
+ * max is the largest count (0 for the other kinds).  Programs can walk the
+ * list, as the tests do to check that README.md documents every option. */
+#define GPUGC_OPTIONS(X)                                                         \
+    X(backend, backend, BACKEND, GPUGC_BACKEND_AUTO, 0,                           \
+      "where the mark phase runs: auto, cpu, cpu-parallel, opencl or cuda")      \
+    X(count, threads, THREADS, 0, GPUGC_MAX_THREADS,                              \
+      "cpu-parallel: the team's threads; 0 = one per online core")               \
+    X(count, objects_per_thread, OBJECTS_PER_THREAD, 150000, UINT32_MAX,          \
+      "cpu-parallel: a collection wakes one thread per this many objects, up "   \
+      "to the team (none: the serial marker runs); 0 = the whole team always")   \
+    X(flag, gpu_cpu_handoff, GPU_CPU_HANDOFF, 1, 0,                               \
+      "GPU backends: a search whose frontier stays narrow is finished on the "   \
+      "CPU; 0 keeps every level on the device")                                  \
+    X(string, opencl_device, OPENCL_DEVICE, NULL, 0,                              \
+      "opencl: \"P:D\" (platform and device indices) or part of a platform or "  \
+      "device name; none = the first GPU, else the first device")
+
+/* Fills *cfg with the defaults: each option's from GPUGC_OPTIONS, CPython's
+ * thresholds, validate on in debug builds.  The environment is read later,
+ * by gpugc_heap_new. */
 GPUGC_API void gpugc_config_init(gpugc_config *cfg);
 
-/* A new, empty heap; NULL cfg means the defaults.  Returns NULL when the
- * configuration is invalid, the backend named by cfg or by GPUGC_BACKEND is
- * unknown (GPUGC_EBACKEND) or unavailable (GPUGC_ENODEV), or memory is short;
- * gpugc_last_error_message(NULL) then says why. */
-GPUGC_API gpugc_heap *gpugc_heap_new(const gpugc_config *cfg);
+/* A new, empty heap; NULL cfg means the defaults.  The environment's
+ * options (GPUGC_OPTIONS) override cfg's.  Returns NULL when an option of
+ * cfg or of the environment is malformed or out of range (GPUGC_EINVAL, or
+ * GPUGC_EBACKEND for an unknown backend name), the backend is unavailable
+ * (GPUGC_ENODEV), or memory is short; gpugc_last_error_message(NULL) then
+ * says why, naming the variable or the field. */
+GPUGC_API GPUGC_NODISCARD gpugc_heap *gpugc_heap_new(const gpugc_config *cfg);
 
 /* Releases every object (running `destroy`, never `finalize`), all memory
  * and the backend.  NULL is ignored. */
@@ -149,10 +213,15 @@ GPUGC_API void gpugc_heap_free(gpugc_heap *h);
  * available (gpugc_last_collection says which one ran). */
 GPUGC_API gpugc_backend gpugc_heap_backend(const gpugc_heap *h);
 
+/* Copies the heap's effective configuration into *out: the one given to
+ * gpugc_heap_new with the environment's options applied.  Its strings are
+ * the heap's copies, valid until gpugc_heap_free. */
+GPUGC_API int gpugc_config_get(const gpugc_heap *h, gpugc_config *out);
+
 /* "auto", "cpu", "cpu-parallel", "opencl", "cuda"; NULL for other values. */
 GPUGC_API const char *gpugc_backend_name(gpugc_backend b);
 
-/* Parses one of the names above into *out.  GPUGC_EBACKEND if unknown. */
+/* Parses one of the names above into *out.  GPUGC_EBACKEND if unknown.      */
 GPUGC_API int gpugc_backend_parse(const char *name, gpugc_backend *out);
 
 /* GPUGC_OK when b can be used in this build on this machine; otherwise
@@ -204,7 +273,15 @@ GPUGC_API gpugc_type gpugc_type_of(const gpugc_heap *h, const void *obj);
  * tracked by the cycle collector and start in generation 0; objects without
  * are left to reference counting, as CPython does with atoms.  May run an
  * automatic collection first.  NULL on error. */
-GPUGC_API void *gpugc_new(gpugc_heap *h, gpugc_type t, uint32_t nrefs, size_t size);
+GPUGC_API GPUGC_NODISCARD GPUGC_ALLOC_SIZE(4) void *gpugc_new(gpugc_heap *h, gpugc_type t,
+                                                            uint32_t nrefs, size_t size);
+
+/* gpugc_new that records the caller's file and line as the allocation site
+ * (allocation tracing, below); file must outlive the heap (a string literal
+ * such as __FILE__). */
+GPUGC_API GPUGC_NODISCARD GPUGC_ALLOC_SIZE(4) void *
+gpugc_new_at(gpugc_heap *h, gpugc_type t, uint32_t nrefs, size_t size, const char *file, int line);
+#define GPUGC_NEW(h, t, nrefs, size) gpugc_new_at((h), (t), (nrefs), (size), __FILE__, __LINE__)
 
 /* Adds one reference held by C code. */
 GPUGC_API void gpugc_incref(gpugc_heap *h, void *obj);
@@ -273,57 +350,9 @@ GPUGC_API int gpugc_isenabled(const gpugc_heap *h);
 /* Live objects in the heap. */
 GPUGC_API size_t gpugc_object_count(const gpugc_heap *h);
 
-/* The figures of one collection.  Listed once here: each X(type, name, doc)
- * becomes a field of gpugc_collection_stats, and programs can walk the list
- * (the benchmark prints every field this way). */
-#define GPUGC_COLLECTION_STATS(X)                                               \
-    X(int32_t, generation, "generation collected")                              \
-    X(int32_t, backend, "gpugc_backend that ran the mark phase")                \
-    X(int32_t, fallback, "1 if the backend failed and the CPU reference ran")   \
-    X(uint64_t, objects, "objects in the collected set")                        \
-    X(uint64_t, edges, "reference slots of the set's objects")                  \
-    X(uint64_t, unreachable, "unreachable objects found")                       \
-    X(uint64_t, collected, "objects freed")                                     \
-    X(uint64_t, resurrected, "unreachable objects a finalizer resurrected")     \
-    X(uint64_t, ns_sync, "bringing the backend's copy of the heap up to date")  \
-    X(uint64_t, ns_update_refs, "update_refs: gc_refs = refcount")              \
-    X(uint64_t, ns_subtract_refs, "subtract_refs: drop references inside")      \
-    X(uint64_t, ns_mark, "breadth-first mark from outside references")          \
-    X(uint64_t, ns_download, "bringing the mark bitmap back")                   \
-    X(uint64_t, ns_sweep, "finalize, destroy and free the garbage; promote")    \
-    X(uint64_t, ns_total, "the whole collection")                               \
-    X(uint64_t, bytes_h2d, "bytes copied host to device")                       \
-    X(uint64_t, bytes_d2h, "bytes copied device to host")
-
-typedef struct gpugc_collection_stats {
-#define GPUGC_STATS_FIELD_(type, name, doc) type name;
-    GPUGC_COLLECTION_STATS(GPUGC_STATS_FIELD_)
-#undef GPUGC_STATS_FIELD_
-} gpugc_collection_stats;
-
-/* Copies the figures of the heap's last collection into *out; fields a
- * newer library has beyond `size` bytes are left out, so programs built
- * against an older header keep working.  GPUGC_EINVAL before any
- * collection. */
-GPUGC_API int gpugc_last_collection(const gpugc_heap *h, gpugc_collection_stats *out,
-                          size_t size);
-
 /* ------------------------------------------------------------------------ */
-/* The collector's controls, as CPython's gc module has them                 */
+/* Generations, as CPython's gc module has them                              */
 /* ------------------------------------------------------------------------ */
-
-/* Cumulative figures of one generation (CPython's gc.get_stats). */
-typedef struct gpugc_gen_stats {
-    uint64_t collections;   /* collections of this generation               */
-    uint64_t collected;     /* unreachable objects freed                     */
-    uint64_t uncollectable; /* unreachable objects moved to the garbage list
-                               (gpugc_garbage) instead of being freed        */
-    uint64_t candidates;    /* objects examined: the sizes of the sets       */
-    uint64_t duration_ns;   /* time spent collecting                         */
-} gpugc_gen_stats;
-
-/* The figures of collections of `generation` (0..2) so far. */
-GPUGC_API int gpugc_get_stats(const gpugc_heap *h, int generation, gpugc_gen_stats *out);
 
 /* CPython's gc.get_count: count[0] is allocations minus deallocations of
  * tracked objects since the last collection, count[g] (g > 0) the
@@ -335,6 +364,30 @@ GPUGC_API int gpugc_get_count(const gpugc_heap *h, uint32_t count[GPUGC_GENERATI
  * (gpugc_collect still works). */
 GPUGC_API int gpugc_set_threshold(gpugc_heap *h, const uint32_t threshold[GPUGC_GENERATIONS]);
 GPUGC_API int gpugc_get_threshold(const gpugc_heap *h, uint32_t threshold[GPUGC_GENERATIONS]);
+
+/* CPython's gc.freeze: moves every tracked object into the permanent
+ * generation, which no collection examines (frozen objects still keep
+ * what they reference alive, and still die by reference count).  Call it
+ * before fork() so that children do not touch, and so copy, the pages of
+ * the objects the parent built.  Resets count[0].  On GPUGC_ENOMEM
+ * (reported) nothing moves. */
+GPUGC_API void gpugc_freeze(gpugc_heap *h);
+/* Moves the frozen objects back into the oldest generation (2). */
+GPUGC_API void gpugc_unfreeze(gpugc_heap *h);
+/* Objects frozen now (immortal objects are not counted); 0 on error. */
+GPUGC_API size_t gpugc_get_freeze_count(const gpugc_heap *h);
+
+/* PEP 683: from now on gpugc_incref, gpugc_decref and references stored in
+ * or dropped from slots leave the object's count alone (gpugc_refcount
+ * says GPUGC_IMMORTAL_REFCOUNT); it is never collected (it lives in the
+ * permanent generation) and never freed before gpugc_heap_free, which
+ * destroys it.  What its slots reference stays alive while they do.
+ * Refused (GPUGC_EBUSY) from finalizers, destructors and callbacks. */
+GPUGC_API int gpugc_make_immortal(gpugc_heap *h, void *obj);
+
+/* ------------------------------------------------------------------------ */
+/* Collection callbacks                                                      */
+/* ------------------------------------------------------------------------ */
 
 /* Collection callbacks (CPython's gc.callbacks). */
 typedef enum { GPUGC_PHASE_START, GPUGC_PHASE_STOP } gpugc_phase;
@@ -363,25 +416,40 @@ GPUGC_API int gpugc_callback_add(gpugc_heap *h, gpugc_callback fn, void *data);
  * there is none. */
 GPUGC_API int gpugc_callback_remove(gpugc_heap *h, gpugc_callback fn, void *data);
 
-/* CPython's gc.freeze: moves every tracked object into the permanent
- * generation, which no collection examines (frozen objects still keep
- * what they reference alive, and still die by reference count).  Call it
- * before fork() so that children do not touch, and so copy, the pages of
- * the objects the parent built.  Resets count[0].  On GPUGC_ENOMEM
- * (reported) nothing moves. */
-GPUGC_API void gpugc_freeze(gpugc_heap *h);
-/* Moves the frozen objects back into the oldest generation (2). */
-GPUGC_API void gpugc_unfreeze(gpugc_heap *h);
-/* Objects frozen now (immortal objects are not counted); 0 on error. */
-GPUGC_API size_t gpugc_get_freeze_count(const gpugc_heap *h);
+/* ------------------------------------------------------------------------ */
+/* Weak references                                                           */
+/* ------------------------------------------------------------------------ */
 
-/* PEP 683: from now on gpugc_incref, gpugc_decref and references stored in
- * or dropped from slots leave the object's count alone (gpugc_refcount
- * says GPUGC_IMMORTAL_REFCOUNT); it is never collected (it lives in the
- * permanent generation) and never freed before gpugc_heap_free, which
- * destroys it.  What its slots reference stays alive while they do.
- * Refused (GPUGC_EBUSY) from finalizers, destructors and callbacks. */
-GPUGC_API int gpugc_make_immortal(gpugc_heap *h, void *obj);
+/* A weak reference never keeps its referent alive and never dangles: when
+ * the referent dies, by reference count (after its finalizer, if that did
+ * not resurrect it) or as unreachable garbage of a collection (before any
+ * callback or finalizer of that collection runs, every weak reference to
+ * any of its garbage reads NULL, as in CPython; a callback or finalizer
+ * that then resurrects the object does not bring its weak references
+ * back), every weak reference to it reads NULL, and then the callback of
+ * each runs once, before the referent's memory can be reused.  A weak reference is
+ * the caller's until gpugc_weakref_free; gpugc_heap_free frees those
+ * left, running no callback. */
+typedef struct gpugc_weakref gpugc_weakref;
+typedef void (*gpugc_weakref_cb)(gpugc_heap *h, gpugc_weakref *w, void *data);
+
+/* A weak reference to obj; cb (may be NULL) runs with data when obj dies.
+ * NULL on error; GPUGC_EBUSY for an object being freed (from its own
+ * weak-reference callbacks, or garbage of a sweep in progress). */
+GPUGC_API GPUGC_NODISCARD gpugc_weakref *gpugc_weakref_new(gpugc_heap *h, void *obj,
+                                                           gpugc_weakref_cb cb, void *data);
+/* The referent with a new reference for the caller (gpugc_decref it), or
+ * NULL once it died. */
+GPUGC_API GPUGC_NODISCARD void *gpugc_weakref_get(gpugc_heap *h, gpugc_weakref *w);
+/* Frees w, dead or alive (its callback will not run); NULL is ignored.
+ * May be called from any callback, w's own included. */
+GPUGC_API void gpugc_weakref_free(gpugc_heap *h, gpugc_weakref *w);
+/* Live weak references to obj (CPython's weakref.getweakrefcount). */
+GPUGC_API size_t gpugc_weakref_count(const gpugc_heap *h, const void *obj);
+
+/* ------------------------------------------------------------------------ */
+/* Introspection                                                             */
+/* ------------------------------------------------------------------------ */
 
 /* Introspection (CPython's gc.get_objects, get_referrers, get_referents).
  * A visitor returns 0 to go on, anything else to stop: the call then
@@ -421,27 +489,6 @@ GPUGC_API int gpugc_track(gpugc_heap *h, void *obj);
  * or a negative status. */
 GPUGC_API int gpugc_is_finalized(const gpugc_heap *h, const void *obj);
 
-/* Debugging (CPython's gc.set_debug), with CPython's values.  Output goes
- * through the heap's output function, one line per call. */
-#define GPUGC_DEBUG_STATS 1u         /* figures at the start and end of each
-                                        collection                           */
-#define GPUGC_DEBUG_COLLECTABLE 2u   /* each unreachable object found        */
-#define GPUGC_DEBUG_UNCOLLECTABLE 4u /* each object moved to the garbage list */
-#define GPUGC_DEBUG_SAVEALL 32u      /* unreachable objects are not freed but
-                                        moved to the garbage list (after
-                                        their finalizers ran, PEP 442)        */
-#define GPUGC_DEBUG_LEAK (GPUGC_DEBUG_COLLECTABLE | GPUGC_DEBUG_UNCOLLECTABLE | GPUGC_DEBUG_SAVEALL)
-
-/* Sets the debug flags; GPUGC_EINVAL for bits not listed above. */
-GPUGC_API int gpugc_set_debug(gpugc_heap *h, unsigned flags);
-GPUGC_API unsigned gpugc_get_debug(const gpugc_heap *h);
-
-/* Receives the heap's debug output, one line (ending in a newline) per
- * call.  The default writes to stderr. */
-typedef void (*gpugc_output)(gpugc_heap *h, const char *line, void *data);
-/* Installs fn for h; NULL restores the default. */
-GPUGC_API void gpugc_set_output(gpugc_heap *h, gpugc_output fn, void *data);
-
 /* The garbage list (CPython's gc.garbage): the unreachable objects that
  * collections under GPUGC_DEBUG_SAVEALL kept, oldest first, each holding
  * one count for the list.  Visited as gpugc_get_objects visits. */
@@ -463,39 +510,83 @@ GPUGC_API int gpugc_dump_dot(gpugc_heap *h, FILE *f, void *const *objs, size_t n
                              unsigned depth, size_t max_nodes);
 
 /* ------------------------------------------------------------------------ */
-/* Weak references                                                           */
+/* Debugging                                                                 */
 /* ------------------------------------------------------------------------ */
 
-/* A weak reference never keeps its referent alive and never dangles: when
- * the referent dies, by reference count (after its finalizer, if that did
- * not resurrect it) or as unreachable garbage of a collection (before any
- * callback or finalizer of that collection runs, every weak reference to
- * any of its garbage reads NULL, as in CPython; a callback or finalizer
- * that then resurrects the object does not bring its weak references
- * back), every weak reference to it reads NULL, and then the callback of
- * each runs once, before the referent's memory can be reused.  A weak reference is
- * the caller's until gpugc_weakref_free; gpugc_heap_free frees those
- * left, running no callback. */
-typedef struct gpugc_weakref gpugc_weakref;
-typedef void (*gpugc_weakref_cb)(gpugc_heap *h, gpugc_weakref *w, void *data);
+/* Debugging (CPython's gc.set_debug), with CPython's values.  Output goes
+ * through the heap's output function, one line per call. */
+#define GPUGC_DEBUG_STATS 1u         /* figures at the start and end of each
+                                        collection                           */
+#define GPUGC_DEBUG_COLLECTABLE 2u   /* each unreachable object found        */
+#define GPUGC_DEBUG_UNCOLLECTABLE 4u /* each object moved to the garbage list */
+#define GPUGC_DEBUG_SAVEALL 32u      /* unreachable objects are not freed but
+                                        moved to the garbage list (after
+                                        their finalizers ran, PEP 442)        */
+#define GPUGC_DEBUG_LEAK (GPUGC_DEBUG_COLLECTABLE | GPUGC_DEBUG_UNCOLLECTABLE | GPUGC_DEBUG_SAVEALL)
 
-/* A weak reference to obj; cb (may be NULL) runs with data when obj dies.
- * NULL on error; GPUGC_EBUSY for an object being freed (from its own
- * weak-reference callbacks, or garbage of a sweep in progress). */
-GPUGC_API gpugc_weakref *gpugc_weakref_new(gpugc_heap *h, void *obj, gpugc_weakref_cb cb,
-                                           void *data);
-/* The referent with a new reference for the caller (gpugc_decref it), or
- * NULL once it died. */
-GPUGC_API void *gpugc_weakref_get(gpugc_heap *h, gpugc_weakref *w);
-/* Frees w, dead or alive (its callback will not run); NULL is ignored.
- * May be called from any callback, w's own included. */
-GPUGC_API void gpugc_weakref_free(gpugc_heap *h, gpugc_weakref *w);
-/* Live weak references to obj (CPython's weakref.getweakrefcount). */
-GPUGC_API size_t gpugc_weakref_count(const gpugc_heap *h, const void *obj);
+/* Sets the debug flags; GPUGC_EINVAL for bits not listed above. */
+GPUGC_API int gpugc_set_debug(gpugc_heap *h, unsigned flags);
+GPUGC_API unsigned gpugc_get_debug(const gpugc_heap *h);
+
+/* Receives the heap's debug output, one line (ending in a newline) per
+ * call.  The default writes to stderr. */
+typedef void (*gpugc_output)(gpugc_heap *h, const char *line, void *data);
+/* Installs fn for h; NULL restores the default. */
+GPUGC_API void gpugc_set_output(gpugc_heap *h, gpugc_output fn, void *data);
 
 /* ------------------------------------------------------------------------ */
-/* Memory                                                                    */
+/* Figures                                                                   */
 /* ------------------------------------------------------------------------ */
+
+/* Every stats getter fills the caller's struct up to `size` bytes (pass
+ * sizeof the struct): fields a newer library has beyond it are left out,
+ * so programs built against an older header keep working. */
+
+/* The figures of one collection.  Listed once here: each X(type, name, doc)
+ * becomes a field of gpugc_collection_stats, and programs can walk the list
+ * (the benchmark prints every field this way). */
+#define GPUGC_COLLECTION_STATS(X)                                               \
+    X(int32_t, generation, "generation collected")                              \
+    X(int32_t, backend, "gpugc_backend that ran the mark phase")                \
+    X(int32_t, fallback, "1 if the backend failed and the CPU reference ran")   \
+    X(uint64_t, objects, "objects in the collected set")                        \
+    X(uint64_t, edges, "reference slots of the set's objects")                  \
+    X(uint64_t, unreachable, "unreachable objects found")                       \
+    X(uint64_t, collected, "objects freed")                                     \
+    X(uint64_t, resurrected, "unreachable objects a finalizer resurrected")     \
+    X(uint64_t, ns_sync, "bringing the backend's copy of the heap up to date")  \
+    X(uint64_t, ns_update_refs, "update_refs: gc_refs = refcount")              \
+    X(uint64_t, ns_subtract_refs, "subtract_refs: drop references inside")      \
+    X(uint64_t, ns_mark, "breadth-first mark from outside references")          \
+    X(uint64_t, ns_download, "bringing the mark bitmap back")                   \
+    X(uint64_t, ns_sweep, "finalize, destroy and free the garbage; promote")    \
+    X(uint64_t, ns_total, "the whole collection")                               \
+    X(uint64_t, bytes_h2d, "bytes copied host to device")                       \
+    X(uint64_t, bytes_d2h, "bytes copied device to host")
+
+typedef struct gpugc_collection_stats {
+#define GPUGC_STATS_FIELD_(type, name, doc) type name;
+    GPUGC_COLLECTION_STATS(GPUGC_STATS_FIELD_)
+#undef GPUGC_STATS_FIELD_
+} gpugc_collection_stats;
+
+/* The figures of the heap's last collection; GPUGC_EINVAL before any. */
+GPUGC_API int gpugc_last_collection(const gpugc_heap *h, gpugc_collection_stats *out,
+                                    size_t size);
+
+/* Cumulative figures of one generation (CPython's gc.get_stats). */
+typedef struct gpugc_gen_stats {
+    uint64_t collections;   /* collections of this generation               */
+    uint64_t collected;     /* unreachable objects freed                     */
+    uint64_t uncollectable; /* unreachable objects moved to the garbage list
+                               (gpugc_garbage) instead of being freed        */
+    uint64_t candidates;    /* objects examined: the sizes of the sets       */
+    uint64_t duration_ns;   /* time spent collecting                         */
+} gpugc_gen_stats;
+
+/* The figures of collections of `generation` (0..2) so far. */
+GPUGC_API int gpugc_get_stats(const gpugc_heap *h, int generation, gpugc_gen_stats *out,
+                              size_t size);
 
 /* Payloads of up to GPUGC_SMALL_MAX bytes (header included) come from
  * size-class pools in 1 MiB arenas; larger ones straight from the system. */
@@ -522,10 +613,20 @@ typedef struct gpugc_memory_stats {
     uint64_t slots_free;      /* freed slot ranges waiting for reuse        */
 } gpugc_memory_stats;
 
+/* Per-class figures; class_index in 0..GPUGC_SIZE_CLASSES-1. */
+GPUGC_API int gpugc_size_class_stats_get(const gpugc_heap *h, unsigned class_index,
+                                         gpugc_size_class_stats *out, size_t size);
+/* The heap's memory as a whole. */
+GPUGC_API int gpugc_memory_stats_get(const gpugc_heap *h, gpugc_memory_stats *out, size_t size);
+
 /* Writes sys._debugmallocstats's picture of the heap's memory to f: per
  * size class the pools, blocks used and free; large payloads; arenas
  * mapped, at peak and released; bytes of collector metadata; slots. */
 GPUGC_API int gpugc_print_allocator_stats(const gpugc_heap *h, FILE *f);
+
+/* ------------------------------------------------------------------------ */
+/* Allocation tracing                                                        */
+/* ------------------------------------------------------------------------ */
 
 /* Allocation tracing, in the spirit of Python's tracemalloc.  While a heap
  * traces, each new object records its payload size and its allocation
@@ -539,12 +640,6 @@ GPUGC_API int gpugc_trace_is_tracing(const gpugc_heap *h);
  * started or gpugc_trace_reset_peak; both 0 when not tracing. */
 GPUGC_API int gpugc_trace_get_traced_memory(const gpugc_heap *h, uint64_t *current, uint64_t *peak);
 GPUGC_API int gpugc_trace_reset_peak(gpugc_heap *h);
-
-/* gpugc_new that records the caller's file and line as the site; file
- * must outlive the heap (a string literal such as __FILE__). */
-GPUGC_API void *gpugc_new_at(gpugc_heap *h, gpugc_type t, uint32_t nrefs, size_t size,
-                             const char *file, int line);
-#define GPUGC_NEW(h, t, nrefs, size) gpugc_new_at((h), (t), (nrefs), (size), __FILE__, __LINE__)
 
 /* The traced live objects at one moment, grouped by site and type.  It
  * stays valid after tracing stops, and reads type names from the heap:
@@ -562,7 +657,7 @@ typedef struct gpugc_trace_stat {
 } gpugc_trace_stat;
 
 /* NULL on error, or when the heap is not tracing (GPUGC_EINVAL). */
-GPUGC_API gpugc_trace_snapshot *gpugc_trace_snapshot_take(gpugc_heap *h);
+GPUGC_API GPUGC_NODISCARD gpugc_trace_snapshot *gpugc_trace_snapshot_take(gpugc_heap *h);
 GPUGC_API void gpugc_trace_snapshot_free(gpugc_trace_snapshot *s);
 /* The snapshot grouped by key, most bytes first, as a malloc'd array of *n
  * entries in *out (free() it). */
@@ -574,11 +669,6 @@ GPUGC_API int gpugc_trace_statistics(const gpugc_trace_snapshot *s, gpugc_trace_
 GPUGC_API int gpugc_trace_compare(const gpugc_trace_snapshot *newer,
                                   const gpugc_trace_snapshot *older, gpugc_trace_key key,
                                   gpugc_trace_stat **out, size_t *n);
-
-/* Per-class figures; class_index in 0..GPUGC_SIZE_CLASSES-1. */
-GPUGC_API int gpugc_size_class_stats_get(const gpugc_heap *h, unsigned class_index,
-                               gpugc_size_class_stats *out);
-GPUGC_API int gpugc_memory_stats_get(const gpugc_heap *h, gpugc_memory_stats *out);
 
 /* ------------------------------------------------------------------------ */
 /* Errors                                                                    */

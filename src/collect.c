@@ -33,6 +33,8 @@
 /* Runs the backend chosen for this collection; if it fails for any reason
  * but corrupt counts, reports the failure and runs the serial reference. */
 static int run_mark(gpugc_heap *h, mark_job *job) {
+    for (size_t k = 0; k < job->nset; k++) /* backend.h's "all zero on entry" */
+        GPUGC_ASSERT(!bit_get(job->garbage, job->set[k]));
     const backend_ops *ops = gpugc__backend_for(h, job->nset);
     job->stats->backend = (int32_t)ops->kind;
     int st = gpugc__fault_fires(h, GPUGC_FAULT_MARK)
@@ -128,6 +130,8 @@ static void free_garbage(gpugc_heap *h, const uint32_t *garbage, size_t n) {
  *         many) or destroyed and freed, bits cleared; no live slot names a
  *         freed id.  Returns how many were freed. */
 static uint64_t sweep(gpugc_heap *h, uint32_t *garbage, size_t n, bool save, uint64_t *saved) {
+    for (size_t k = 0; k < n; k++)
+        GPUGC_ASSERT(bit_get(h->garbage, garbage[k]));
     h->busy |= BUSY_COLLECTING;
     for (size_t k = 0; k < n; k++)
         h->rc[garbage[k]]++;
@@ -159,40 +163,82 @@ static uint64_t sweep(gpugc_heap *h, uint32_t *garbage, size_t n, bool save, uin
     return freed;
 }
 
-/* Collection of generations 0..g: fills h->last, *saved (objects moved to
- * the garbage list) and the generation's cumulative figures.  Changes
- * nothing unless the mark phase succeeds. */
-static int64_t collect_generations(gpugc_heap *h, int g, uint64_t *saved) {
-    gpugc_collection_stats st = {0};
-    uint64_t t0 = gpugc__now_ns();
-    st.generation = g;
-    uint32_t target = g + 1 < GPUGC_GENERATIONS ? (uint32_t)g + 1 : (uint32_t)g;
+/* ---- a collection ---------------------------------------------------------- */
 
-    size_t n = 0, moved = 0;
+/* The set of a collection of generations 0..g, in a new array; room is
+ * made now in the generation survivors join (`target`) and, with `save`,
+ * in the garbage list, so that nothing can fail once garbage is known.
+ * NULL (reported) when memory is short: nothing changed. */
+static uint32_t *build_set(gpugc_heap *h, int g, uint32_t target, bool save, size_t *n) {
+    size_t count = 0, moved = 0;
     for (int s = 0; s <= g; s++) {
-        n += h->gen[s].ids.n;
+        count += h->gen[s].ids.n;
         if ((uint32_t)s != target)
             moved += h->gen[s].ids.n;
     }
-    /* Room made now, so that nothing can fail once garbage is known. */
-    bool save = h->debug & GPUGC_DEBUG_SAVEALL;
     if (!gpugc__vec_reserve(h, &h->gen[target].ids, moved, "gpugc_collect") ||
-        (save && !gpugc__vec_reserve(h, &h->saved, n, "gpugc_collect (garbage list)")))
-        return GPUGC_ENOMEM;
-    uint32_t *set = gpugc__heap_malloc(h, n * sizeof *set + 1, "gpugc_collect (set)");
+        (save && !gpugc__vec_reserve(h, &h->saved, count, "gpugc_collect (garbage list)")))
+        return NULL;
+    uint32_t *set = gpugc__heap_malloc(h, count * sizeof *set + 1, "gpugc_collect (set)");
     if (!set)
-        return GPUGC_ENOMEM;
+        return NULL;
     size_t k = 0;
     for (int s = 0; s <= g; s++) {
         if (h->gen[s].ids.n)
             memcpy(set + k, h->gen[s].ids.v, h->gen[s].ids.n * sizeof *set);
         k += h->gen[s].ids.n;
     }
+    *n = count;
+    return set;
+}
+
+/* The generations' counters once a collection of 0..g has found what of
+ * its set it keeps (CPython's rules for when the next collection of each
+ * generation is due), before the sweep: what its callbacks allocate counts
+ * towards the next one. */
+static void count_collection(gpugc_heap *h, int g, size_t kept) {
+    if (g + 1 < GPUGC_GENERATIONS)
+        h->gen[g + 1].count++;
+    for (int s = 0; s <= g; s++)
+        h->gen[s].count = 0;
+    if (g == GPUGC_GENERATIONS - 2)
+        h->long_lived_pending += kept;
+}
+
+/* Records the figures of a finished collection: h->last and the
+ * generation's cumulative ones. */
+static void record(gpugc_heap *h, const gpugc_collection_stats *st, uint64_t saved) {
+    h->last = *st;
+    h->have_last = true;
+    gpugc_gen_stats *gs = &h->gen[st->generation].stats;
+    gs->collections++;
+    gs->collected += st->collected;
+    gs->uncollectable += saved;
+    gs->candidates += st->objects;
+    gs->duration_ns += st->ns_total;
+}
+
+/* Collection of generations 0..g, in the stages the file's header names.
+ * Before: not collecting; every garbage bit clear; the pending list empty.
+ * After:  the same; h->last, *saved (objects moved to the garbage list) and
+ *         the generation's figures are filled.  Changes nothing unless the
+ *         mark phase succeeds. */
+static int64_t collect_generations(gpugc_heap *h, int g, uint64_t *saved) {
+    GPUGC_ASSERT(!(h->busy & BUSY_COLLECTING) && h->pending == NO_ID);
+    gpugc_collection_stats st = {0};
+    uint64_t t0 = gpugc__now_ns();
+    st.generation = g;
+    uint32_t target = g + 1 < GPUGC_GENERATIONS ? (uint32_t)g + 1 : (uint32_t)g;
+    bool save = h->debug & GPUGC_DEBUG_SAVEALL;
+    size_t n = 0;
+    uint32_t *set = build_set(h, g, target, save, &n);
+    if (!set)
+        return GPUGC_ENOMEM;
 
     mark_job job = {set, n, g, h->garbage, &st};
     int status = run_mark(h, &job);
     if (status != GPUGC_OK) {
-        for (k = 0; k < n; k++)
+        for (size_t k = 0; k < n; k++)
             bit_clear(h->garbage, set[k]);
         free(set);
         return status;
@@ -201,23 +247,18 @@ static int64_t collect_generations(gpugc_heap *h, int g, uint64_t *saved) {
     uint64_t t1 = gpugc__now_ns();
     promote(h, g, target);
     size_t ng = 0;
-    for (k = 0; k < n; k++)
+    for (size_t k = 0; k < n; k++)
         if (bit_get(h->garbage, set[k]))
             set[ng++] = set[k];
-    if (g + 1 < GPUGC_GENERATIONS)
-        h->gen[g + 1].count++;
-    for (int s = 0; s <= g; s++)
-        h->gen[s].count = 0;
-    if (g == GPUGC_GENERATIONS - 2)
-        h->long_lived_pending += n - ng;
+    count_collection(h, g, n - ng);
     st.objects = n;
     st.unreachable = ng;
     if (h->debug & GPUGC_DEBUG_COLLECTABLE)
-        for (k = 0; k < ng; k++)
+        for (size_t k = 0; k < ng; k++)
             gpugc__debug_object(h, "collectable", set[k]);
     st.collected = sweep(h, set, ng, save, saved);
     st.resurrected = ng - st.collected - *saved;
-    if (g == GPUGC_GENERATIONS - 1) {
+    if (g == GPUGC_GENERATIONS - 1) { /* the old heap as the sweep left it */
         h->long_lived_pending = 0;
         h->long_lived_total = h->gen[g].ids.n;
     }
@@ -225,14 +266,7 @@ static int64_t collect_generations(gpugc_heap *h, int g, uint64_t *saved) {
     uint64_t t2 = gpugc__now_ns();
     st.ns_sweep = t2 - t1;
     st.ns_total = t2 - t0;
-    h->last = st;
-    h->have_last = true;
-    gpugc_gen_stats *gs = &h->gen[g].stats;
-    gs->collections++;
-    gs->collected += st.collected;
-    gs->uncollectable += *saved;
-    gs->candidates += n;
-    gs->duration_ns += st.ns_total;
+    record(h, &st, *saved);
     if (h->validate && gpugc_validate(h) != GPUGC_OK) {
 #ifdef GPUGC_DEBUG
         abort(); /* the validator has reported what broke */
@@ -269,18 +303,18 @@ static int64_t collect(gpugc_heap *h, int g) {
 }
 
 int64_t gpugc_collect(gpugc_heap *h, int generation) {
-    if (!h)
-        return gpugc__set_error(NULL, GPUGC_EINVAL, "gpugc_collect: heap is NULL");
+    if (!gpugc__enter(h, "gpugc_collect"))
+        return GPUGC_REFUSED(h);
+    int64_t found;
     if (generation < 0 || generation >= GPUGC_GENERATIONS)
-        return gpugc__set_error(h, GPUGC_EINVAL, "gpugc_collect: generation %d is not 0, 1 or 2",
-                         generation);
-    if (!gpugc__thread_enter(h, "gpugc_collect"))
-        return GPUGC_ETHREAD;
-    int64_t found = heap_busy(h) ? gpugc__set_error(h, GPUGC_EBUSY,
-                                             "gpugc_collect: called from a callback while the heap is "
-                                             "collecting or releasing")
-                                 : collect(h, generation);
-    gpugc__thread_leave(h);
+        found = gpugc__set_error(h, GPUGC_EINVAL, "gpugc_collect: generation %d is not 0, 1 or 2",
+                                 generation);
+    else if (heap_busy(h))
+        found = gpugc__set_error(h, GPUGC_EBUSY, "gpugc_collect: called from a callback while "
+                                                 "the heap is collecting or releasing");
+    else
+        found = collect(h, generation);
+    gpugc__leave(h);
     return found;
 }
 
@@ -302,17 +336,17 @@ void gpugc__maybe_collect(gpugc_heap *h) {
 }
 
 void gpugc_enable(gpugc_heap *h) {
-    if (h)
-        h->enabled = true;
-    else
-        gpugc__set_error(NULL, GPUGC_EINVAL, "gpugc_enable: heap is NULL");
+    if (!gpugc__enter(h, "gpugc_enable"))
+        return;
+    h->enabled = true;
+    gpugc__leave(h);
 }
 
 void gpugc_disable(gpugc_heap *h) {
-    if (h)
-        h->enabled = false;
-    else
-        gpugc__set_error(NULL, GPUGC_EINVAL, "gpugc_disable: heap is NULL");
+    if (!gpugc__enter(h, "gpugc_disable"))
+        return;
+    h->enabled = false;
+    gpugc__leave(h);
 }
 
 int gpugc_isenabled(const gpugc_heap *h) {
@@ -326,6 +360,6 @@ int gpugc_last_collection(const gpugc_heap *h, gpugc_collection_stats *out, size
         return gpugc__set_error(h, GPUGC_EINVAL, "gpugc_last_collection: %s is NULL", h ? "out" : "heap");
     if (!h->have_last)
         return gpugc__set_error(h, GPUGC_EINVAL, "gpugc_last_collection: the heap has not collected yet");
-    memcpy(out, &h->last, size < sizeof h->last ? size : sizeof h->last);
+    copy_figures(out, size, &h->last, sizeof h->last);
     return GPUGC_OK;
 }

@@ -28,22 +28,13 @@ static _Thread_local char noheap_msg[256];
 
 const char *gpugc_strerror(int status) {
     switch (status) {
-    case GPUGC_OK: return "success";
-    case GPUGC_EINVAL: return "invalid argument";
-    case GPUGC_ENOMEM: return "out of memory";
-    case GPUGC_ERANGE: return "slot index out of range";
-    case GPUGC_ENOTOBJ: return "not a live object of this heap";
-    case GPUGC_ETYPE: return "unknown type";
-    case GPUGC_EUNDERFLOW: return "reference count below zero";
-    case GPUGC_EOVERFLOW: return "count or size too large";
-    case GPUGC_EBUSY: return "heap busy collecting or releasing";
-    case GPUGC_ECORRUPT: return "reference counts disagree with the slots";
-    case GPUGC_EBACKEND: return "unknown backend";
-    case GPUGC_ENODEV: return "backend not available";
-    case GPUGC_EDEVICE: return "backend failed";
-    case GPUGC_EFAULT: return "injected fault";
-    case GPUGC_ETHREAD: return "heap in use by another thread";
-    default: return "unknown status";
+#define STATUS_TEXT(name, value, text) \
+    case GPUGC_##name:                 \
+        return text;
+        GPUGC_STATUS_CODES(STATUS_TEXT)
+#undef STATUS_TEXT
+    default:
+        return "unknown status";
     }
 }
 
@@ -102,13 +93,19 @@ void gpugc_clear_error(gpugc_heap *h) {
     }
 }
 
-int gpugc_inject_fault(gpugc_heap *h, gpugc_fault site, int64_t countdown) {
-    if (!h)
-        return gpugc__set_error(NULL, GPUGC_EINVAL, "gpugc_inject_fault: heap is NULL");
+static int inject_fault(gpugc_heap *h, gpugc_fault site, int64_t countdown) {
     if ((unsigned)site >= GPUGC_FAULT_COUNT)
         return gpugc__set_error(h, GPUGC_EINVAL, "gpugc_inject_fault: unknown site %d", (int)site);
     h->fault_countdown[site] = countdown;
     return GPUGC_OK;
+}
+
+int gpugc_inject_fault(gpugc_heap *h, gpugc_fault site, int64_t countdown) {
+    if (!gpugc__enter(h, "gpugc_inject_fault"))
+        return GPUGC_REFUSED(h);
+    int r = inject_fault(h, site, countdown);
+    gpugc__leave(h);
+    return r;
 }
 
 #ifdef GPUGC_DEBUG
@@ -132,8 +129,11 @@ bool gpugc__thread_enter(gpugc_heap *h, const char *fn) {
 }
 
 void gpugc__thread_leave(gpugc_heap *h) {
-    if (--h->depth == 0)
+    if (--h->depth == 0) {
+        /* a destroy run by gpugc_heap_free, unguarded, may call in */
+        GPUGC_ASSERT(!(h->busy & ~BUSY_DYING) && h->pending == NO_ID);
         atomic_store(&h->owner, 0);
+    }
 }
 #endif
 

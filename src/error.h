@@ -34,6 +34,22 @@ static inline bool gpugc__thread_enter(gpugc_heap *h, const char *fn) {
 static inline void gpugc__thread_leave(gpugc_heap *h) { (void)h; }
 #endif
 
+/* The entry of every public call that changes a heap, and its exit: h is
+ * not NULL (else GPUGC_EINVAL, reported on behalf of fn) and the threading
+ * contract holds (debug builds; else GPUGC_ETHREAD).  False when the call
+ * is refused: it then returns GPUGC_REFUSED(h) (or NULL), having changed
+ * nothing.  Debug builds check on the outermost exit that the heap is
+ * settled: not busy, nothing pending. */
+static inline bool gpugc__enter(gpugc_heap *h, const char *fn) {
+    if (!h) {
+        gpugc__set_error(NULL, GPUGC_EINVAL, "%s: heap is NULL", fn);
+        return false;
+    }
+    return gpugc__thread_enter(h, fn);
+}
+static inline void gpugc__leave(gpugc_heap *h) { gpugc__thread_leave(h); }
+#define GPUGC_REFUSED(h) ((h) ? GPUGC_ETHREAD : GPUGC_EINVAL)
+
 /* True when a fault armed at `site` fires now (gpugc_inject_fault). */
 bool gpugc__fault_fires(gpugc_heap *h, gpugc_fault site);
 

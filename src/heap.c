@@ -10,6 +10,7 @@
 #include "ids.h"
 #include "mark/backend.h"
 #include "object.h"
+#include "options.h"
 #include "python/control.h"
 #include "python/trace.h"
 #include "weakref.h"
@@ -20,12 +21,13 @@ void gpugc_config_init(gpugc_config *cfg) {
     if (!cfg)
         return;
     memset(cfg, 0, sizeof *cfg);
-    cfg->backend = GPUGC_BACKEND_AUTO;
+#define OPTION_DEFAULT(kind, field, NAME, dflt, max, doc) cfg->field = dflt;
+    GPUGC_OPTIONS(OPTION_DEFAULT)
+#undef OPTION_DEFAULT
     /* CPython's defaults (Modules/gcmodule.c). */
     cfg->threshold[0] = 700;
     cfg->threshold[1] = 10;
     cfg->threshold[2] = 10;
-    cfg->gpu_cpu_handoff = 1;
 #ifdef GPUGC_DEBUG
     cfg->validate = 1;
 #endif
@@ -44,32 +46,29 @@ static uint32_t heap_cookie(const gpugc_heap *h) {
     return ((uint32_t)x & ~UINT32_C(63)) | 64u;
 }
 
-gpugc_heap *gpugc_heap_new(const gpugc_config *cfg) {
+gpugc_heap *gpugc_heap_new(const gpugc_config *given) {
     gpugc_config defaults;
-    if (!cfg) {
+    if (!given) {
         gpugc_config_init(&defaults);
-        cfg = &defaults;
+        given = &defaults;
     }
-    gpugc_backend want = cfg->backend;
-    if ((unsigned)want >= GPUGC_BACKEND_COUNT) {
-        gpugc__set_error(NULL, GPUGC_EINVAL, "gpugc_heap_new: backend %d is not a gpugc_backend", (int)want);
+    gpugc_config cfg;
+    char *strings;
+    if (gpugc__options_resolve(given, &cfg, &strings) != GPUGC_OK)
+        return NULL;
+    gpugc_backend want = cfg.backend;
+    if (gpugc__backend_check(want) != GPUGC_OK) {
+        free(strings);
         return NULL;
     }
-    const char *env = getenv("GPUGC_BACKEND");
-    if (env && *env && gpugc_backend_parse(env, &want) != GPUGC_OK) {
-        gpugc__set_error(NULL, GPUGC_EBACKEND,
-                  "gpugc_heap_new: GPUGC_BACKEND=%s is not one of auto, cpu, cpu-parallel, opencl, cuda",
-                  env);
-        return NULL;
-    }
-    if (gpugc__backend_check(want) != GPUGC_OK)
-        return NULL;
 
     gpugc_heap *h = calloc(1, sizeof *h);
     if (!h) {
+        free(strings);
         gpugc__set_error(NULL, GPUGC_ENOMEM, "gpugc_heap_new: cannot allocate a heap");
         return NULL;
     }
+    h->strings = strings;
     gpugc__error_handler_default_for(h);
     gpugc__output_default_for(h);
     for (int f = 0; f < GPUGC_FAULT_COUNT; f++)
@@ -80,10 +79,10 @@ gpugc_heap *gpugc_heap_new(const gpugc_config *cfg) {
     gpugc__slots_init(&h->ss);
     gpugc__pool_init(&h->pool);
     for (int g = 0; g < GPUGC_GENERATIONS; g++)
-        h->gen[g].threshold = cfg->threshold[g];
+        h->gen[g].threshold = cfg.threshold[g];
     h->enabled = true;
-    h->validate = cfg->validate;
-    h->cfg = *cfg;
+    h->validate = cfg.validate;
+    h->cfg = cfg;
     h->backend = want;
     /* An explicitly chosen backend is made now, so that a device that
      * cannot be used is an error here rather than at the first collection. */
@@ -128,6 +127,7 @@ void gpugc_heap_free(gpugc_heap *h) {
     gpugc__ids_free(h);
     free(h->card_slots);
     free(h->slots);
+    free(h->strings);
     free(h);
 }
 
@@ -139,11 +139,18 @@ gpugc_backend gpugc_heap_backend(const gpugc_heap *h) {
     return h->backend;
 }
 
+int gpugc_config_get(const gpugc_heap *h, gpugc_config *out) {
+    if (!h || !out)
+        return gpugc__set_error(h, GPUGC_EINVAL, "gpugc_config_get: %s is NULL", h ? "out" : "heap");
+    *out = h->cfg;
+    return GPUGC_OK;
+}
+
 /* ---- types -------------------------------------------------------------- */
 
-gpugc_type gpugc_type_register(gpugc_heap *h, const gpugc_type_desc *desc) {
-    if (!h || !desc) {
-        gpugc__set_error(h, GPUGC_EINVAL, "gpugc_type_register: %s is NULL", h ? "desc" : "heap");
+static gpugc_type type_register(gpugc_heap *h, const gpugc_type_desc *desc) {
+    if (!desc) {
+        gpugc__set_error(h, GPUGC_EINVAL, "gpugc_type_register: desc is NULL");
         return (gpugc_type)-1;
     }
     if (h->ntypes == META_MAX_TYPES) {
@@ -165,6 +172,14 @@ gpugc_type gpugc_type_register(gpugc_heap *h, const gpugc_type_desc *desc) {
     h->types[h->ntypes].desc = *desc;
     h->types[h->ntypes].desc.name = copy;
     return h->ntypes++;
+}
+
+gpugc_type gpugc_type_register(gpugc_heap *h, const gpugc_type_desc *desc) {
+    if (!gpugc__enter(h, "gpugc_type_register"))
+        return (gpugc_type)-1;
+    gpugc_type r = type_register(h, desc);
+    gpugc__leave(h);
+    return r;
 }
 
 gpugc_type gpugc_type_of(const gpugc_heap *h, const void *obj) {
@@ -199,17 +214,19 @@ uint64_t gpugc__heap_metadata_bytes(const gpugc_heap *h) {
     return b;
 }
 
-int gpugc_memory_stats_get(const gpugc_heap *h, gpugc_memory_stats *out) {
+int gpugc_memory_stats_get(const gpugc_heap *h, gpugc_memory_stats *out, size_t size) {
     if (!h || !out)
         return gpugc__set_error(h, GPUGC_EINVAL, "gpugc_memory_stats_get: %s is NULL", h ? "out" : "heap");
-    memset(out, 0, sizeof *out);
-    out->arenas = h->pool.narenas;
-    out->arenas_peak = h->pool.arenas_peak;
-    out->arenas_released = h->pool.arenas_released;
-    out->large_objects = h->pool.large_objects;
-    out->large_bytes = h->pool.large_bytes;
-    out->metadata_bytes = gpugc__heap_metadata_bytes(h);
-    out->slots_free = h->ss.nfree;
-    out->slots_used = h->ss.top - h->ss.nfree;
+    gpugc_memory_stats m = {
+        .arenas = h->pool.narenas,
+        .arenas_peak = h->pool.arenas_peak,
+        .arenas_released = h->pool.arenas_released,
+        .large_objects = h->pool.large_objects,
+        .large_bytes = h->pool.large_bytes,
+        .metadata_bytes = gpugc__heap_metadata_bytes(h),
+        .slots_used = h->ss.top - h->ss.nfree,
+        .slots_free = h->ss.nfree,
+    };
+    copy_figures(out, size, &m, sizeof m);
     return GPUGC_OK;
 }

@@ -37,10 +37,11 @@ uint32_t gpugc__object_id(const gpugc_heap *h, const void *obj, const char *fn) 
 
 /* The id of an object the caller is taking or dropping a reference to:
  * alive, with a count above zero (an object whose count reached zero is
- * being released and takes no new references), and not garbage that the
- * sweep is destroying (a reference taken now would dangle).  Release builds check the
- * header and count only; debug builds also check the payload address. */
-static uint32_t counted_id(const gpugc_heap *h, const void *obj, const char *fn) {
+ * being released: it takes no new reference, ENOTOBJ, and has none left
+ * to drop, EUNDERFLOW), and not garbage that the sweep is destroying (a
+ * reference taken now would dangle).  Release builds check the header and
+ * count only; debug builds also check the payload address. */
+static uint32_t counted_id(const gpugc_heap *h, const void *obj, bool drop, const char *fn) {
 #ifdef GPUGC_DEBUG
     uint32_t id = header_id(h, obj, true, fn);
 #else
@@ -49,7 +50,11 @@ static uint32_t counted_id(const gpugc_heap *h, const void *obj, const char *fn)
     if (id == NO_ID)
         return NO_ID;
     if (h->rc[id] == 0) {
-        gpugc__set_error(h, GPUGC_ENOTOBJ, "%s: object %p is dead (its count is zero)", fn, obj);
+        if (drop)
+            gpugc__set_error(h, GPUGC_EUNDERFLOW, "%s: the count of %p is zero already", fn, obj);
+        else
+            gpugc__set_error(h, GPUGC_ENOTOBJ, "%s: object %p is dead (its count is zero)", fn,
+                             obj);
         return NO_ID;
     }
     if ((h->busy & BUSY_FREEING) && bit_get(h->garbage, id)) {
@@ -124,7 +129,7 @@ static void *new_at(gpugc_heap *h, gpugc_type t, uint32_t nrefs, size_t size, co
 static void incref(gpugc_heap *h, void *obj) {
     if (h->busy & BUSY_DYING)
         return;
-    uint32_t id = counted_id(h, obj, "gpugc_incref");
+    uint32_t id = counted_id(h, obj, false, "gpugc_incref");
     if (id == NO_ID)
         return;
     if (!count_up(h, id))
@@ -135,7 +140,7 @@ static void incref(gpugc_heap *h, void *obj) {
 static void decref(gpugc_heap *h, void *obj) {
     if (h->busy & BUSY_DYING)
         return;
-    uint32_t id = counted_id(h, obj, "gpugc_decref");
+    uint32_t id = counted_id(h, obj, true, "gpugc_decref");
     if (id == NO_ID)
         return;
     gpugc__drop_ref(h, id);
@@ -242,7 +247,7 @@ static int set_ref(gpugc_heap *h, void *obj, uint32_t slot, void *target) {
                          h->slot_cnt[id]);
     uint32_t tid = NO_ID;
     if (target) {
-        if ((tid = counted_id(h, target, "gpugc_set_ref")) == NO_ID)
+        if ((tid = counted_id(h, target, false, "gpugc_set_ref")) == NO_ID)
             return h->err;
         if (!count_up(h, tid))
             return gpugc__set_error(h, GPUGC_EOVERFLOW, "gpugc_set_ref: count of the target is at its limit");
@@ -324,10 +329,8 @@ static int resize_refs(gpugc_heap *h, void *obj, uint32_t nrefs) {
 
 /* ---- immortal objects (PEP 683) ----------------------------------------- */
 
-int gpugc_make_immortal(gpugc_heap *h, void *obj) {
-    if (!h)
-        return gpugc__set_error(NULL, GPUGC_EINVAL, "gpugc_make_immortal: heap is NULL");
-    uint32_t id = counted_id(h, obj, "gpugc_make_immortal");
+static int make_immortal(gpugc_heap *h, void *obj) {
+    uint32_t id = counted_id(h, obj, false, "gpugc_make_immortal");
     if (id == NO_ID)
         return h->err;
     if (heap_busy(h))
@@ -345,61 +348,53 @@ int gpugc_make_immortal(gpugc_heap *h, void *obj) {
     return GPUGC_OK;
 }
 
+int gpugc_make_immortal(gpugc_heap *h, void *obj) {
+    if (!gpugc__enter(h, "gpugc_make_immortal"))
+        return GPUGC_REFUSED(h);
+    int r = make_immortal(h, obj);
+    gpugc__leave(h);
+    return r;
+}
+
 /* ---- the entry points that change the heap -------------------------------- */
 
 /* Each checks its heap argument and the threading contract, then runs. */
 
 void *gpugc_new_at(gpugc_heap *h, gpugc_type t, uint32_t nrefs, size_t size, const char *file,
                    int line) {
-    if (!h) {
-        gpugc__set_error(NULL, GPUGC_EINVAL, "gpugc_new: heap is NULL");
-        return NULL;
-    }
-    if (!gpugc__thread_enter(h, "gpugc_new"))
+    if (!gpugc__enter(h, "gpugc_new"))
         return NULL;
     void *p = new_at(h, t, nrefs, size, file, line);
-    gpugc__thread_leave(h);
+    gpugc__leave(h);
     return p;
 }
 
 void gpugc_incref(gpugc_heap *h, void *obj) {
-    if (!h) {
-        gpugc__set_error(NULL, GPUGC_EINVAL, "gpugc_incref: heap is NULL");
-        return;
-    }
-    if (!gpugc__thread_enter(h, "gpugc_incref"))
+    if (!gpugc__enter(h, "gpugc_incref"))
         return;
     incref(h, obj);
-    gpugc__thread_leave(h);
+    gpugc__leave(h);
 }
 
 void gpugc_decref(gpugc_heap *h, void *obj) {
-    if (!h) {
-        gpugc__set_error(NULL, GPUGC_EINVAL, "gpugc_decref: heap is NULL");
-        return;
-    }
-    if (!gpugc__thread_enter(h, "gpugc_decref"))
+    if (!gpugc__enter(h, "gpugc_decref"))
         return;
     decref(h, obj);
-    gpugc__thread_leave(h);
+    gpugc__leave(h);
 }
 
 int gpugc_set_ref(gpugc_heap *h, void *obj, uint32_t slot, void *target) {
-    if (!h)
-        return gpugc__set_error(NULL, GPUGC_EINVAL, "gpugc_set_ref: heap is NULL");
-    if (!gpugc__thread_enter(h, "gpugc_set_ref"))
-        return GPUGC_ETHREAD;
+    if (!gpugc__enter(h, "gpugc_set_ref"))
+        return GPUGC_REFUSED(h);
     int st = set_ref(h, obj, slot, target);
-    gpugc__thread_leave(h);
+    gpugc__leave(h);
     return st;
 }
 
 int gpugc_resize_refs(gpugc_heap *h, void *obj, uint32_t nrefs) {
-    if (!h)
-        return gpugc__set_error(NULL, GPUGC_EINVAL, "gpugc_resize_refs: heap is NULL");
-    if (!gpugc__thread_enter(h, "gpugc_resize_refs"))
-        return GPUGC_ETHREAD;
+    if (!gpugc__enter(h, "gpugc_resize_refs"))
+        return GPUGC_REFUSED(h);
     int st = resize_refs(h, obj, nrefs);
-    gpugc__thread_leave(h);
+    gpugc__leave(h);
     return st;
 }

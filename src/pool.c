@@ -283,7 +283,7 @@ void gpugc__pool_release_all(pool_state *p) {
 }
 
 int gpugc_size_class_stats_get(const gpugc_heap *h, unsigned class_index,
-                               gpugc_size_class_stats *out) {
+                               gpugc_size_class_stats *out, size_t size) {
     if (!h || !out)
         return gpugc__set_error(h, GPUGC_EINVAL, "gpugc_size_class_stats_get: %s is NULL",
                          h ? "out" : "heap");
@@ -291,8 +291,9 @@ int gpugc_size_class_stats_get(const gpugc_heap *h, unsigned class_index,
         return gpugc__set_error(h, GPUGC_EINVAL,
                          "gpugc_size_class_stats_get: class %u is not below %d",
                          class_index, GPUGC_SIZE_CLASSES);
-    *out = h->pool.cls[class_index];
-    out->blocks_free = out->pools * blocks_per_pool(class_index + 1) - out->blocks_used;
+    gpugc_size_class_stats st = h->pool.cls[class_index];
+    st.blocks_free = st.pools * blocks_per_pool(class_index + 1) - st.blocks_used;
+    copy_figures(out, size, &st, sizeof st);
     return GPUGC_OK;
 }
 
@@ -307,7 +308,7 @@ int gpugc_print_allocator_stats(const gpugc_heap *h, FILE *f) {
     uint64_t pools = 0, used_bytes = 0, free_bytes = 0;
     for (uint32_t c = 1; c <= GPUGC_SIZE_CLASSES; c++) {
         gpugc_size_class_stats st;
-        gpugc_size_class_stats_get(h, c - 1, &st);
+        gpugc_size_class_stats_get(h, c - 1, &st, sizeof st);
         if (st.pools == 0)
             continue;
         fprintf(f, "%5u %6u %11llu %15llu %13llu\n", c - 1, st.block_size,
@@ -318,7 +319,7 @@ int gpugc_print_allocator_stats(const gpugc_heap *h, FILE *f) {
         free_bytes += st.blocks_free * st.block_size;
     }
     gpugc_memory_stats m;
-    gpugc_memory_stats_get(h, &m);
+    gpugc_memory_stats_get(h, &m, sizeof m);
     fprintf(f, "\n# arenas allocated current           = %llu\n"
                "# arenas allocated at peak           = %llu\n"
                "# arenas released                    = %llu\n"

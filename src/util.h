@@ -55,6 +55,17 @@ bool gpugc__bits_grow(gpugc_heap *h, uint64_t **bits, size_t old_words, size_t w
                       const char *what);
 void gpugc__vec_free(u32vec *v);
 
+/* ---- figures ---------------------------------------------------------------- */
+
+/* Copies a stats struct to a caller's of `size` bytes: a program built
+ * against an older, shorter struct gets the fields it knows. */
+static inline void copy_figures(void *out, size_t size, const void *full, size_t full_size) {
+    const unsigned char *from = full;
+    unsigned char *to = out;
+    for (size_t k = 0; k < size && k < full_size; k++)
+        to[k] = from[k];
+}
+
 /* ---- speed and time ---------------------------------------------------------- */
 
 /* A hint to start loading addr; marking is latency-bound, and the loops

@@ -17,9 +17,7 @@
         goto out; \
     } while (0)
 
-int gpugc_validate(gpugc_heap *h) {
-    if (!h)
-        return gpugc__set_error(NULL, GPUGC_EINVAL, "gpugc_validate: heap is NULL");
+static int validate(gpugc_heap *h) {
     int status = GPUGC_OK;
     uint32_t top = h->ss.top;
     uint32_t *incoming = calloc(h->nids + 1u, sizeof *incoming);
@@ -110,4 +108,12 @@ out:
     free(incoming);
     free(owned);
     return status;
+}
+
+int gpugc_validate(gpugc_heap *h) {
+    if (!gpugc__enter(h, "gpugc_validate"))
+        return GPUGC_REFUSED(h);
+    int r = validate(h);
+    gpugc__leave(h);
+    return r;
 }

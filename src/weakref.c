@@ -124,11 +124,7 @@ static bool weak_check(gpugc_heap *h, const gpugc_weakref *w, const char *fn) {
     return true;
 }
 
-gpugc_weakref *gpugc_weakref_new(gpugc_heap *h, void *obj, gpugc_weakref_cb cb, void *data) {
-    if (!h) {
-        gpugc__set_error(NULL, GPUGC_EINVAL, "gpugc_weakref_new: heap is NULL");
-        return NULL;
-    }
+static gpugc_weakref *weakref_new(gpugc_heap *h, void *obj, gpugc_weakref_cb cb, void *data) {
     uint32_t id = gpugc__object_id(h, obj, "gpugc_weakref_new");
     if (id == NO_ID)
         return NULL;
@@ -157,11 +153,15 @@ gpugc_weakref *gpugc_weakref_new(gpugc_heap *h, void *obj, gpugc_weakref_cb cb, 
     return w;
 }
 
-void *gpugc_weakref_get(gpugc_heap *h, gpugc_weakref *w) {
-    if (!h) {
-        gpugc__set_error(NULL, GPUGC_EINVAL, "gpugc_weakref_get: heap is NULL");
+gpugc_weakref *gpugc_weakref_new(gpugc_heap *h, void *obj, gpugc_weakref_cb cb, void *data) {
+    if (!gpugc__enter(h, "gpugc_weakref_new"))
         return NULL;
-    }
+    gpugc_weakref *r = weakref_new(h, obj, cb, data);
+    gpugc__leave(h);
+    return r;
+}
+
+static void *weakref_get(gpugc_heap *h, gpugc_weakref *w) {
     /* A referent whose count reached zero waits on the pending list to be
      * freed (its weak references are cleared when its turn comes): it is
      * dead already, and a new count would not save it. */
@@ -172,6 +172,14 @@ void *gpugc_weakref_get(gpugc_heap *h, gpugc_weakref *w) {
         return NULL;
     }
     return h->addr[w->id];
+}
+
+void *gpugc_weakref_get(gpugc_heap *h, gpugc_weakref *w) {
+    if (!gpugc__enter(h, "gpugc_weakref_get"))
+        return NULL;
+    void *r = weakref_get(h, w);
+    gpugc__leave(h);
+    return r;
 }
 
 size_t gpugc_weakref_count(const gpugc_heap *h, const void *obj) {
@@ -187,11 +195,7 @@ size_t gpugc_weakref_count(const gpugc_heap *h, const void *obj) {
     return n;
 }
 
-void gpugc_weakref_free(gpugc_heap *h, gpugc_weakref *w) {
-    if (!h) {
-        gpugc__set_error(NULL, GPUGC_EINVAL, "gpugc_weakref_free: heap is NULL");
-        return;
-    }
+static void weakref_free(gpugc_heap *h, gpugc_weakref *w) {
     if (!w)
         return;
     if (!weak_check(h, w, "gpugc_weakref_free"))
@@ -206,6 +210,13 @@ void gpugc_weakref_free(gpugc_heap *h, gpugc_weakref *w) {
         w->all_next->all_prev = w->all_prev;
     w->magic = 0;
     free(w);
+}
+
+void gpugc_weakref_free(gpugc_heap *h, gpugc_weakref *w) {
+    if (!gpugc__enter(h, "gpugc_weakref_free"))
+        return;
+    weakref_free(h, w);
+    gpugc__leave(h);
 }
 
 int gpugc__weak_check(const gpugc_heap *h) {

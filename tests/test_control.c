@@ -39,7 +39,7 @@ static void test_stats_accumulate_per_generation(void **state)
     gpugc_heap *h = heap_manual();
     gpugc_gen_stats s;
     for (int g = 0; g < GPUGC_GENERATIONS; g++) {
-        assert_int_equal(gpugc_get_stats(h, g, &s), GPUGC_OK);
+        assert_int_equal(gpugc_get_stats(h, g, &s, sizeof s), GPUGC_OK);
         assert_int_equal(s.collections + s.collected + s.uncollectable + s.candidates, 0);
     }
     void *keep = held_loop(h);
@@ -49,24 +49,24 @@ static void test_stats_accumulate_per_generation(void **state)
     assert_int_equal(gpugc_collect(h, 0), 4);
     assert_int_equal(gpugc_collect(h, 2), 0);
 
-    assert_int_equal(gpugc_get_stats(h, 0, &s), GPUGC_OK);
+    assert_int_equal(gpugc_get_stats(h, 0, &s, sizeof s), GPUGC_OK);
     assert_int_equal(s.collections, 2);
     assert_int_equal(s.collected, 10);
     assert_int_equal(s.uncollectable, 0);
     assert_int_equal(s.candidates, 7 + 4); /* keep is promoted after the first */
     assert_true(s.duration_ns > 0);
-    assert_int_equal(gpugc_get_stats(h, 1, &s), GPUGC_OK);
+    assert_int_equal(gpugc_get_stats(h, 1, &s, sizeof s), GPUGC_OK);
     assert_int_equal(s.collections, 0);
-    assert_int_equal(gpugc_get_stats(h, 2, &s), GPUGC_OK);
+    assert_int_equal(gpugc_get_stats(h, 2, &s, sizeof s), GPUGC_OK);
     assert_int_equal(s.collections, 1);
     assert_int_equal(s.candidates, 1);
     assert_int_equal(s.collected, 0);
 
     assert_int_equal(errors, 0);
-    assert_int_equal(gpugc_get_stats(h, 3, &s), GPUGC_EINVAL);
-    assert_int_equal(gpugc_get_stats(h, -1, &s), GPUGC_EINVAL);
-    assert_int_equal(gpugc_get_stats(h, 0, NULL), GPUGC_EINVAL);
-    assert_int_equal(gpugc_get_stats(NULL, 0, &s), GPUGC_EINVAL);
+    assert_int_equal(gpugc_get_stats(h, 3, &s, sizeof s), GPUGC_EINVAL);
+    assert_int_equal(gpugc_get_stats(h, -1, &s, sizeof s), GPUGC_EINVAL);
+    assert_int_equal(gpugc_get_stats(h, 0, NULL, sizeof(gpugc_gen_stats)), GPUGC_EINVAL);
+    assert_int_equal(gpugc_get_stats(NULL, 0, &s, sizeof s), GPUGC_EINVAL);
     assert_int_equal(errors, 4);
     gpugc_decref(h, keep);
     gpugc_heap_free(h);
@@ -122,7 +122,7 @@ static void test_thresholds(void **state)
     make_cycles(h, 1000);
     assert_int_equal(gpugc_object_count(h), 2000);
     gpugc_gen_stats s;
-    assert_int_equal(gpugc_get_stats(h, 0, &s), GPUGC_OK);
+    assert_int_equal(gpugc_get_stats(h, 0, &s, sizeof s), GPUGC_OK);
     assert_int_equal(s.collections, 0);
 
     const uint32_t small[GPUGC_GENERATIONS] = {10, 3, 2};
@@ -130,7 +130,7 @@ static void test_thresholds(void **state)
     assert_int_equal(gpugc_get_threshold(h, t), GPUGC_OK);
     assert_memory_equal(t, small, sizeof t);
     make_cycles(h, 100);
-    assert_int_equal(gpugc_get_stats(h, 0, &s), GPUGC_OK);
+    assert_int_equal(gpugc_get_stats(h, 0, &s, sizeof s), GPUGC_OK);
     assert_true(s.collections > 0);
     assert_true(gpugc_object_count(h) < 2000);
 

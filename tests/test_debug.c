@@ -143,7 +143,7 @@ static void test_saveall(void **state)
     snprintf(line, sizeof line, "gpugc: uncollectable <node %p>\n", a);
     assert_non_null(strstr(D.text, line));
     gpugc_gen_stats s;
-    assert_int_equal(gpugc_get_stats(h, 0, &s), GPUGC_OK);
+    assert_int_equal(gpugc_get_stats(h, 0, &s, sizeof s), GPUGC_OK);
     assert_int_equal(s.uncollectable, 2);
     assert_int_equal(s.collected, 0);
     gpugc_collection_stats st;

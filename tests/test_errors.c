@@ -105,7 +105,7 @@ static void take(const fixture *f, snapshot *s)
     }
     for (uint32_t i = 0; i < 2; i++)
         s->slot[i] = gpugc_get_ref(f->h, f->a, i);
-    assert_int_equal(gpugc_memory_stats_get(f->h, &s->mem), GPUGC_OK);
+    assert_int_equal(gpugc_memory_stats_get(f->h, &s->mem, sizeof s->mem), GPUGC_OK);
 }
 
 /* The heap is valid and looks exactly as at the last take(). */
@@ -263,9 +263,9 @@ static void test_null_heap(void **state)
     check_error(NULL, GPUGC_EINVAL, "heap_backend");
     assert_int_equal(gpugc_last_collection(NULL, &st, sizeof st), GPUGC_EINVAL);
     check_error(NULL, GPUGC_EINVAL, "last_collection");
-    assert_int_equal(gpugc_memory_stats_get(NULL, &ms), GPUGC_EINVAL);
+    assert_int_equal(gpugc_memory_stats_get(NULL, &ms, sizeof ms), GPUGC_EINVAL);
     check_error(NULL, GPUGC_EINVAL, "memory_stats");
-    assert_int_equal(gpugc_size_class_stats_get(NULL, 0, &cs), GPUGC_EINVAL);
+    assert_int_equal(gpugc_size_class_stats_get(NULL, 0, &cs, sizeof cs), GPUGC_EINVAL);
     check_error(NULL, GPUGC_EINVAL, "size_class_stats");
     assert_int_equal(gpugc_validate(NULL), GPUGC_EINVAL);
     check_error(NULL, GPUGC_EINVAL, "validate");
@@ -304,11 +304,11 @@ static void test_null_object(void **state)
     assert_int_equal(gpugc_last_collection(f->h, NULL, sizeof(gpugc_collection_stats)),
                      GPUGC_EINVAL);
     check_error(f->h, GPUGC_EINVAL, "last_collection");
-    assert_int_equal(gpugc_memory_stats_get(f->h, NULL), GPUGC_EINVAL);
+    assert_int_equal(gpugc_memory_stats_get(f->h, NULL, sizeof(gpugc_memory_stats)), GPUGC_EINVAL);
     check_error(f->h, GPUGC_EINVAL, "memory_stats");
-    assert_int_equal(gpugc_size_class_stats_get(f->h, 0, NULL), GPUGC_EINVAL);
+    assert_int_equal(gpugc_size_class_stats_get(f->h, 0, NULL, sizeof(gpugc_size_class_stats)), GPUGC_EINVAL);
     check_error(f->h, GPUGC_EINVAL, "size_class_stats");
-    assert_int_equal(gpugc_size_class_stats_get(f->h, GPUGC_SIZE_CLASSES, &cs), GPUGC_EINVAL);
+    assert_int_equal(gpugc_size_class_stats_get(f->h, GPUGC_SIZE_CLASSES, &cs, sizeof cs), GPUGC_EINVAL);
     check_error(f->h, GPUGC_EINVAL, "size_class_stats");
     assert_unchanged(f);
 }
@@ -408,7 +408,7 @@ static void test_freed_object(void **state)
     take(f, &f->before);
 
     gpugc_decref(f->h, x);
-    check_error2(f->h, GPUGC_ENOTOBJ, GPUGC_EUNDERFLOW, "decref");
+    check_error(f->h, GPUGC_ENOTOBJ, "decref");
     assert_unchanged(f);
     assert_int_equal(gpugc_refcount(f->h, y), 1);
 
@@ -472,6 +472,31 @@ static void test_collect_from_destroy_is_busy(void **state)
     assert_ptr_equal(busy_heap, f->h);
     assert_int_equal(busy_status, GPUGC_EBUSY);
     check_error(f->h, GPUGC_EBUSY, "collect");
+    assert_unchanged(f);
+}
+
+/* A destroy that drops a count its object no longer has: the count would go
+ * below zero. */
+static void decref_self_in_destroy(gpugc_heap *h, void *obj)
+{
+    busy_heap = h;
+    gpugc_decref(h, obj);
+    busy_status = gpugc_last_error(h);
+}
+
+static void test_count_below_zero_is_underflow(void **state)
+{
+    fixture *f = *state;
+    gpugc_type t = gpugc_type_register(f->h, &(gpugc_type_desc){
+        .name = "Overdrop", .destroy = decref_self_in_destroy});
+    assert_int_not_equal(t, (gpugc_type)-1);
+    void *o = gpugc_new(f->h, t, 1, 8);
+    assert_non_null(o);
+    assert_int_equal(gpugc_set_ref(f->h, o, 0, f->b), GPUGC_OK);
+    gpugc_decref(f->h, o);
+    assert_ptr_equal(busy_heap, f->h);
+    assert_int_equal(busy_status, GPUGC_EUNDERFLOW);
+    check_error(f->h, GPUGC_EUNDERFLOW, "decref");
     assert_unchanged(f);
 }
 
@@ -710,6 +735,7 @@ int main(void)
         T(test_too_many_slots),
         T(test_huge_payload),
         T(test_collect_from_destroy_is_busy),
+        T(test_count_below_zero_is_underflow),
         TB(test_backend_env_bogus),
         TB(test_backend_unavailable),
         TB(test_backend_auto),

@@ -45,7 +45,7 @@ static const gpugc_type_desc counted = {
 static gpugc_memory_stats mem(const gpugc_heap *h)
 {
     gpugc_memory_stats m;
-    assert_int_equal(gpugc_memory_stats_get(h, &m), GPUGC_OK);
+    assert_int_equal(gpugc_memory_stats_get(h, &m, sizeof m), GPUGC_OK);
     return m;
 }
 

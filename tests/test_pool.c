@@ -35,14 +35,14 @@ static int teardown(void **state)
 static gpugc_memory_stats mem(const gpugc_heap *h)
 {
     gpugc_memory_stats m;
-    assert_int_equal(gpugc_memory_stats_get(h, &m), GPUGC_OK);
+    assert_int_equal(gpugc_memory_stats_get(h, &m, sizeof m), GPUGC_OK);
     return m;
 }
 
 static gpugc_size_class_stats class_stats(const gpugc_heap *h, unsigned i)
 {
     gpugc_size_class_stats s;
-    assert_int_equal(gpugc_size_class_stats_get(h, i, &s), GPUGC_OK);
+    assert_int_equal(gpugc_size_class_stats_get(h, i, &s, sizeof s), GPUGC_OK);
     return s;
 }
 
@@ -164,7 +164,7 @@ static void test_size_class_table(void **state)
         prev = s.block_size;
     }
     gpugc_size_class_stats s;
-    assert_int_equal(gpugc_size_class_stats_get(h, GPUGC_SIZE_CLASSES, &s), GPUGC_EINVAL);
+    assert_int_equal(gpugc_size_class_stats_get(h, GPUGC_SIZE_CLASSES, &s, sizeof s), GPUGC_EINVAL);
     gpugc_clear_error(h);
 
     /* Bigger payloads never come from smaller classes, and each payload

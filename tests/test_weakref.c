@@ -241,9 +241,9 @@ static void test_meddling_callbacks(void **state)
         void *a = tagged(W.node, 1, 0);
         gpugc_set_ref(W.h, a, 0, round ? a : NULL);
         W.cb_runs[0] = W.cb_runs[1] = 0;
-        gpugc_weakref_new(W.h, a, meddling_cb, (void *)(intptr_t)0);
+        assert_non_null(gpugc_weakref_new(W.h, a, meddling_cb, (void *)(intptr_t)0));
         W.to_free = weak(a, 1);
-        gpugc_weakref_new(W.h, a, meddling_cb, (void *)(intptr_t)0);
+        assert_non_null(gpugc_weakref_new(W.h, a, meddling_cb, (void *)(intptr_t)0));
         gpugc_decref(W.h, a);
         if (round) /* a, and the self-loops of round 0's callbacks */
             assert_int_equal(gpugc_collect(W.h, 0), 3);

@@ -76,8 +76,7 @@ void gpugc__device_mark_init(gpugc_heap *h, device_mark *d, const device_api *ap
     d->h = h;
     d->api = api;
     d->dev = dev;
-    const char *env = getenv("GPUGC_GPU_CPU_HANDOFF");
-    d->handoff = env && *env ? atoi(env) != 0 : h->cfg.gpu_cpu_handoff != 0;
+    d->handoff = h->cfg.gpu_cpu_handoff;
     mirror_stage *stages[] = {&d->ids, &d->slot_stage};
     for (int k = 0; k < 2; k++) {
         stages[k]->alloc = stage_alloc;
@@ -277,6 +276,37 @@ static int sync_mirror(device_mark *d, gpugc_collection_stats *st) {
     return rc;
 }
 
+#ifdef GPUGC_DEBUG
+/* heap.h's mirror invariant, right after a sync (debug builds): the
+ * device's meta, slot_off and slot_cnt equal the host's for every id, and
+ * so does the slot range of every live object.  Read back outside the
+ * figures and the fault injection, so that debug and release builds count
+ * and fail the same; a difference aborts. */
+static void check_mirror(device_mark *d) {
+    gpugc_heap *h = d->h;
+    size_t n = h->nids, top = h->ss.top;
+    uint32_t *m = malloc((3 * n + top + 1) * sizeof *m);
+    if (!m)
+        return; /* no memory to check with: the check is skipped, not failed */
+    uint32_t *off = m + n, *cnt = off + n, *slots = cnt + n;
+    bool read = d->api->download(h, d->dev, d->b[B_META], 0, m, n * sizeof *m) == GPUGC_OK &&
+                d->api->download(h, d->dev, d->b[B_SLOT_OFF], 0, off, n * sizeof *m) == GPUGC_OK &&
+                d->api->download(h, d->dev, d->b[B_SLOT_CNT], 0, cnt, n * sizeof *m) == GPUGC_OK &&
+                (top == 0 || d->api->download(h, d->dev, d->b[B_SLOTS], 0, slots,
+                                              top * sizeof *m) == GPUGC_OK);
+    if (read) {
+        GPUGC_ASSERT(memcmp(m, h->meta, n * sizeof *m) == 0);
+        GPUGC_ASSERT(memcmp(off, h->slot_off, n * sizeof *m) == 0);
+        GPUGC_ASSERT(memcmp(cnt, h->slot_cnt, n * sizeof *m) == 0);
+        for (size_t id = 0; id < n; id++)
+            if ((h->meta[id] & META_LIVE) && h->slot_cnt[id])
+                GPUGC_ASSERT(memcmp(slots + h->slot_off[id], h->slots + h->slot_off[id],
+                                    h->slot_cnt[id] * sizeof *m) == 0);
+    }
+    free(m);
+}
+#endif
+
 /* After: job->garbage has bit i set exactly where the device's unreached
  * bitmap has it (set members not reached yet). */
 static int download_unreached(device_mark *d, const mark_job *job) {
@@ -391,6 +421,10 @@ static int run(device_mark *d, const mark_job *job) {
     }
     if (rc == GPUGC_OK)
         rc = sync_mirror(d, st);
+#ifdef GPUGC_DEBUG
+    if (rc == GPUGC_OK)
+        check_mirror(d);
+#endif
     uint64_t t1 = gpugc__now_ns();
     if (rc == GPUGC_OK)
         rc = d->api->zero(h, d->dev, d->b[B_GC_REFS], (size_t)nids * sizeof(uint32_t));

@@ -88,9 +88,9 @@ typedef struct device_mark {
     size_t bits_cap;
 } device_mark;
 
-/* Sets up d for api's device dev; the handoff follows
- * GPUGC_GPU_CPU_HANDOFF, else cfg.gpu_cpu_handoff.  Nothing is made on the
- * device until the first run. */
+/* Sets up d for api's device dev; the handoff follows the heap's
+ * gpu_cpu_handoff option.  Nothing is made on the device until the first
+ * run. */
 void gpugc__device_mark_init(gpugc_heap *h, device_mark *d, const device_api *api, void *dev);
 /* The backend's mark (backend.h's contract).  Any failure but corrupt
  * counts drops the device state, so the next run starts over with a full

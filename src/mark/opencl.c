@@ -1,8 +1,8 @@
 /* opencl.c - the OpenCL backend: the device mark (mark/device.c) over
  * OpenCL 1.2.
  *
- * Per heap, made when the backend is opened: the device (chosen by
- * GPUGC_OPENCL_DEVICE or cfg.opencl_device), a context and an in-order
+ * Per heap, made when the backend is opened: the device (chosen by the
+ * opencl_device option, GPUGC_OPENCL_DEVICE), a context and an in-order
  * queue.  The program is built from the embedded kernel sources when the
  * device mark loads its kernels.  OpenCL has one queue here, so uploads
  * queued aside simply join it.
@@ -314,12 +314,10 @@ static void ocl_destroy(gpugc_heap *h, void *state) {
 
 /* Picks the device and makes a context and a queue; the program and the
  * buffers wait for the first mark.  AUTO (the backend not chosen by name)
- * refuses a CPU device unless GPUGC_OPENCL_DEVICE or cfg.opencl_device
- * names it: a CPU runs the CPU backends faster. */
+ * refuses a CPU device unless the opencl_device option (cfg.opencl_device,
+ * GPUGC_OPENCL_DEVICE) names it: a CPU runs the CPU backends faster. */
 static int ocl_create(gpugc_heap *h, void **state) {
-    const char *want = getenv("GPUGC_OPENCL_DEVICE");
-    if (!want || !*want)
-        want = h->cfg.opencl_device;
+    const char *want = h->cfg.opencl_device;
     char why[300];
     cl_device_id dev = NULL;
     char name[200];

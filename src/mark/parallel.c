@@ -8,11 +8,12 @@
  * collections, and a collection wakes only as many members as its size
  * pays for; OpenMP's team is the process's, with its own wait policy, and
  * GCC's libgomp is not built for ThreadSanitizer (false reports), while a
- * static libgpugc needs nothing but -lpthread.  Size: GPUGC_THREADS, else
- * gpugc_config.threads, 0 meaning one per online core.  A collection of n
- * objects wakes one member per GPUGC_OBJECTS_PER_THREAD objects (default
- * 150000), up to the team, and runs the serial reference when that leaves
- * none (members_for).
+ * static libgpugc needs nothing but -lpthread.  Size: the threads option
+ * (gpugc_config.threads, GPUGC_THREADS), 0 meaning one per online core.  A
+ * collection of n objects wakes one member per objects_per_thread objects
+ * (GPUGC_OBJECTS_PER_THREAD, default 150000), up to the team, and runs the
+ * serial reference when that leaves none (members_for).  gpugc_heap_new
+ * has checked both (options.c).
  *
  * Phases, each ended by a barrier:
  *   set pass    the set is shared out in pieces: each member sets its
@@ -60,8 +61,6 @@
  */
 #include "mark/backend.h"
 
-#include <errno.h>
-#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -86,8 +85,6 @@
                               this size                                   */
 #define SOLO_ENTER 512     /* lists up to this size run on one member...   */
 #define SOLO_EXIT 4096     /* ...until its queue holds this many ids       */
-#define MAX_THREADS 1024
-#define OBJECTS_PER_THREAD 150000 /* default of GPUGC_OBJECTS_PER_THREAD      */
 #define ONE_MEMBER_MIN 1000000   /* a set that gets one member alone        */
 
 /* ---- state -------------------------------------------------------------- */
@@ -155,7 +152,7 @@ typedef struct big {
 
 typedef struct par_state {
     tpool team;
-    unsigned long per_member; /* set members per member a collection wakes;
+    uint32_t per_member;     /* set members per member a collection wakes;
                                 0: the whole team always                  */
     unsigned nthreads;       /* members of this collection                  */
     worker *w;
@@ -840,41 +837,12 @@ static int par_mark(gpugc_heap *h, void *state, const mark_job *job) {
 
 /* ---- the team ----------------------------------------------------------- */
 
-/* *out = environment variable `name` when it is set: a decimal count up to
- * max, or an error. */
-static int env_count(gpugc_heap *h, const char *name, unsigned long max, unsigned long *out) {
-    const char *env = getenv(name);
-    if (!env || !*env)
-        return GPUGC_OK;
-    char *end;
-    errno = 0;
-    unsigned long n = strtoul(env, &end, 10);
-    if (*env < '0' || *env > '9' || *end || errno || n > max)
-        return gpugc__set_error(h, GPUGC_EINVAL, "cpu-parallel: %s=%s is not a count from 0 to %lu",
-                         name, env, max);
-    *out = n;
-    return GPUGC_OK;
-}
-
-/* The team's size: GPUGC_THREADS, else the configuration, 0 meaning one
- * member per online core. */
-static int team_size(gpugc_heap *h, unsigned *out) {
-    unsigned long n = ULONG_MAX;
-    int status = env_count(h, "GPUGC_THREADS", MAX_THREADS, &n);
-    if (status != GPUGC_OK)
-        return status;
-    if (n == ULONG_MAX) {
-        n = h->cfg.threads;
-        if (n > MAX_THREADS)
-            return gpugc__set_error(h, GPUGC_EINVAL, "cpu-parallel: %lu threads configured, at most %d",
-                             n, MAX_THREADS);
-    }
-    if (n == 0) {
-        long cores = sysconf(_SC_NPROCESSORS_ONLN);
-        n = cores < 1 ? 1 : cores > MAX_THREADS ? MAX_THREADS : (unsigned long)cores;
-    }
-    *out = (unsigned)n;
-    return GPUGC_OK;
+/* The team's size: cfg.threads, 0 meaning one member per online core. */
+static unsigned team_size(const gpugc_heap *h) {
+    if (h->cfg.threads != 0)
+        return h->cfg.threads;
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    return cores < 1 ? 1 : cores > GPUGC_MAX_THREADS ? GPUGC_MAX_THREADS : (unsigned)cores;
 }
 
 static void par_destroy(gpugc_heap *h, void *state) {
@@ -892,18 +860,13 @@ static void par_destroy(gpugc_heap *h, void *state) {
 }
 
 static int par_create(gpugc_heap *h, void **state) {
-    unsigned n = 1;
-    unsigned long per_member = OBJECTS_PER_THREAD;
-    int status = team_size(h, &n);
-    if (status == GPUGC_OK)
-        status = env_count(h, "GPUGC_OBJECTS_PER_THREAD", UINT32_MAX, &per_member);
-    if (status != GPUGC_OK)
-        return status;
+    unsigned n = team_size(h);
+    int status = GPUGC_OK;
     par_state *s = gpugc__heap_malloc(h, sizeof *s, "cpu-parallel (state)");
     if (!s)
         return GPUGC_ENOMEM;
     memset(s, 0, sizeof *s);
-    s->per_member = per_member;
+    s->per_member = h->cfg.objects_per_thread;
     size_t align = _Alignof(worker);
     s->w_mem = gpugc__heap_malloc(h, n * sizeof *s->w + align - 1, "cpu-parallel (state)");
     if (!s->w_mem || (status = gpugc__tpool_start(h, &s->team, n)) != GPUGC_OK) {

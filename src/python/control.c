@@ -11,13 +11,13 @@
 
 /* ---- statistics, counts, thresholds ------------------------------------- */
 
-int gpugc_get_stats(const gpugc_heap *h, int generation, gpugc_gen_stats *out) {
+int gpugc_get_stats(const gpugc_heap *h, int generation, gpugc_gen_stats *out, size_t size) {
     if (!h || !out)
         return gpugc__set_error(h, GPUGC_EINVAL, "gpugc_get_stats: %s is NULL", h ? "out" : "heap");
     if (generation < 0 || generation >= GPUGC_GENERATIONS)
         return gpugc__set_error(h, GPUGC_EINVAL, "gpugc_get_stats: generation %d is not 0, 1 or 2",
                          generation);
-    *out = h->gen[generation].stats;
+    copy_figures(out, size, &h->gen[generation].stats, sizeof h->gen[generation].stats);
     return GPUGC_OK;
 }
 
@@ -29,13 +29,20 @@ int gpugc_get_count(const gpugc_heap *h, uint32_t count[GPUGC_GENERATIONS]) {
     return GPUGC_OK;
 }
 
-int gpugc_set_threshold(gpugc_heap *h, const uint32_t threshold[GPUGC_GENERATIONS]) {
-    if (!h || !threshold)
-        return gpugc__set_error(h, GPUGC_EINVAL, "gpugc_set_threshold: %s is NULL",
-                         h ? "threshold" : "heap");
+static int set_threshold(gpugc_heap *h, const uint32_t threshold[GPUGC_GENERATIONS]) {
+    if (!threshold)
+        return gpugc__set_error(h, GPUGC_EINVAL, "gpugc_set_threshold: threshold is NULL");
     for (int g = 0; g < GPUGC_GENERATIONS; g++)
         h->gen[g].threshold = threshold[g];
     return GPUGC_OK;
+}
+
+int gpugc_set_threshold(gpugc_heap *h, const uint32_t threshold[GPUGC_GENERATIONS]) {
+    if (!gpugc__enter(h, "gpugc_set_threshold"))
+        return GPUGC_REFUSED(h);
+    int r = set_threshold(h, threshold);
+    gpugc__leave(h);
+    return r;
 }
 
 int gpugc_get_threshold(const gpugc_heap *h, uint32_t threshold[GPUGC_GENERATIONS]) {
@@ -49,11 +56,7 @@ int gpugc_get_threshold(const gpugc_heap *h, uint32_t threshold[GPUGC_GENERATION
 
 /* ---- freezing ----------------------------------------------------------- */
 
-void gpugc_freeze(gpugc_heap *h) {
-    if (!h) {
-        gpugc__set_error(NULL, GPUGC_EINVAL, "gpugc_freeze: heap is NULL");
-        return;
-    }
+static void freeze(gpugc_heap *h) {
     size_t n = 0;
     for (int g = 0; g < GPUGC_GENERATIONS; g++)
         n += h->gen[g].ids.n;
@@ -64,14 +67,24 @@ void gpugc_freeze(gpugc_heap *h) {
     h->gen[0].count = 0;
 }
 
-void gpugc_unfreeze(gpugc_heap *h) {
-    if (!h) {
-        gpugc__set_error(NULL, GPUGC_EINVAL, "gpugc_unfreeze: heap is NULL");
+void gpugc_freeze(gpugc_heap *h) {
+    if (!gpugc__enter(h, "gpugc_freeze"))
         return;
-    }
+    freeze(h);
+    gpugc__leave(h);
+}
+
+static void unfreeze(gpugc_heap *h) {
     uint32_t oldest = GPUGC_GENERATIONS - 1;
     if (gpugc__vec_reserve(h, &h->gen[oldest].ids, h->gen[PERMANENT_GEN].ids.n, "gpugc_unfreeze"))
         gpugc__gen_merge(h, PERMANENT_GEN, oldest); /* immortal objects stay */
+}
+
+void gpugc_unfreeze(gpugc_heap *h) {
+    if (!gpugc__enter(h, "gpugc_unfreeze"))
+        return;
+    unfreeze(h);
+    gpugc__leave(h);
 }
 
 size_t gpugc_get_freeze_count(const gpugc_heap *h) {
@@ -89,14 +102,20 @@ size_t gpugc_get_freeze_count(const gpugc_heap *h) {
 
 /* ---- debug flags and output --------------------------------------------- */
 
-int gpugc_set_debug(gpugc_heap *h, unsigned flags) {
-    if (!h)
-        return gpugc__set_error(NULL, GPUGC_EINVAL, "gpugc_set_debug: heap is NULL");
+static int set_debug(gpugc_heap *h, unsigned flags) {
     if (flags & ~(GPUGC_DEBUG_STATS | GPUGC_DEBUG_LEAK))
         return gpugc__set_error(h, GPUGC_EINVAL, "gpugc_set_debug: unknown flags %#x",
                          flags & ~(GPUGC_DEBUG_STATS | GPUGC_DEBUG_LEAK));
     h->debug = flags;
     return GPUGC_OK;
+}
+
+int gpugc_set_debug(gpugc_heap *h, unsigned flags) {
+    if (!gpugc__enter(h, "gpugc_set_debug"))
+        return GPUGC_REFUSED(h);
+    int r = set_debug(h, flags);
+    gpugc__leave(h);
+    return r;
 }
 
 unsigned gpugc_get_debug(const gpugc_heap *h) {
@@ -118,17 +137,20 @@ void gpugc__output_default_for(gpugc_heap *h) {
     h->out_data = NULL;
 }
 
-void gpugc_set_output(gpugc_heap *h, gpugc_output fn, void *data) {
-    if (!h) {
-        gpugc__set_error(NULL, GPUGC_EINVAL, "gpugc_set_output: heap is NULL");
-        return;
-    }
+static void set_output(gpugc_heap *h, gpugc_output fn, void *data) {
     if (!fn) {
         gpugc__output_default_for(h);
         return;
     }
     h->out = fn;
     h->out_data = data;
+}
+
+void gpugc_set_output(gpugc_heap *h, gpugc_output fn, void *data) {
+    if (!gpugc__enter(h, "gpugc_set_output"))
+        return;
+    set_output(h, fn, data);
+    gpugc__leave(h);
 }
 
 void gpugc__debug_print(gpugc_heap *h, const char *fmt, ...) {
@@ -151,9 +173,9 @@ static int callbacks_busy(const gpugc_heap *h, const char *fn) {
     return gpugc__set_error(h, GPUGC_EBUSY, "%s: called from a collection callback", fn);
 }
 
-int gpugc_callback_add(gpugc_heap *h, gpugc_callback fn, void *data) {
-    if (!h || !fn)
-        return gpugc__set_error(h, GPUGC_EINVAL, "gpugc_callback_add: %s is NULL", h ? "fn" : "heap");
+static int callback_add(gpugc_heap *h, gpugc_callback fn, void *data) {
+    if (!fn)
+        return gpugc__set_error(h, GPUGC_EINVAL, "gpugc_callback_add: fn is NULL");
     if (h->busy & BUSY_CALLBACKS)
         return callbacks_busy(h, "gpugc_callback_add");
     if (h->ncallbacks == h->callbacks_cap) {
@@ -167,9 +189,17 @@ int gpugc_callback_add(gpugc_heap *h, gpugc_callback fn, void *data) {
     return GPUGC_OK;
 }
 
-int gpugc_callback_remove(gpugc_heap *h, gpugc_callback fn, void *data) {
-    if (!h || !fn)
-        return gpugc__set_error(h, GPUGC_EINVAL, "gpugc_callback_remove: %s is NULL", h ? "fn" : "heap");
+int gpugc_callback_add(gpugc_heap *h, gpugc_callback fn, void *data) {
+    if (!gpugc__enter(h, "gpugc_callback_add"))
+        return GPUGC_REFUSED(h);
+    int r = callback_add(h, fn, data);
+    gpugc__leave(h);
+    return r;
+}
+
+static int callback_remove(gpugc_heap *h, gpugc_callback fn, void *data) {
+    if (!fn)
+        return gpugc__set_error(h, GPUGC_EINVAL, "gpugc_callback_remove: fn is NULL");
     if (h->busy & BUSY_CALLBACKS)
         return callbacks_busy(h, "gpugc_callback_remove");
     for (uint32_t k = 0; k < h->ncallbacks; k++) {
@@ -181,6 +211,14 @@ int gpugc_callback_remove(gpugc_heap *h, gpugc_callback fn, void *data) {
         }
     }
     return gpugc__set_error(h, GPUGC_EINVAL, "gpugc_callback_remove: no such callback");
+}
+
+int gpugc_callback_remove(gpugc_heap *h, gpugc_callback fn, void *data) {
+    if (!gpugc__enter(h, "gpugc_callback_remove"))
+        return GPUGC_REFUSED(h);
+    int r = callback_remove(h, fn, data);
+    gpugc__leave(h);
+    return r;
 }
 
 /* Runs every callback for one phase.  The heap counts as collecting

@@ -45,10 +45,10 @@ static void dot_node(const gpugc_heap *h, FILE *f, uint32_t id, bool root, bool 
     fprintf(f, "];\n");
 }
 
-int gpugc_dump_dot(gpugc_heap *h, FILE *f, void *const *objs, size_t nobjs, unsigned depth,
+static int dump_dot(gpugc_heap *h, FILE *f, void *const *objs, size_t nobjs, unsigned depth,
                    size_t max_nodes) {
-    if (!h || !f)
-        return gpugc__set_error(h, GPUGC_EINVAL, "gpugc_dump_dot: %s is NULL", h ? "f" : "heap");
+    if (!f)
+        return gpugc__set_error(h, GPUGC_EINVAL, "gpugc_dump_dot: f is NULL");
     if (nobjs && !objs)
         return gpugc__set_error(h, GPUGC_EINVAL, "gpugc_dump_dot: objs is NULL");
     size_t limit = max_nodes ? max_nodes : SIZE_MAX;
@@ -121,4 +121,13 @@ out:
     gpugc__vec_free(&order);
     free(in);
     return status;
+}
+
+int gpugc_dump_dot(gpugc_heap *h, FILE *f, void *const *objs, size_t nobjs, unsigned depth,
+                   size_t max_nodes) {
+    if (!gpugc__enter(h, "gpugc_dump_dot"))
+        return GPUGC_REFUSED(h);
+    int r = dump_dot(h, f, objs, nobjs, depth, max_nodes);
+    gpugc__leave(h);
+    return r;
 }

@@ -53,9 +53,9 @@ static int visit_snapshot(gpugc_heap *h, u32vec *v, gpugc_visit visit, void *dat
     return rv;
 }
 
-int gpugc_get_objects(gpugc_heap *h, int generation, gpugc_visit visit, void *data) {
-    if (!h || !visit)
-        return gpugc__set_error(h, GPUGC_EINVAL, "gpugc_get_objects: %s is NULL", h ? "visit" : "heap");
+static int get_objects(gpugc_heap *h, int generation, gpugc_visit visit, void *data) {
+    if (!visit)
+        return gpugc__set_error(h, GPUGC_EINVAL, "gpugc_get_objects: visit is NULL");
     if (generation < -1 || generation > (int)PERMANENT_GEN)
         return gpugc__set_error(h, GPUGC_EINVAL,
                          "gpugc_get_objects: generation %d is not -1, 0, 1, 2 or 3", generation);
@@ -71,9 +71,17 @@ int gpugc_get_objects(gpugc_heap *h, int generation, gpugc_visit visit, void *da
     return visit_snapshot(h, &v, visit, data);
 }
 
-int gpugc_get_referrers(gpugc_heap *h, const void *obj, gpugc_visit visit, void *data) {
-    if (!h || !visit)
-        return gpugc__set_error(h, GPUGC_EINVAL, "gpugc_get_referrers: %s is NULL", h ? "visit" : "heap");
+int gpugc_get_objects(gpugc_heap *h, int generation, gpugc_visit visit, void *data) {
+    if (!gpugc__enter(h, "gpugc_get_objects"))
+        return GPUGC_REFUSED(h);
+    int r = get_objects(h, generation, visit, data);
+    gpugc__leave(h);
+    return r;
+}
+
+static int get_referrers(gpugc_heap *h, const void *obj, gpugc_visit visit, void *data) {
+    if (!visit)
+        return gpugc__set_error(h, GPUGC_EINVAL, "gpugc_get_referrers: visit is NULL");
     uint32_t target = gpugc__object_id(h, obj, "gpugc_get_referrers");
     if (target == NO_ID)
         return h->err;
@@ -95,9 +103,17 @@ int gpugc_get_referrers(gpugc_heap *h, const void *obj, gpugc_visit visit, void 
     return visit_snapshot(h, &v, visit, data);
 }
 
-int gpugc_get_referents(gpugc_heap *h, const void *obj, gpugc_visit visit, void *data) {
-    if (!h || !visit)
-        return gpugc__set_error(h, GPUGC_EINVAL, "gpugc_get_referents: %s is NULL", h ? "visit" : "heap");
+int gpugc_get_referrers(gpugc_heap *h, const void *obj, gpugc_visit visit, void *data) {
+    if (!gpugc__enter(h, "gpugc_get_referrers"))
+        return GPUGC_REFUSED(h);
+    int r = get_referrers(h, obj, visit, data);
+    gpugc__leave(h);
+    return r;
+}
+
+static int get_referents(gpugc_heap *h, const void *obj, gpugc_visit visit, void *data) {
+    if (!visit)
+        return gpugc__set_error(h, GPUGC_EINVAL, "gpugc_get_referents: visit is NULL");
     uint32_t id = gpugc__object_id(h, obj, "gpugc_get_referents");
     if (id == NO_ID)
         return h->err;
@@ -109,6 +125,14 @@ int gpugc_get_referents(gpugc_heap *h, const void *obj, gpugc_visit visit, void 
         if (s[e] != NO_ID && snapshot_add(h, &v, s[e]) != GPUGC_OK)
             return h->err;
     return visit_snapshot(h, &v, visit, data);
+}
+
+int gpugc_get_referents(gpugc_heap *h, const void *obj, gpugc_visit visit, void *data) {
+    if (!gpugc__enter(h, "gpugc_get_referents"))
+        return GPUGC_REFUSED(h);
+    int r = get_referents(h, obj, visit, data);
+    gpugc__leave(h);
+    return r;
 }
 
 /* ---- tracking and finalization flags ------------------------------------ */
@@ -129,9 +153,7 @@ int gpugc_is_finalized(const gpugc_heap *h, const void *obj) {
     return meta_flag(h, obj, META_FINALIZED, "gpugc_is_finalized");
 }
 
-int gpugc_untrack(gpugc_heap *h, void *obj) {
-    if (!h)
-        return gpugc__set_error(NULL, GPUGC_EINVAL, "gpugc_untrack: heap is NULL");
+static int untrack(gpugc_heap *h, void *obj) {
     uint32_t id = gpugc__object_id(h, obj, "gpugc_untrack");
     if (id == NO_ID)
         return h->err;
@@ -142,9 +164,15 @@ int gpugc_untrack(gpugc_heap *h, void *obj) {
     return GPUGC_OK;
 }
 
-int gpugc_track(gpugc_heap *h, void *obj) {
-    if (!h)
-        return gpugc__set_error(NULL, GPUGC_EINVAL, "gpugc_track: heap is NULL");
+int gpugc_untrack(gpugc_heap *h, void *obj) {
+    if (!gpugc__enter(h, "gpugc_untrack"))
+        return GPUGC_REFUSED(h);
+    int r = untrack(h, obj);
+    gpugc__leave(h);
+    return r;
+}
+
+static int track(gpugc_heap *h, void *obj) {
     uint32_t id = gpugc__object_id(h, obj, "gpugc_track");
     if (id == NO_ID)
         return h->err;
@@ -157,11 +185,19 @@ int gpugc_track(gpugc_heap *h, void *obj) {
     return GPUGC_OK;
 }
 
+int gpugc_track(gpugc_heap *h, void *obj) {
+    if (!gpugc__enter(h, "gpugc_track"))
+        return GPUGC_REFUSED(h);
+    int r = track(h, obj);
+    gpugc__leave(h);
+    return r;
+}
+
 /* ---- the garbage list (GPUGC_DEBUG_SAVEALL) ----------------------------- */
 
-int gpugc_garbage(gpugc_heap *h, gpugc_visit visit, void *data) {
-    if (!h || !visit)
-        return gpugc__set_error(h, GPUGC_EINVAL, "gpugc_garbage: %s is NULL", h ? "visit" : "heap");
+static int garbage(gpugc_heap *h, gpugc_visit visit, void *data) {
+    if (!visit)
+        return gpugc__set_error(h, GPUGC_EINVAL, "gpugc_garbage: visit is NULL");
     if (walk_refused(h, "gpugc_garbage") != GPUGC_OK)
         return h->err;
     u32vec v = {0};
@@ -169,6 +205,14 @@ int gpugc_garbage(gpugc_heap *h, gpugc_visit visit, void *data) {
         if (snapshot_add(h, &v, h->saved.v[k]) != GPUGC_OK)
             return h->err;
     return visit_snapshot(h, &v, visit, data);
+}
+
+int gpugc_garbage(gpugc_heap *h, gpugc_visit visit, void *data) {
+    if (!gpugc__enter(h, "gpugc_garbage"))
+        return GPUGC_REFUSED(h);
+    int r = garbage(h, visit, data);
+    gpugc__leave(h);
+    return r;
 }
 
 size_t gpugc_garbage_count(const gpugc_heap *h) {
@@ -179,9 +223,7 @@ size_t gpugc_garbage_count(const gpugc_heap *h) {
     return h->saved.n;
 }
 
-int gpugc_garbage_clear(gpugc_heap *h) {
-    if (!h)
-        return gpugc__set_error(NULL, GPUGC_EINVAL, "gpugc_garbage_clear: heap is NULL");
+static int garbage_clear(gpugc_heap *h) {
     /* The list keeps its room: a sweep in progress may have reserved it. */
     size_t n = h->saved.n;
     h->saved.n = 0;
@@ -189,4 +231,12 @@ int gpugc_garbage_clear(gpugc_heap *h) {
         gpugc__drop_ref(h, h->saved.v[k]);
     gpugc__release_pending(h);
     return GPUGC_OK;
+}
+
+int gpugc_garbage_clear(gpugc_heap *h) {
+    if (!gpugc__enter(h, "gpugc_garbage_clear"))
+        return GPUGC_REFUSED(h);
+    int r = garbage_clear(h);
+    gpugc__leave(h);
+    return r;
 }

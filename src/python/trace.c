@@ -63,9 +63,7 @@ static bool trace_grow(gpugc_heap *h, uint32_t old_cap, uint32_t cap) {
     return true;
 }
 
-int gpugc_trace_start(gpugc_heap *h) {
-    if (!h)
-        return gpugc__set_error(NULL, GPUGC_EINVAL, "gpugc_trace_start: heap is NULL");
+static int trace_start(gpugc_heap *h) {
     if (h->trace)
         return GPUGC_OK;
     trace_state *t = gpugc__heap_malloc(h, sizeof *t, "gpugc_trace_start");
@@ -91,11 +89,25 @@ int gpugc_trace_start(gpugc_heap *h) {
     return GPUGC_OK;
 }
 
-int gpugc_trace_stop(gpugc_heap *h) {
-    if (!h)
-        return gpugc__set_error(NULL, GPUGC_EINVAL, "gpugc_trace_stop: heap is NULL");
+int gpugc_trace_start(gpugc_heap *h) {
+    if (!gpugc__enter(h, "gpugc_trace_start"))
+        return GPUGC_REFUSED(h);
+    int r = trace_start(h);
+    gpugc__leave(h);
+    return r;
+}
+
+static int trace_stop(gpugc_heap *h) {
     gpugc__trace_release(h);
     return GPUGC_OK;
+}
+
+int gpugc_trace_stop(gpugc_heap *h) {
+    if (!gpugc__enter(h, "gpugc_trace_stop"))
+        return GPUGC_REFUSED(h);
+    int r = trace_stop(h);
+    gpugc__leave(h);
+    return r;
 }
 
 void gpugc__trace_release(gpugc_heap *h) {
@@ -125,12 +137,18 @@ int gpugc_trace_get_traced_memory(const gpugc_heap *h, uint64_t *current, uint64
     return GPUGC_OK;
 }
 
-int gpugc_trace_reset_peak(gpugc_heap *h) {
-    if (!h)
-        return gpugc__set_error(NULL, GPUGC_EINVAL, "gpugc_trace_reset_peak: heap is NULL");
+static int trace_reset_peak(gpugc_heap *h) {
     if (h->trace)
         h->trace->peak = h->trace->current;
     return GPUGC_OK;
+}
+
+int gpugc_trace_reset_peak(gpugc_heap *h) {
+    if (!gpugc__enter(h, "gpugc_trace_reset_peak"))
+        return GPUGC_REFUSED(h);
+    int r = trace_reset_peak(h);
+    gpugc__leave(h);
+    return r;
 }
 
 /* ---- recording ---------------------------------------------------------- */
@@ -246,11 +264,7 @@ static size_t group(snap_entry *e, size_t n, int (*cmp)(const void *, const void
     return m + 1;
 }
 
-gpugc_trace_snapshot *gpugc_trace_snapshot_take(gpugc_heap *h) {
-    if (!h) {
-        gpugc__set_error(NULL, GPUGC_EINVAL, "gpugc_trace_snapshot_take: heap is NULL");
-        return NULL;
-    }
+static gpugc_trace_snapshot *trace_snapshot_take(gpugc_heap *h) {
     if (!h->trace) {
         gpugc__set_error(h, GPUGC_EINVAL, "gpugc_trace_snapshot_take: the heap is not tracing");
         return NULL;
@@ -276,6 +290,14 @@ gpugc_trace_snapshot *gpugc_trace_snapshot_take(gpugc_heap *h) {
     s->e = e;
     s->n = group(e, n, cmp_site_type);
     return s;
+}
+
+gpugc_trace_snapshot *gpugc_trace_snapshot_take(gpugc_heap *h) {
+    if (!gpugc__enter(h, "gpugc_trace_snapshot_take"))
+        return NULL;
+    gpugc_trace_snapshot *r = trace_snapshot_take(h);
+    gpugc__leave(h);
+    return r;
 }
 
 void gpugc_trace_snapshot_free(gpugc_trace_snapshot *s) {
