@@ -12,11 +12,7 @@
 
 #include "dialect.h"
 #include "mark.h"
-#include "scatter.cl"
-#include "update_refs.cl"
-#include "subtract_refs.cl"
-#include "mark_roots.cl"
-#include "mark_level.cl"
+#include "kernel_list.cuh" /* each kernel's .cl, generated from KERNELS */
 
 /* In the order of the K_* ids (src/mark/device.h). */
 #define KERNEL_ADDRESS(name) (const void *)name,
