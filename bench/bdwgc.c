@@ -32,8 +32,7 @@ typedef struct bheap {
                         is to find is theirs                             */
 } bheap;
 
-static uint64_t now_ns(void)
-{
+static uint64_t now_ns(void) {
     struct timespec t;
     clock_gettime(CLOCK_MONOTONIC, &t);
     return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
@@ -43,15 +42,13 @@ static uint64_t now_ns(void)
  * pointer, and a child process runs one heap. */
 static uint64_t event_ns[GC_EVENT_THREAD_UNSUSPENDED + 1];
 
-static void on_event(GC_EventType e)
-{
+static void on_event(GC_EventType e) {
     if ((unsigned)e < sizeof event_ns / sizeof event_ns[0])
         event_ns[e] = now_ns();
 }
 
 static int b_build(void *heap, const bench_shape *s, uint64_t lo, uint64_t hi,
-                   bool garbage_only)
-{
+                   bool garbage_only) {
     bheap *b = heap;
     uint64_t held = 0;
     GC_disable(); /* objects are unreachable until linked */
@@ -101,8 +98,7 @@ static int b_build(void *heap, const bench_shape *s, uint64_t lo, uint64_t hi,
 /* Counts the garbage objects with slots of the last build that the
  * collection did not mark; called holding the allocation lock.  An object
  * whose whole block was freed has no base any more. */
-static void *count_unmarked(void *arg)
-{
+static void *count_unmarked(void *arg) {
     bheap *b = arg;
     uint64_t n = 0;
     for (uint64_t i = b->lo; i < b->hi; i++) {
@@ -113,8 +109,7 @@ static void *count_unmarked(void *arg)
     return (void *)(uintptr_t)n;
 }
 
-static int b_collect(void *heap, int gen, gpugc_collection_stats *st, uint32_t *measured)
-{
+static int b_collect(void *heap, int gen, gpugc_collection_stats *st, uint32_t *measured) {
     (void)gen; /* no generations: every collection is a full one */
     memset(event_ns, 0, sizeof event_ns);
     uint64_t t0 = now_ns();
@@ -135,8 +130,7 @@ static int b_collect(void *heap, int gen, gpugc_collection_stats *st, uint32_t *
     return 0;
 }
 
-static void b_release(void *heap, const bench_shape *s, uint64_t lo, uint64_t hi)
-{
+static void b_release(void *heap, const bench_shape *s, uint64_t lo, uint64_t hi) {
     (void)s;
     (void)hi;
     bheap *b = heap;
@@ -144,16 +138,14 @@ static void b_release(void *heap, const bench_shape *s, uint64_t lo, uint64_t hi
     b->roots[lo > 0] = NULL;
 }
 
-static int64_t b_live(void *heap)
-{
+static int64_t b_live(void *heap) {
     (void)heap;
     return -1; /* Boehm does not count objects */
 }
 
 /* What Boehm took from the OS beyond its heap: block headers, mark bits,
  * the block index. */
-static double b_metadata(void *heap)
-{
+static double b_metadata(void *heap) {
     (void)heap;
     struct GC_prof_stats_s ps;
     GC_get_prof_stats(&ps, sizeof ps);
@@ -163,8 +155,7 @@ static double b_metadata(void *heap)
 static const bench_heap_ops bdwgc_ops = {b_build, b_collect, b_release, b_live, b_metadata,
                                          true};
 
-static int bdwgc_available(const bench_runner *r, char *why, size_t size)
-{
+static int bdwgc_available(const bench_runner *r, char *why, size_t size) {
     (void)r;
     (void)why;
     (void)size;
@@ -173,14 +164,12 @@ static int bdwgc_available(const bench_runner *r, char *why, size_t size)
 
 /* Objects rounded up to 16-byte granules, a third more for partly filled
  * blocks and heap growth, the table of object pointers. */
-static uint64_t bdwgc_estimate(const bench_counts *c)
-{
+static uint64_t bdwgc_estimate(const bench_counts *c) {
     uint64_t heap = 8 * c->slots + 8 * c->tracked + 16 * (c->objects - c->tracked);
     return heap + heap / 3 + 12 * c->objects;
 }
 
-static int bdwgc_run(const bench_runner *r, const bench_job *job, bench_result *res)
-{
+static int bdwgc_run(const bench_runner *r, const bench_job *job, bench_result *res) {
     (void)r;
     /* Every reference in the graph is an object's base address, so
      * pointers into an object need not keep it alive; with them, stale
@@ -211,8 +200,7 @@ const bench_runner bench_runner_bdwgc = {"bdwgc", true, GPUGC_BACKEND_AUTO,
 
 #else /* !BENCH_HAVE_BDWGC */
 
-static int bdwgc_missing(const bench_runner *r, char *why, size_t size)
-{
+static int bdwgc_missing(const bench_runner *r, char *why, size_t size) {
     (void)r;
     snprintf(why, size, "built without Boehm GC: pkg-config found no bdw-gc at "
                         "configure time (install libgc-dev and reconfigure)");

@@ -24,8 +24,7 @@ enum { NPEERS = sizeof known_peers / sizeof known_peers[0] };
 /* Flags                                                                     */
 /* ------------------------------------------------------------------------ */
 
-static void usage(FILE *out)
-{
+static void usage(FILE *out) {
     fputs("usage: gpugc-bench [options]\n"
           "Builds object graphs and times their collection on every gpugc backend and\n"
           "on the peers (Boehm GC, CPython), on the same graph from the same seed.\n"
@@ -71,8 +70,7 @@ static void usage(FILE *out)
 }
 
 /* Reports a bad command line; returns -1. */
-static int usage_error(const char *fmt, ...)
-{
+static int usage_error(const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
     fputs("gpugc-bench: ", stderr);
@@ -85,8 +83,7 @@ static int usage_error(const char *fmt, ...)
 /* A decimal count in [min, max] with an optional k, M or G suffix, ending
  * at *end (which is moved past it). */
 static int parse_count_at(const char *flag, const char **s, uint64_t min, uint64_t max,
-                          uint64_t *out)
-{
+                          uint64_t *out) {
     char *end;
     uint64_t mult = 1;
     const char *start = *s;
@@ -112,16 +109,14 @@ static int parse_count_at(const char *flag, const char **s, uint64_t min, uint64
 }
 
 static int parse_count(const char *flag, const char *s, uint64_t min, uint64_t max,
-                       uint64_t *out)
-{
+                       uint64_t *out) {
     if (parse_count_at(flag, &s, min, max, out) != 0)
         return -1;
     return *s == '\0' ? 0 : usage_error("%s: '%s' is not a count (suffixes: k, M, G)", flag, s);
 }
 
 static int parse_fraction(const char *flag, const char *s, double min, bool min_open,
-                          double *out)
-{
+                          double *out) {
     char *end;
     errno = 0;
     double v = strtod(s, &end);
@@ -136,8 +131,7 @@ static int parse_fraction(const char *flag, const char *s, double min, bool min_
 /* Splits a comma-separated list; calls item for each.  -1 on an empty
  * item or when item fails. */
 static int each_item(const char *flag, const char *list, int (*item)(const char *, void *),
-                     void *arg)
-{
+                     void *arg) {
     for (const char *p = list;; p++) {
         char name[64];
         size_t len = strcspn(p, ",");
@@ -153,8 +147,7 @@ static int each_item(const char *flag, const char *list, int (*item)(const char 
     }
 }
 
-static int add_size(bench_options *o, uint64_t n)
-{
+static int add_size(bench_options *o, uint64_t n) {
     for (size_t i = 0; i < o->nsizes; i++)
         if (o->sizes[i] == n)
             return 0;
@@ -166,8 +159,7 @@ static int add_size(bench_options *o, uint64_t n)
 
 /* One --objects item: N, or A..B (A, the 1-2-5 steps strictly between,
  * B).  Ids are 32-bit and one value is reserved for NULL. */
-static int size_item(const char *s, void *arg)
-{
+static int size_item(const char *s, void *arg) {
     bench_options *o = arg;
     uint64_t a, b;
     if (parse_count_at("--objects", &s, 1, UINT32_MAX - 1, &a) != 0)
@@ -187,8 +179,7 @@ static int size_item(const char *s, void *arg)
     return rc == 0 ? add_size(o, b) : rc;
 }
 
-static int workload_item(const char *name, void *arg)
-{
+static int workload_item(const char *name, void *arg) {
     bench_options *o = arg;
     const bench_workload *w = bench_workload_find(name);
     if (w == NULL)
@@ -200,8 +191,7 @@ static int workload_item(const char *name, void *arg)
     return 0;
 }
 
-static int backend_item(const char *name, void *arg)
-{
+static int backend_item(const char *name, void *arg) {
     bench_options *o = arg;
     gpugc_backend b;
     if (gpugc_backend_parse(name, &b) != GPUGC_OK)
@@ -214,8 +204,7 @@ static int backend_item(const char *name, void *arg)
     return 0;
 }
 
-static int peer_item(const char *name, void *arg)
-{
+static int peer_item(const char *name, void *arg) {
     bench_options *o = arg;
     if (strcmp(name, "none") == 0)
         return 0;
@@ -231,15 +220,13 @@ static int peer_item(const char *name, void *arg)
     return usage_error("--peers: unknown peer '%s' (known: bdwgc, cpython, none)", name);
 }
 
-static int by_value(const void *a, const void *b)
-{
+static int by_value(const void *a, const void *b) {
     uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
     return (x > y) - (x < y);
 }
 
 /* The command line, for the record; arguments with spaces quoted. */
-static void record_command(bench_options *o, int argc, char **argv)
-{
+static void record_command(bench_options *o, int argc, char **argv) {
     size_t len = 0;
     o->command[0] = '\0';
     for (int i = 0; i < argc && len < sizeof o->command; i++) {
@@ -251,8 +238,7 @@ static void record_command(bench_options *o, int argc, char **argv)
 }
 
 /* Fills *o from argv.  0: run; 1: --help was printed; -1: bad flags. */
-static int parse_options(int argc, char **argv, bench_options *o)
-{
+static int parse_options(int argc, char **argv, bench_options *o) {
     static const struct option longopts[] = {
         {"workload", required_argument, NULL, 'w'},
         {"objects", required_argument, NULL, 'n'},
@@ -369,8 +355,7 @@ static int parse_options(int argc, char **argv, bench_options *o)
 /* Memory: refuse what cannot fit, before building anything                  */
 /* ------------------------------------------------------------------------ */
 
-static double gib(uint64_t bytes)
-{
+static double gib(uint64_t bytes) {
     return (double)bytes / (double)(UINT64_C(1) << 30);
 }
 
@@ -378,8 +363,7 @@ static double gib(uint64_t bytes)
  * parent's shape (with the generator's scratch while generating), plus the
  * run's heap. */
 static uint64_t run_needs(const bench_options *o, const bench_workload *w, uint64_t n,
-                          const bench_runner *r)
-{
+                          const bench_runner *r) {
     bench_params p = bench_params_for(o, w, n);
     uint64_t young = o->mode == BENCH_PAUSE ? o->young : 0;
     bench_params yp = bench_params_for(o, bench_workload_find("pylike"), young);
@@ -394,8 +378,7 @@ static uint64_t run_needs(const bench_options *o, const bench_workload *w, uint6
 
 /* The largest size of w that r fits into `avail` bytes. */
 static uint64_t largest_fit(const bench_options *o, const bench_workload *w,
-                            const bench_runner *r, uint64_t avail, uint64_t hi)
-{
+                            const bench_runner *r, uint64_t avail, uint64_t hi) {
     uint64_t lo = 0;
     while (lo < hi) {
         uint64_t mid = lo + (hi - lo + 1) / 2;
@@ -410,8 +393,7 @@ static uint64_t largest_fit(const bench_options *o, const bench_workload *w,
 /* Refuses (-1) when a gpugc run cannot fit; records peers that cannot as
  * skipped at that size.  Leaves a tenth of what is available as room. */
 static int check_memory(const bench_options *o, const bench_runner *runners, size_t nrunners,
-                        bench_skip *skips, size_t *nskips)
-{
+                        bench_skip *skips, size_t *nskips) {
     uint64_t avail = bench_memory_available();
     avail -= avail / 10;
     for (size_t w = 0; w < o->nworkloads; w++) {
@@ -446,16 +428,14 @@ static int check_memory(const bench_options *o, const bench_runner *runners, siz
 /* Runs                                                                      */
 /* ------------------------------------------------------------------------ */
 
-static double now_ms(void)
-{
+static double now_ms(void) {
     struct timespec t;
     clock_gettime(CLOCK_MONOTONIC, &t);
     return (double)t.tv_sec * 1e3 + (double)t.tv_nsec / 1e6;
 }
 
 static bool skipped_at(const bench_skip *skips, size_t nskips, const char *runner,
-                       const bench_workload *w, uint64_t n)
-{
+                       const bench_workload *w, uint64_t n) {
     for (size_t i = 0; i < nskips; i++)
         if (strcmp(skips[i].runner, runner) == 0 && skips[i].workload == w &&
             skips[i].objects == n)
@@ -467,8 +447,7 @@ static bool skipped_at(const bench_skip *skips, size_t nskips, const char *runne
  * appending to records. */
 static int run_size(const bench_options *o, const bench_workload *w, uint64_t n,
                     const bench_runner *runners, size_t nrunners, const bench_skip *skips,
-                    size_t nskips, bench_record *records, size_t *nrecords)
-{
+                    size_t nskips, bench_record *records, size_t *nrecords) {
     bench_params p = bench_params_for(o, w, n);
     bench_shape shape = {0};
     bench_progress_begin("generating %s, %llu objects", w->name, (unsigned long long)n);
@@ -513,8 +492,7 @@ static int run_size(const bench_options *o, const bench_workload *w, uint64_t n,
 
 /* Draws o->plot_path from the results with plot.py, through a JSON file
  * (o->json_path, or a temporary one). */
-static int plot(const bench_options *o, const bench_report *rep)
-{
+static int plot(const bench_options *o, const bench_report *rep) {
 #ifdef BENCH_PYTHON
     char tmp[4096] = "";
     const char *json = o->json_path;
@@ -552,8 +530,7 @@ static int plot(const bench_options *o, const bench_report *rep)
 #endif
 }
 
-int main(int argc, char **argv)
-{
+int main(int argc, char **argv) {
     bench_options o;
     bench_runner runners[GPUGC_BACKEND_COUNT + NPEERS];
     size_t nrunners = 0, nskips = 0, nrecords = 0;

@@ -276,8 +276,7 @@ void bench_progress(uint64_t done, uint64_t total);
 void bench_progress_end(void);
 
 /* Calls bench_progress every 64k items: for tight loops. */
-static inline void bench_tick(uint64_t done, uint64_t total)
-{
+static inline void bench_tick(uint64_t done, uint64_t total) {
     if ((done & 0xffffu) == 0)
         bench_progress(done, total);
 }

@@ -18,8 +18,7 @@
 
 #define SCRIPT BENCH_DIR "/peer_cpython.py"
 
-static int cpython_available(const bench_runner *r, char *why, size_t size)
-{
+static int cpython_available(const bench_runner *r, char *why, size_t size) {
     (void)r;
     if (access(BENCH_PYTHON, X_OK) != 0) {
         snprintf(why, size, "%s is not there any more", BENCH_PYTHON);
@@ -35,15 +34,13 @@ static int cpython_available(const bench_runner *r, char *why, size_t size)
 /* __slots__ instances: 16 bytes of GC header, 16 of object header, 8 per
  * slot, rounded; floats for leaves; the shape's arrays, the table of
  * objects and of addresses, and the interpreter; a fifth more. */
-static uint64_t cpython_estimate(const bench_counts *c)
-{
+static uint64_t cpython_estimate(const bench_counts *c) {
     uint64_t heap = 48 * c->tracked + 8 * c->slots + 32 * (c->objects - c->tracked);
     uint64_t tables = 4 * c->slots + 21 * c->objects + (24u << 20);
     return (heap + tables) * 6 / 5;
 }
 
-static int write_shape(FILE *f, const bench_job *job)
-{
+static int write_shape(FILE *f, const bench_job *job) {
     const bench_shape *s = job->shape;
     bool pause = job->o->mode == BENCH_PAUSE;
     uint64_t slots = s->off[s->n];
@@ -60,8 +57,7 @@ static int write_shape(FILE *f, const bench_job *job)
 }
 
 /* The number after "key": in a flat JSON object. */
-static int json_number(const char *doc, const char *key, double *v)
-{
+static int json_number(const char *doc, const char *key, double *v) {
     char pattern[64];
     snprintf(pattern, sizeof pattern, "\"%s\":", key);
     const char *p = strstr(doc, pattern);
@@ -73,8 +69,7 @@ static int json_number(const char *doc, const char *key, double *v)
 }
 
 /* The string after "key": (without escapes), into buf. */
-static int json_string(const char *doc, const char *key, char *buf, size_t size)
-{
+static int json_string(const char *doc, const char *key, char *buf, size_t size) {
     char pattern[64];
     snprintf(pattern, sizeof pattern, "\"%s\": \"", key);
     const char *p = strstr(doc, pattern);
@@ -86,8 +81,7 @@ static int json_string(const char *doc, const char *key, char *buf, size_t size)
 }
 
 /* Fills *res from the script's output. */
-static int read_result(const char *out, const bench_job *job, bench_result *res)
-{
+static int read_result(const char *out, const bench_job *job, bench_result *res) {
     static const char *const keys[] = {
         "collect_ns", "collect_ns_min", "collect_ns_max", "unreachable", "build_ms",
         "peak_rss_bytes", "rss_growth_bytes", "metadata_bytes",
@@ -131,8 +125,7 @@ static int read_result(const char *out, const bench_job *job, bench_result *res)
     return 0;
 }
 
-static int cpython_run(const bench_runner *r, const bench_job *job, bench_result *res)
-{
+static int cpython_run(const bench_runner *r, const bench_job *job, bench_result *res) {
     (void)r;
     const char *tmp = getenv("TMPDIR");
     char path[4096];
@@ -171,8 +164,7 @@ const bench_runner bench_runner_cpython = {"cpython", true, GPUGC_BACKEND_AUTO,
 
 #else /* !BENCH_PYTHON */
 
-static int cpython_missing(const bench_runner *r, char *why, size_t size)
-{
+static int cpython_missing(const bench_runner *r, char *why, size_t size) {
     (void)r;
     snprintf(why, size, "python3 was not found at configure time");
     return -1;

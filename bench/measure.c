@@ -12,8 +12,7 @@
 #include <string.h>
 #include <time.h>
 
-static double now_ms(void)
-{
+static double now_ms(void) {
     struct timespec t;
     clock_gettime(CLOCK_MONOTONIC, &t);
     return (double)t.tv_sec * 1e3 + (double)t.tv_nsec / 1e6;
@@ -31,8 +30,7 @@ typedef struct loop {
 /* Collects generation g and checks the unreachable count, when the heap
  * gives one (expect < 0: any count will do). */
 static int collect_checked(loop *l, int g, const char *which, int64_t expect,
-                           gpugc_collection_stats *st, uint32_t *measured)
-{
+                           gpugc_collection_stats *st, uint32_t *measured) {
     *st = (gpugc_collection_stats){0};
     *measured = 0;
     if (l->ops->collect(l->heap, g, st, measured) != 0)
@@ -52,8 +50,7 @@ static int collect_checked(loop *l, int g, const char *which, int64_t expect,
 }
 
 /* The heap holds `expect` objects, when it can tell. */
-static int live_checked(loop *l, const char *when, uint64_t expect)
-{
+static int live_checked(loop *l, const char *when, uint64_t expect) {
     int64_t live = l->ops->live(l->heap);
     if (live >= 0 && (uint64_t)live != expect) {
         fprintf(stderr, "gpugc-bench: %s: %lld objects live %s; the graph has %llu\n",
@@ -65,8 +62,7 @@ static int live_checked(loop *l, const char *when, uint64_t expect)
 
 /* One timed collection, preceded by what puts the heap back into the
  * state every timed collection starts from. */
-static int measure_once(loop *l, bool first, gpugc_collection_stats *st, uint32_t *measured)
-{
+static int measure_once(loop *l, bool first, gpugc_collection_stats *st, uint32_t *measured) {
     const bench_heap_ops *ops = l->ops;
     const bench_job *job = l->job;
     const bench_shape *s = job->shape;
@@ -103,16 +99,14 @@ static int measure_once(loop *l, bool first, gpugc_collection_stats *st, uint32_
     return live_checked(l, "once the young objects are gone", old_live);
 }
 
-static int by_total(const void *a, const void *b)
-{
+static int by_total(const void *a, const void *b) {
     uint64_t x = ((const gpugc_collection_stats *)a)->ns_total;
     uint64_t y = ((const gpugc_collection_stats *)b)->ns_total;
     return (x > y) - (x < y);
 }
 
 int bench_measure(const bench_heap_ops *ops, void *heap, const bench_job *job,
-                  bench_result *res)
-{
+                  bench_result *res) {
     const bench_shape *s = job->shape;
     unsigned repeat = job->o->repeat;
     loop l = {ops, heap, job, res, 0};

@@ -18,8 +18,7 @@
 /* ------------------------------------------------------------------------ */
 
 /* The number after `field` in a "Name: value kB" file, in bytes, or 0. */
-static uint64_t proc_kib(const char *path, const char *field)
-{
+static uint64_t proc_kib(const char *path, const char *field) {
     char line[256];
     uint64_t v = 0;
     size_t len = strlen(field);
@@ -36,8 +35,7 @@ static uint64_t proc_kib(const char *path, const char *field)
 }
 
 /* A number alone in a file; UINT64_MAX when absent or "max". */
-static uint64_t file_number(const char *path)
-{
+static uint64_t file_number(const char *path) {
     char buf[64];
     uint64_t v = UINT64_MAX;
     FILE *f = fopen(path, "r");
@@ -49,8 +47,7 @@ static uint64_t file_number(const char *path)
     return v;
 }
 
-uint64_t bench_memory_available(void)
-{
+uint64_t bench_memory_available(void) {
     uint64_t avail = proc_kib("/proc/meminfo", "MemAvailable:");
     uint64_t limit = file_number("/sys/fs/cgroup/memory.max");
     uint64_t used = file_number("/sys/fs/cgroup/memory.current");
@@ -64,8 +61,7 @@ uint64_t bench_memory_available(void)
     return avail;
 }
 
-void bench_machine(char *cpu, size_t cpu_size, unsigned *cores, uint64_t *memory)
-{
+void bench_machine(char *cpu, size_t cpu_size, unsigned *cores, uint64_t *memory) {
     char line[512];
     snprintf(cpu, cpu_size, "unknown");
     FILE *f = fopen("/proc/cpuinfo", "r");
@@ -89,8 +85,7 @@ void bench_machine(char *cpu, size_t cpu_size, unsigned *cores, uint64_t *memory
 /* Child processes                                                           */
 /* ------------------------------------------------------------------------ */
 
-static int read_all(int fd, void *buf, size_t size, size_t *got)
-{
+static int read_all(int fd, void *buf, size_t size, size_t *got) {
     *got = 0;
     while (*got < size) {
         ssize_t k = read(fd, (char *)buf + *got, size - *got);
@@ -103,8 +98,7 @@ static int read_all(int fd, void *buf, size_t size, size_t *got)
     return 0;
 }
 
-static void write_all(int fd, const void *buf, size_t size)
-{
+static void write_all(int fd, const void *buf, size_t size) {
     while (size > 0) {
         ssize_t k = write(fd, buf, size);
         if (k < 0 && errno == EINTR)
@@ -117,8 +111,7 @@ static void write_all(int fd, const void *buf, size_t size)
 }
 
 /* Waits for pid; its exit status, or -1 with a message if it died. */
-static int reap(pid_t pid, const char *what)
-{
+static int reap(pid_t pid, const char *what) {
     int status;
     while (waitpid(pid, &status, 0) < 0)
         if (errno != EINTR) {
@@ -137,8 +130,7 @@ static int reap(pid_t pid, const char *what)
  * leaves in buf back.  0 when the child ran fn to success, else -1 (with a
  * message: fn's, or that the child died). */
 static int in_child(int (*fn)(void *arg, void *buf), void *arg, void *buf, size_t size,
-                    const char *what)
-{
+                    const char *what) {
     int fd[2];
     if (pipe(fd) != 0) {
         perror("gpugc-bench: pipe");
@@ -179,8 +171,7 @@ typedef struct isolated_run {
 } isolated_run;
 
 /* In the child: the run, and its RSS unless the runner measured it. */
-static int run_child(void *arg, void *buf)
-{
+static int run_child(void *arg, void *buf) {
     const isolated_run *ir = arg;
     bench_result *res = buf;
     /* A child starts with its parent's peak RSS as its own; "5" resets it
@@ -200,8 +191,7 @@ static int run_child(void *arg, void *buf)
     return rc;
 }
 
-int bench_run_isolated(const bench_runner *r, const bench_job *job, bench_result *res)
-{
+int bench_run_isolated(const bench_runner *r, const bench_job *job, bench_result *res) {
     isolated_run ir = {r, job};
     char what[64];
     snprintf(what, sizeof what, "the %s run", r->name);
@@ -213,16 +203,14 @@ typedef struct availability {
     char why[256];
 } availability;
 
-static int available_child(void *arg, void *buf)
-{
+static int available_child(void *arg, void *buf) {
     const bench_runner *r = arg;
     availability *a = buf;
     a->rc = r->available(r, a->why, sizeof a->why);
     return 0;
 }
 
-int bench_available_isolated(const bench_runner *r, char *why, size_t size)
-{
+int bench_available_isolated(const bench_runner *r, char *why, size_t size) {
     availability a = {0};
     char what[64];
     snprintf(what, sizeof what, "asking whether %s is available", r->name);
@@ -234,8 +222,7 @@ int bench_available_isolated(const bench_runner *r, char *why, size_t size)
     return a.rc;
 }
 
-int bench_spawn(char *const argv[], char **out)
-{
+int bench_spawn(char *const argv[], char **out) {
     int fd[2];
     size_t len = 0, cap = 4096;
     *out = malloc(cap);

@@ -13,15 +13,13 @@ static struct {
     bool active, shown;
 } progress;
 
-static double now_s(void)
-{
+static double now_s(void) {
     struct timespec t;
     clock_gettime(CLOCK_MONOTONIC, &t);
     return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
 }
 
-void bench_progress_begin(const char *fmt, ...)
-{
+void bench_progress_begin(const char *fmt, ...) {
     bench_progress_end();
     progress.active = isatty(STDERR_FILENO) == 1;
     if (!progress.active)
@@ -33,8 +31,7 @@ void bench_progress_begin(const char *fmt, ...)
     progress.start = progress.last = now_s();
 }
 
-void bench_progress(uint64_t done, uint64_t total)
-{
+void bench_progress(uint64_t done, uint64_t total) {
     if (!progress.active)
         return;
     double t = now_s();
@@ -49,8 +46,7 @@ void bench_progress(uint64_t done, uint64_t total)
         fprintf(stderr, "\r\033[Kgpugc-bench: %s: %.0f s", progress.label, t - progress.start);
 }
 
-void bench_progress_end(void)
-{
+void bench_progress_end(void) {
     if (progress.shown)
         fputs("\r\033[K", stderr);
     progress.active = progress.shown = false;

@@ -18,8 +18,7 @@ static const char *const stat_names[] = {GPUGC_COLLECTION_STATS(BENCH_STAT_NAME)
 #undef BENCH_STAT_NAME
 
 /* Every field of *s, in header order, as a double. */
-static void stat_values(const gpugc_collection_stats *s, double v[BENCH_NSTATS])
-{
+static void stat_values(const gpugc_collection_stats *s, double v[BENCH_NSTATS]) {
 #define BENCH_STAT_VALUE(type, name, doc) (double)s->name,
     const double all[] = {GPUGC_COLLECTION_STATS(BENCH_STAT_VALUE)};
 #undef BENCH_STAT_VALUE
@@ -27,14 +26,12 @@ static void stat_values(const gpugc_collection_stats *s, double v[BENCH_NSTATS])
 }
 
 /* The stage a field times ("sync" for ns_sync), or NULL for other fields. */
-static const char *stat_stage(size_t i)
-{
+static const char *stat_stage(size_t i) {
     return strncmp(stat_names[i], "ns_", 3) == 0 ? stat_names[i] + 3 : NULL;
 }
 
 /* The stages of the mark phase: all but the sweep and the total. */
-static bool stat_in_mark(size_t i)
-{
+static bool stat_in_mark(size_t i) {
     return stat_stage(i) != NULL && i != BENCH_STAT_ns_sweep && i != BENCH_STAT_ns_total;
 }
 
@@ -42,31 +39,26 @@ static bool stat_in_mark(size_t i)
 /* Derived figures                                                           */
 /* ------------------------------------------------------------------------ */
 
-static bool pausing(const bench_report *rep)
-{
+static bool pausing(const bench_report *rep) {
     return rep->o->mode == BENCH_PAUSE;
 }
 
 /* What the timed collections examined, per the shape. */
-static const bench_counts *set_of(const bench_report *rep, const bench_record *rec)
-{
+static const bench_counts *set_of(const bench_report *rep, const bench_record *rec) {
     return pausing(rep) ? &rec->young : &rec->old;
 }
 
-static bool measured(const bench_record *rec, size_t field)
-{
+static bool measured(const bench_record *rec, size_t field) {
     return (rec->r.measured >> field) & 1u;
 }
 
-static double collect_ms(const bench_record *rec)
-{
+static double collect_ms(const bench_record *rec) {
     return (double)rec->r.stats.ns_total / 1e6;
 }
 
 /* The whole mark phase, transfers included; NAN when the runner cannot
  * tell its stages apart. */
-static double mark_ms(const bench_record *rec)
-{
+static double mark_ms(const bench_record *rec) {
     double v[BENCH_NSTATS], sum = 0;
     bool any = false;
     stat_values(&rec->r.stats, v);
@@ -79,34 +71,29 @@ static double mark_ms(const bench_record *rec)
 }
 
 /* Collect time per object of the heap (full) or per young object (pause). */
-static double per_object_ns(const bench_report *rep, const bench_record *rec)
-{
+static double per_object_ns(const bench_report *rep, const bench_record *rec) {
     uint64_t n = pausing(rep) ? rec->young.objects : rec->objects;
     return collect_ms(rec) * 1e6 / (double)(n > 0 ? n : 1);
 }
 
-static double per_heap_object(const bench_record *rec, double bytes)
-{
+static double per_heap_object(const bench_record *rec, double bytes) {
     return bytes / (double)(rec->r.heap_objects > 0 ? rec->r.heap_objects : 1);
 }
 
 /* The backend that ran the mark phase; a peer is its own. */
-static const char *ran_name(const bench_record *rec)
-{
+static const char *ran_name(const bench_record *rec) {
     const char *name = rec->r.peer ? rec->r.runner
                                    : gpugc_backend_name((gpugc_backend)rec->r.stats.backend);
     return name != NULL ? name : "an unknown backend";
 }
 
-static bool same_group(const bench_record *a, const bench_record *b)
-{
+static bool same_group(const bench_record *a, const bench_record *b) {
     return a->workload == b->workload && a->objects == b->objects;
 }
 
 /* How many times faster rec collected than the run called ref on the same
  * workload and size; NAN when there is no such run. */
-static double speedup(const bench_report *rep, const bench_record *rec, const char *ref)
-{
+static double speedup(const bench_report *rep, const bench_record *rec, const char *ref) {
     for (size_t i = 0; i < rep->nrecords; i++) {
         const bench_record *r = &rep->records[i];
         if (same_group(r, rec) && strcmp(r->r.runner, ref) == 0)
@@ -118,8 +105,7 @@ static double speedup(const bench_report *rep, const bench_record *rec, const ch
 /* The runs speedups are given against: the serial reference and every
  * peer, in the order they ran. */
 enum { MAX_REFS = 8 };
-static size_t speedup_refs(const bench_report *rep, const char *refs[MAX_REFS])
-{
+static size_t speedup_refs(const bench_report *rep, const char *refs[MAX_REFS]) {
     size_t n = 0;
     for (size_t i = 0; i < rep->nrecords; i++) {
         const bench_record *r = &rep->records[i];
@@ -138,16 +124,14 @@ static size_t speedup_refs(const bench_report *rep, const char *refs[MAX_REFS])
 /* Tables                                                                    */
 /* ------------------------------------------------------------------------ */
 
-static void cell(FILE *out, const char *fmt, int width, double v)
-{
+static void cell(FILE *out, const char *fmt, int width, double v) {
     if (isnan(v))
         fprintf(out, " %*s", width, "-");
     else
         fprintf(out, fmt, width, v);
 }
 
-static void group_header(FILE *out, const bench_report *rep, const bench_record *rec)
-{
+static void group_header(FILE *out, const bench_report *rep, const bench_record *rec) {
     const bench_counts *c = set_of(rep, rec);
     fprintf(out, "\n== %s, %llu objects", rec->workload->name,
             (unsigned long long)rec->objects);
@@ -164,8 +148,7 @@ static void group_header(FILE *out, const bench_report *rep, const bench_record 
     fprintf(out, ", median of %u\n", rep->o->repeat);
 }
 
-static void group_table(FILE *out, const bench_report *rep, size_t lo, size_t hi)
-{
+static void group_table(FILE *out, const bench_report *rep, size_t lo, size_t hi) {
     const char *refs[MAX_REFS];
     size_t nrefs = speedup_refs(rep, refs);
     group_header(out, rep, &rep->records[lo]);
@@ -231,8 +214,7 @@ static void group_table(FILE *out, const bench_report *rep, size_t lo, size_t hi
 }
 
 /* Across sizes, per workload: ns per object (full) or pause ms. */
-static void summary(FILE *out, const bench_report *rep)
-{
+static void summary(FILE *out, const bench_report *rep) {
     const bench_options *o = rep->o;
     for (size_t w = 0; w < o->nworkloads; w++) {
         const bench_workload *wl = bench_workload_find(o->workloads[w]);
@@ -265,8 +247,7 @@ static void summary(FILE *out, const bench_report *rep)
     }
 }
 
-void bench_report_table(FILE *out, const bench_report *rep)
-{
+void bench_report_table(FILE *out, const bench_report *rep) {
     for (size_t lo = 0, hi; lo < rep->nrecords; lo = hi) {
         for (hi = lo + 1; hi < rep->nrecords &&
                           same_group(&rep->records[hi], &rep->records[lo]); hi++)
@@ -308,8 +289,7 @@ typedef void (*emit_fn)(void *ctx, const char *name, value v);
 /* Every field of one run, in SCHEMA.md's order; "stages" and "speedup"
  * are groups (V_BEGIN .. V_END). */
 static void run_fields(const bench_report *rep, const bench_record *rec, emit_fn emit,
-                       void *ctx)
-{
+                       void *ctx) {
     const bench_params *p = &rec->params;
     const bench_counts *c = set_of(rep, rec);
     const bench_result *r = &rec->r;
@@ -366,8 +346,7 @@ static void run_fields(const bench_report *rep, const bench_record *rec, emit_fn
 /* JSON                                                                      */
 /* ------------------------------------------------------------------------ */
 
-static void json_string(FILE *f, const char *s)
-{
+static void json_string(FILE *f, const char *s) {
     fputc('"', f);
     for (; *s != '\0'; s++) {
         unsigned char c = (unsigned char)*s;
@@ -386,8 +365,7 @@ typedef struct json_ctx {
     bool first;
 } json_ctx;
 
-static void json_emit(void *ctx, const char *name, value v)
-{
+static void json_emit(void *ctx, const char *name, value v) {
     json_ctx *j = ctx;
     if (v.kind == V_END) {
         fputc('}', j->f);
@@ -408,8 +386,7 @@ static void json_emit(void *ctx, const char *name, value v)
     }
 }
 
-int bench_report_json(const char *path, const bench_report *rep)
-{
+int bench_report_json(const char *path, const bench_report *rep) {
     FILE *f = fopen(path, "w");
     if (f == NULL) {
         perror(path);
@@ -469,8 +446,7 @@ typedef struct csv_ctx {
     const char *group; /* the group being walked, or NULL */
 } csv_ctx;
 
-static void csv_text(FILE *f, const char *s)
-{
+static void csv_text(FILE *f, const char *s) {
     if (strpbrk(s, ",\"\n") == NULL) {
         fputs(s, f);
         return;
@@ -484,8 +460,7 @@ static void csv_text(FILE *f, const char *s)
     fputc('"', f);
 }
 
-static void csv_emit(void *ctx, const char *name, value v)
-{
+static void csv_emit(void *ctx, const char *name, value v) {
     csv_ctx *c = ctx;
     if (v.kind == V_BEGIN || v.kind == V_END) {
         c->group = v.kind == V_BEGIN ? name : NULL;
@@ -507,8 +482,7 @@ static void csv_emit(void *ctx, const char *name, value v)
     }
 }
 
-int bench_report_csv(const char *path, const bench_report *rep)
-{
+int bench_report_csv(const char *path, const bench_report *rep) {
     FILE *f = fopen(path, "w");
     if (f == NULL) {
         perror(path);

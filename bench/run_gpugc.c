@@ -11,8 +11,7 @@ typedef struct gheap {
 } gheap;
 
 static int g_build(void *heap, const bench_shape *s, uint64_t lo, uint64_t hi,
-                   bool garbage_only)
-{
+                   bool garbage_only) {
     gheap *g = heap;
     for (uint64_t i = lo; i < hi; i++) {
         if (garbage_only && !(s->flags[i] & BENCH_GARBAGE))
@@ -45,8 +44,7 @@ static int g_build(void *heap, const bench_shape *s, uint64_t lo, uint64_t hi,
     return 0;
 }
 
-static int g_collect(void *heap, int gen, gpugc_collection_stats *st, uint32_t *measured)
-{
+static int g_collect(void *heap, int gen, gpugc_collection_stats *st, uint32_t *measured) {
     gheap *g = heap;
     if (gpugc_collect(g->h, gen) < 0 ||
         gpugc_last_collection(g->h, st, sizeof *st) != GPUGC_OK) {
@@ -58,21 +56,18 @@ static int g_collect(void *heap, int gen, gpugc_collection_stats *st, uint32_t *
     return 0;
 }
 
-static void g_release(void *heap, const bench_shape *s, uint64_t lo, uint64_t hi)
-{
+static void g_release(void *heap, const bench_shape *s, uint64_t lo, uint64_t hi) {
     gheap *g = heap;
     for (uint64_t i = lo; i < hi; i++)
         if (s->flags[i] & BENCH_HELD)
             gpugc_decref(g->h, g->objs[i]);
 }
 
-static int64_t g_live(void *heap)
-{
+static int64_t g_live(void *heap) {
     return (int64_t)gpugc_object_count(((gheap *)heap)->h);
 }
 
-static double g_metadata(void *heap)
-{
+static double g_metadata(void *heap) {
     gpugc_memory_stats m;
     gpugc_memory_stats_get(((gheap *)heap)->h, &m, sizeof m);
     return (double)m.metadata_bytes;
@@ -81,14 +76,12 @@ static double g_metadata(void *heap)
 static const bench_heap_ops gpugc_ops = {g_build, g_collect, g_release, g_live, g_metadata,
                                          false};
 
-static int gpugc_available(const bench_runner *r, char *why, size_t size)
-{
+static int gpugc_available(const bench_runner *r, char *why, size_t size) {
     return gpugc_backend_available(r->backend, why, size) == GPUGC_OK ? 0 : -1;
 }
 
 /* Arrays grow by doubling from 1024 entries. */
-static uint64_t grown(uint64_t n)
-{
+static uint64_t grown(uint64_t n) {
     uint64_t cap = 1024;
     while (cap < n)
         cap *= 2;
@@ -99,16 +92,14 @@ static uint64_t grown(uint64_t n)
  * the generation lists and the collector's set and queue, 16-byte pool
  * blocks, and the runner's table of object pointers; a tenth more, for
  * what the backend keeps (measured within that on this machine). */
-static uint64_t gpugc_estimate(const bench_counts *c)
-{
+static uint64_t gpugc_estimate(const bench_counts *c) {
     uint64_t ids = grown(c->objects);
     uint64_t bytes = ids * 32 + ids / 8 + grown(c->slots) * 4 + grown(c->tracked) * 8 +
                      c->tracked * 8 + c->objects * 18 + c->objects * 8;
     return bytes + bytes / 10;
 }
 
-static int gpugc_run(const bench_runner *r, const bench_job *job, bench_result *res)
-{
+static int gpugc_run(const bench_runner *r, const bench_job *job, bench_result *res) {
     gpugc_config cfg;
     gpugc_config_init(&cfg);
     cfg.backend = r->backend;
@@ -128,8 +119,7 @@ static int gpugc_run(const bench_runner *r, const bench_job *job, bench_result *
     return rc;
 }
 
-bench_runner bench_runner_gpugc(gpugc_backend b)
-{
+bench_runner bench_runner_gpugc(gpugc_backend b) {
     return (bench_runner){gpugc_backend_name(b), false, b, gpugc_available,
                           gpugc_estimate, gpugc_run};
 }

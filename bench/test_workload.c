@@ -28,14 +28,12 @@ static int failures;
         }                                                                   \
     } while (0)
 
-static bench_options options(void)
-{
+static bench_options options(void) {
     return (bench_options){.chains = 3, .seed = 7, .hold = 0.01, .garbage = -1,
                            .repeat = 2, .young = 500};
 }
 
-static int generate(const char *workload, const bench_options *o, uint64_t n, bench_shape *s)
-{
+static int generate(const char *workload, const bench_options *o, uint64_t n, bench_shape *s) {
     const bench_workload *w = bench_workload_find(workload);
     bench_params p = bench_params_for(o, w, n);
     int st = w->generate(&p, s);
@@ -47,8 +45,7 @@ static int generate(const char *workload, const bench_options *o, uint64_t n, be
 /* Checks every shape must pass                                              */
 /* ------------------------------------------------------------------------ */
 
-static void check_structure(const char *what, const bench_shape *s)
-{
+static void check_structure(const char *what, const bench_shape *s) {
     CHECK(s->off[0] == 0, "%s: off[0] = %u", what, s->off[0]);
     for (uint64_t i = 0; i < s->n; i++) {
         CHECK(s->off[i + 1] >= s->off[i], "%s: offsets descend at %llu", what,
@@ -64,8 +61,7 @@ static void check_structure(const char *what, const bench_shape *s)
 }
 
 /* Reachability from the held objects, by breadth-first search. */
-static uint8_t *reachable(const bench_shape *s)
-{
+static uint8_t *reachable(const bench_shape *s) {
     uint8_t *seen = calloc(s->n + 1, 1);
     uint32_t *queue = malloc((s->n + 1) * sizeof *queue);
     size_t head = 0, tail = 0;
@@ -88,8 +84,7 @@ static uint8_t *reachable(const bench_shape *s)
     return seen;
 }
 
-static void check_promises(const char *what, const bench_shape *s)
-{
+static void check_promises(const char *what, const bench_shape *s) {
     uint8_t *seen = reachable(s);
     uint8_t *referred = calloc(s->n + 1, 1);
     for (uint64_t i = 0; i < s->n; i++) {
@@ -109,8 +104,7 @@ static void check_promises(const char *what, const bench_shape *s)
     free(seen);
 }
 
-static void check_size(const char *what, const bench_shape *s, double garbage)
-{
+static void check_size(const char *what, const bench_shape *s, double garbage) {
     bench_counts c;
     bench_shape_count(s, 0, s->n, &c);
     uint64_t want = (uint64_t)(garbage * (double)s->n + 0.5);
@@ -119,8 +113,7 @@ static void check_size(const char *what, const bench_shape *s, double garbage)
     CHECK(c.garbage == s->n || c.held > 0, "%s: live objects but none held", what);
 }
 
-static bool same(const bench_shape *a, const bench_shape *b)
-{
+static bool same(const bench_shape *a, const bench_shape *b) {
     return a->n == b->n && memcmp(a->off, b->off, (a->n + 1) * sizeof *a->off) == 0 &&
            memcmp(a->flags, b->flags, a->n) == 0 &&
            memcmp(a->dst, b->dst, a->off[a->n] * sizeof *a->dst) == 0;
@@ -130,14 +123,12 @@ static bool same(const bench_shape *a, const bench_shape *b)
 /* Each workload's own shape                                                 */
 /* ------------------------------------------------------------------------ */
 
-static uint32_t slots_of(const bench_shape *s, uint64_t i)
-{
+static uint32_t slots_of(const bench_shape *s, uint64_t i) {
     return s->off[i + 1] - s->off[i];
 }
 
 /* The longest path from a held object, in objects (BFS levels). */
-static uint64_t depth(const bench_shape *s)
-{
+static uint64_t depth(const bench_shape *s) {
     uint32_t *level = calloc(s->n + 1, sizeof *level), *queue = malloc((s->n + 1) * 4);
     size_t head = 0, tail = 0;
     uint64_t deepest = 0;
@@ -160,8 +151,7 @@ static uint64_t depth(const bench_shape *s)
     return deepest;
 }
 
-static void test_shapes(void)
-{
+static void test_shapes(void) {
     bench_options o = options();
     bench_shape s;
     const uint64_t n = 30000, nl = n - (uint64_t)(0.1 * n + 0.5);
@@ -240,8 +230,7 @@ static void test_shapes(void)
 /* Every workload at every size                                              */
 /* ------------------------------------------------------------------------ */
 
-static void test_all_sizes(void)
-{
+static void test_all_sizes(void) {
     static const uint64_t sizes[] = {1, 2, 3, 5, 64, 1000, 4099};
     static const double garbage[] = {0, 0.15, 0.5, 1};
     bench_options o = options();
@@ -280,8 +269,7 @@ static void test_all_sizes(void)
 /* Pause shapes, and collections in a gpugc heap                             */
 /* ------------------------------------------------------------------------ */
 
-static void check_pause(const char *name, bench_shape *s, uint64_t nold)
-{
+static void check_pause(const char *name, bench_shape *s, uint64_t nold) {
     CHECK(s->nold == nold && s->n == nold + 500, "%s pause: %llu + %llu objects", name,
           (unsigned long long)s->nold, (unsigned long long)(s->n - s->nold));
     check_structure(name, s);
@@ -300,8 +288,7 @@ static void check_pause(const char *name, bench_shape *s, uint64_t nold)
 }
 
 /* Runs the benchmark's measuring loop on a gpugc heap, in this process. */
-static void collect(const char *what, bench_options *o, bench_shape *s)
-{
+static void collect(const char *what, bench_options *o, bench_shape *s) {
     bench_runner r = bench_runner_gpugc(GPUGC_BACKEND_CPU);
     bench_job job = {o, s, {0}, {0}};
     bench_result res = {.runner = "cpu"};
@@ -315,8 +302,7 @@ static void collect(const char *what, bench_options *o, bench_shape *s)
           (unsigned long long)set->garbage_tracked, (unsigned long long)set->tracked);
 }
 
-static void test_collections(void)
-{
+static void test_collections(void) {
     bench_options o = options();
     const bench_workload *py = bench_workload_find("pylike");
     for (size_t w = 0; w < bench_nworkloads; w++) {
@@ -344,8 +330,7 @@ static void test_collections(void)
     }
 }
 
-int main(void)
-{
+int main(void) {
     test_all_sizes();
     test_shapes();
     test_collections();

@@ -48,27 +48,23 @@ typedef struct rng {
     uint64_t s[4];
 } rng;
 
-static uint64_t rng_splitmix(uint64_t *x)
-{
+static uint64_t rng_splitmix(uint64_t *x) {
     uint64_t z = (*x += 0x9e3779b97f4a7c15u);
     z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9u;
     z = (z ^ (z >> 27)) * 0x94d049bb133111ebu;
     return z ^ (z >> 31);
 }
 
-static void rng_seed(rng *r, uint64_t seed)
-{
+static void rng_seed(rng *r, uint64_t seed) {
     for (int i = 0; i < 4; i++)
         r->s[i] = rng_splitmix(&seed);
 }
 
-static uint64_t rng_rotl(uint64_t x, int k)
-{
+static uint64_t rng_rotl(uint64_t x, int k) {
     return (x << k) | (x >> (64 - k));
 }
 
-static uint64_t rng_next(rng *r)
-{
+static uint64_t rng_next(rng *r) {
     uint64_t *s = r->s;
     uint64_t result = rng_rotl(s[1] * 5, 7) * 9;
     uint64_t t = s[1] << 17;
@@ -83,8 +79,7 @@ static uint64_t rng_next(rng *r)
 
 /* Uniform in [0, n) for n <= 2^32 (multiply-shift; the bias is below
  * 2^-32 and the same on every machine). */
-static uint32_t rng_below(rng *r, uint64_t n)
-{
+static uint32_t rng_below(rng *r, uint64_t n) {
     return (uint32_t)(((rng_next(r) >> 32) * n) >> 32);
 }
 
@@ -95,16 +90,14 @@ static uint32_t rng_below(rng *r, uint64_t n)
 /* A slot a generator has not decided yet; never left in a finished shape. */
 #define UNSET (BENCH_NULL - 1)
 
-void bench_shape_free(bench_shape *s)
-{
+void bench_shape_free(bench_shape *s) {
     free(s->off);
     free(s->dst);
     free(s->flags);
     *s = (bench_shape){0};
 }
 
-static void *alloc_or_say(size_t count, size_t size, const char *what)
-{
+static void *alloc_or_say(size_t count, size_t size, const char *what) {
     void *p = count > SIZE_MAX / size ? NULL : malloc(count * size + 1);
     if (p == NULL)
         fprintf(stderr, "gpugc-bench: no memory for %s (%llu entries)\n", what,
@@ -113,8 +106,7 @@ static void *alloc_or_say(size_t count, size_t size, const char *what)
 }
 
 /* Empty arrays for n objects: off and flags zeroed, dst not yet. */
-static int shape_alloc(bench_shape *s, uint64_t n)
-{
+static int shape_alloc(bench_shape *s, uint64_t n) {
     *s = (bench_shape){.n = n, .nold = n};
     s->off = alloc_or_say(n + 1, sizeof *s->off, "the shape's offsets");
     s->flags = alloc_or_say(n, 1, "the shape's flags");
@@ -128,8 +120,7 @@ static int shape_alloc(bench_shape *s, uint64_t n)
 /* Before: off[i + 1] holds object i's slot count.  After: off holds
  * offsets and dst is allocated, every slot UNSET.  The slot array of a
  * gpugc heap holds fewer than 2^32 - 1 slots, and so may a shape. */
-static int shape_place_slots(bench_shape *s)
-{
+static int shape_place_slots(bench_shape *s) {
     uint64_t total = 0;
     for (uint64_t i = 0; i < s->n; i++) {
         total += s->off[i + 1];
@@ -152,8 +143,7 @@ static int shape_place_slots(bench_shape *s)
  * object i when floor((i + 1) G / n) > floor(i G / n).  Flags them and
  * lists each kind in index order into parts (n entries: live first, then
  * garbage); *nlive receives the split. */
-static void shape_split(bench_shape *s, double garbage, uint32_t *parts, uint64_t *nlive)
-{
+static void shape_split(bench_shape *s, double garbage, uint32_t *parts, uint64_t *nlive) {
     uint64_t n = s->n, g = (uint64_t)(garbage * (double)n + 0.5), nd = 0;
     if (g > n)
         g = n;
@@ -170,8 +160,7 @@ static void shape_split(bench_shape *s, double garbage, uint32_t *parts, uint64_
 
 /* Holds round(hold * m) (at least one) of the m live objects, evenly
  * spread: live[floor(k * m / held)] for k < held. */
-static void shape_hold(bench_shape *s, const uint32_t *live, uint64_t m, double hold)
-{
+static void shape_hold(bench_shape *s, const uint32_t *live, uint64_t m, double hold) {
     if (m == 0)
         return;
     uint64_t held = (uint64_t)(hold * (double)m + 0.5);
@@ -183,8 +172,7 @@ static void shape_hold(bench_shape *s, const uint32_t *live, uint64_t m, double 
 /* Slot 0 of each of the m objects in part follows one uniformly random
  * cycle through all of them (Sattolo's algorithm); next is scratch. */
 static void link_cycle(bench_shape *s, rng *r, const uint32_t *part, uint64_t m,
-                       uint32_t *next)
-{
+                       uint32_t *next) {
     for (uint64_t j = 0; j < m; j++)
         next[j] = (uint32_t)j;
     for (uint64_t j = m; j-- > 1;) {
@@ -197,8 +185,7 @@ static void link_cycle(bench_shape *s, rng *r, const uint32_t *part, uint64_t m,
 }
 
 /* Fisher-Yates. */
-static void shuffle(rng *r, uint32_t *a, uint64_t m)
-{
+static void shuffle(rng *r, uint32_t *a, uint64_t m) {
     for (uint64_t j = m; j-- > 1;) {
         uint32_t k = rng_below(r, j + 1), t = a[j];
         a[j] = a[k];
@@ -213,8 +200,7 @@ typedef struct scratch {
     uint64_t nl, ng;
 } scratch;
 
-static int scratch_init(scratch *w, bench_shape *s, const bench_params *p)
-{
+static int scratch_init(scratch *w, bench_shape *s, const bench_params *p) {
     *w = (scratch){0};
     int st = shape_alloc(s, p->n);
     if (st != GPUGC_OK)
@@ -228,15 +214,13 @@ static int scratch_init(scratch *w, bench_shape *s, const bench_params *p)
     return GPUGC_OK;
 }
 
-static void scratch_free(scratch *w)
-{
+static void scratch_free(scratch *w) {
     free(w->parts);
     free(w->tmp);
 }
 
 /* Every slot decided: UNSET turns into an empty slot. */
-static void shape_seal(bench_shape *s)
-{
+static void shape_seal(bench_shape *s) {
     for (uint64_t k = 0, e = s->n ? s->off[s->n] : 0; k < e; k++)
         if (s->dst[k] == UNSET)
             s->dst[k] = BENCH_NULL;
@@ -246,8 +230,7 @@ static void shape_seal(bench_shape *s)
 /* random                                                                    */
 /* ------------------------------------------------------------------------ */
 
-static int gen_random(const bench_params *p, bench_shape *s)
-{
+static int gen_random(const bench_params *p, bench_shape *s) {
     scratch w;
     int st = scratch_init(&w, s, p);
     if (st == GPUGC_OK) {
@@ -275,8 +258,7 @@ static int gen_random(const bench_params *p, bench_shape *s)
     return st;
 }
 
-static uint64_t slots_degree(const bench_params *p)
-{
+static uint64_t slots_degree(const bench_params *p) {
     return p->n * p->degree;
 }
 
@@ -287,16 +269,14 @@ static uint64_t slots_degree(const bench_params *p)
 /* Object j of part points to j + k; the last k point to NULL (chains) or
  * back to their ring's first object (rings). */
 static void link_chains(bench_shape *s, const uint32_t *part, uint64_t m,
-                        uint64_t k, bool rings)
-{
+                        uint64_t k, bool rings) {
     for (uint64_t j = 0; j < m; j++)
         s->dst[s->off[part[j]]] = j + k < m ? part[j + k]
                                   : rings   ? part[j % k]
                                             : BENCH_NULL;
 }
 
-static int gen_list(const bench_params *p, bench_shape *s)
-{
+static int gen_list(const bench_params *p, bench_shape *s) {
     scratch w;
     int st = scratch_init(&w, s, p);
     if (st == GPUGC_OK) {
@@ -316,8 +296,7 @@ static int gen_list(const bench_params *p, bench_shape *s)
     return st;
 }
 
-static uint64_t slots_one(const bench_params *p)
-{
+static uint64_t slots_one(const bench_params *p) {
     return p->n;
 }
 
@@ -328,8 +307,7 @@ static uint64_t slots_one(const bench_params *p)
 /* Node j of part has children 2j+1 and 2j+2.  In a garbage tree a node
  * without a first child points to the root instead, which puts every node
  * on a cycle. */
-static void link_tree(bench_shape *s, const uint32_t *part, uint64_t m, bool garbage)
-{
+static void link_tree(bench_shape *s, const uint32_t *part, uint64_t m, bool garbage) {
     for (uint64_t j = 0; j < m; j++) {
         uint32_t *slot = s->dst + s->off[part[j]];
         slot[0] = 2 * j + 1 < m ? part[2 * j + 1] : garbage ? part[0] : BENCH_NULL;
@@ -337,8 +315,7 @@ static void link_tree(bench_shape *s, const uint32_t *part, uint64_t m, bool gar
     }
 }
 
-static int gen_tree(const bench_params *p, bench_shape *s)
-{
+static int gen_tree(const bench_params *p, bench_shape *s) {
     scratch w;
     int st = scratch_init(&w, s, p);
     if (st == GPUGC_OK) {
@@ -356,8 +333,7 @@ static int gen_tree(const bench_params *p, bench_shape *s)
     return st;
 }
 
-static uint64_t slots_two(const bench_params *p)
-{
+static uint64_t slots_two(const bench_params *p) {
     return 2 * p->n;
 }
 
@@ -370,8 +346,7 @@ enum { RMAT_A = 37356, RMAT_AB = 49807, RMAT_ABC = 62259 };
 
 /* One R-MAT edge (u, v) among m vertices: `scale` levels of quadrant
  * choices, four per draw, retried until both ends are below m. */
-static void rmat_edge(rng *r, unsigned scale, uint64_t m, uint32_t *u, uint32_t *v)
-{
+static void rmat_edge(rng *r, unsigned scale, uint64_t m, uint32_t *u, uint32_t *v) {
     do {
         uint64_t bits = 0;
         *u = *v = 0;
@@ -398,8 +373,7 @@ static void rmat_edge(rng *r, unsigned scale, uint64_t m, uint32_t *u, uint32_t 
  * vertex u as part[perm[u]]. */
 static void rmat_pass(bench_shape *s, const rng *r0, const uint32_t *part,
                       const uint32_t *perm, uint64_t m, uint64_t edges,
-                      uint32_t *cursor, bool fill)
-{
+                      uint32_t *cursor, bool fill) {
     rng r = *r0;
     unsigned scale = 0;
     while ((UINT64_C(1) << scale) < m)
@@ -416,8 +390,7 @@ static void rmat_pass(bench_shape *s, const rng *r0, const uint32_t *part,
     }
 }
 
-static int gen_powerlaw(const bench_params *p, bench_shape *s)
-{
+static int gen_powerlaw(const bench_params *p, bench_shape *s) {
     scratch w;
     int st = scratch_init(&w, s, p);
     uint32_t *perm = st == GPUGC_OK ? alloc_or_say(p->n, sizeof *perm, "R-MAT labels") : NULL;
@@ -465,8 +438,7 @@ enum { PY_LEAF_PCT = 40, PY_EMPTY_PCT = 10, PY_HUGE = 4, PY_HUGE_DIV = 100,
 
 /* Slot counts: leaves 0, containers 1..8, the huge ones n/100. */
 static void py_counts(bench_shape *s, rng *r, const uint32_t *huge, unsigned nhuge,
-                      uint32_t huge_slots)
-{
+                      uint32_t huge_slots) {
     for (uint64_t i = 0; i < s->n; i++) {
         uint32_t pct = rng_below(r, 100), k = 0;
         if (pct >= PY_LEAF_PCT) {
@@ -485,8 +457,7 @@ static void py_counts(bench_shape *s, rng *r, const uint32_t *huge, unsigned nhu
  * free slots of its containers (`spare`: slots beyond the one each must
  * give away) are enough for one parent edge per leaf. */
 static void py_enough_parents(bench_shape *s, const uint32_t *part, uint64_t m,
-                              uint64_t spare)
-{
+                              uint64_t spare) {
     uint64_t leaves = 0;
     for (uint64_t j = 0; j < m; j++)
         leaves += s->off[part[j] + 1] == 0;
@@ -500,8 +471,7 @@ static void py_enough_parents(bench_shape *s, const uint32_t *part, uint64_t m,
 }
 
 /* Takes a random entry out of the pool of free slot positions. */
-static uint32_t pool_take(rng *r, uint32_t *pool, uint64_t *npool)
-{
+static uint32_t pool_take(rng *r, uint32_t *pool, uint64_t *npool) {
     uint32_t k = rng_below(r, *npool), pos = pool[k];
     pool[k] = pool[--*npool];
     return pos;
@@ -510,8 +480,7 @@ static uint32_t pool_take(rng *r, uint32_t *pool, uint64_t *npool)
 /* A live target for a filling slot: an object outside the shape (encoded
  * n + k) half the time when there are such, else a random live one. */
 static uint32_t py_live_target(rng *r, const bench_params *p, const uint32_t *live,
-                               uint64_t nl)
-{
+                               uint64_t nl) {
     if (p->next > 0 && rng_below(r, 2) == 0)
         return (uint32_t)(p->n + rng_below(r, p->next));
     return live[rng_below(r, nl)];
@@ -523,8 +492,7 @@ static uint32_t py_live_target(rng *r, const bench_params *p, const uint32_t *li
  * (10% of small containers' left slots stay empty). */
 static void py_live(bench_shape *s, rng *r, const bench_params *p, const uint32_t *live,
                     uint64_t nl, const uint32_t *huge, unsigned nhuge, uint32_t *order,
-                    uint32_t *pool)
-{
+                    uint32_t *pool) {
     uint64_t npool = 0, norder = 0;
     for (unsigned h = 0; h < nhuge; h++)
         for (uint32_t k = s->off[huge[h]]; k < s->off[huge[h] + 1]; k++)
@@ -565,8 +533,7 @@ static void py_live(bench_shape *s, rng *r, const bench_params *p, const uint32_
  * (half of them), to a member of the same ring (30%) or nowhere, so that
  * rings stay apart, as the garbage cycles of a program do. */
 static void py_ring(bench_shape *s, rng *r, const uint32_t *ring, uint64_t n,
-                    const uint32_t *live, uint64_t nl, bool fill)
-{
+                    const uint32_t *live, uint64_t nl, bool fill) {
     for (uint64_t k = 0; k < n; k++) {
         uint32_t i = ring[k];
         if (!fill) {
@@ -589,8 +556,7 @@ static void py_ring(bench_shape *s, rng *r, const uint32_t *ring, uint64_t n,
  * rings), and each leaf in a random free slot of some ring. */
 static void py_garbage(bench_shape *s, rng *r, uint64_t seed, const uint32_t *dead,
                        uint64_t ng, const uint32_t *live, uint64_t nl, uint32_t *ring,
-                       uint32_t *pool)
-{
+                       uint32_t *pool) {
     uint64_t npool = 0;
     for (int fill = 0; fill < 2; fill++) {
         rng sizes;
@@ -615,8 +581,7 @@ static void py_garbage(bench_shape *s, rng *r, uint64_t seed, const uint32_t *de
     }
 }
 
-static int gen_pylike(const bench_params *p, bench_shape *s)
-{
+static int gen_pylike(const bench_params *p, bench_shape *s) {
     scratch w;
     uint32_t *pool = NULL;
     int st = scratch_init(&w, s, p);
@@ -666,8 +631,7 @@ static int gen_pylike(const bench_params *p, bench_shape *s)
 
 /* Containers average 3.21 slots and are 60% of the objects; the bound
  * leaves room for chance and the leaves turned into containers. */
-static uint64_t slots_pylike(const bench_params *p)
-{
+static uint64_t slots_pylike(const bench_params *p) {
     return p->n * 23 / 10 + PY_HUGE * (p->n / PY_HUGE_DIV + 1) + 64;
 }
 
@@ -680,8 +644,7 @@ enum { WIDE_COUNT = 4 };
 /* The live part: wide objects live[k * m / W]; the others, in order, are
  * spread round-robin over the wide ones' slots and point back to a random
  * wide one. */
-static void wide_live(bench_shape *s, rng *r, const uint32_t *live, uint64_t m, bool place)
-{
+static void wide_live(bench_shape *s, rng *r, const uint32_t *live, uint64_t m, bool place) {
     uint64_t nwide = m < WIDE_COUNT ? m : WIDE_COUNT, w = 0, t = 0;
     uint32_t wide[WIDE_COUNT];
     for (uint64_t k = 0; k < nwide; k++)
@@ -710,8 +673,7 @@ static void wide_live(bench_shape *s, rng *r, const uint32_t *live, uint64_t m, 
 }
 
 /* The garbage: dead[0] holds all the others, each of which points back. */
-static void wide_garbage(bench_shape *s, const uint32_t *dead, uint64_t m, bool place)
-{
+static void wide_garbage(bench_shape *s, const uint32_t *dead, uint64_t m, bool place) {
     if (m == 0)
         return;
     if (!place) {
@@ -728,8 +690,7 @@ static void wide_garbage(bench_shape *s, const uint32_t *dead, uint64_t m, bool 
     }
 }
 
-static int gen_wide(const bench_params *p, bench_shape *s)
-{
+static int gen_wide(const bench_params *p, bench_shape *s) {
     scratch w;
     int st = scratch_init(&w, s, p);
     rng r;
@@ -767,8 +728,7 @@ const bench_workload bench_workloads[] = {
 };
 const size_t bench_nworkloads = sizeof bench_workloads / sizeof bench_workloads[0];
 
-const bench_workload *bench_workload_find(const char *name)
-{
+const bench_workload *bench_workload_find(const char *name) {
     for (size_t i = 0; i < bench_nworkloads; i++)
         if (strcmp(bench_workloads[i].name, name) == 0)
             return &bench_workloads[i];
@@ -776,8 +736,7 @@ const bench_workload *bench_workload_find(const char *name)
 }
 
 bench_params bench_params_for(const bench_options *o, const bench_workload *w,
-                              uint64_t n)
-{
+                              uint64_t n) {
     return (bench_params){
         .n = n,
         .seed = o->seed,
@@ -789,8 +748,7 @@ bench_params bench_params_for(const bench_options *o, const bench_workload *w,
 }
 
 int bench_shape_pause(const bench_workload *w, const bench_params *p,
-                      const bench_params *young_params, bench_shape *s)
-{
+                      const bench_params *young_params, bench_shape *s) {
     const bench_workload *py = bench_workload_find("pylike");
     bench_params yp = *young_params;
     uint64_t young = yp.n;
@@ -849,8 +807,7 @@ int bench_shape_pause(const bench_workload *w, const bench_params *p,
     return st;
 }
 
-void bench_shape_count(const bench_shape *s, uint64_t lo, uint64_t hi, bench_counts *c)
-{
+void bench_shape_count(const bench_shape *s, uint64_t lo, uint64_t hi, bench_counts *c) {
     *c = (bench_counts){.objects = hi - lo};
     for (uint64_t i = lo; i < hi; i++) {
         uint64_t k = s->off[i + 1] - s->off[i];
@@ -866,8 +823,7 @@ void bench_shape_count(const bench_shape *s, uint64_t lo, uint64_t hi, bench_cou
 }
 
 uint64_t bench_shape_bytes(const bench_workload *w, const bench_params *p,
-                           uint64_t young)
-{
+                           uint64_t young) {
     const bench_workload *py = bench_workload_find("pylike");
     bench_params yp = *p;
     yp.n = young;

@@ -24,31 +24,27 @@ static int graph; /* inputs run so far */
 
 /* 0..n-1 from the next one or two input bytes; 0 once the input is used up
  * (the graph then only grows to its limit and ends). */
-int model_rnd(int n)
-{
+int model_rnd(int n) {
     unsigned v = 0;
     for (int b = 0; b < (n > 256 ? 2 : 1) && fuzz_left; b++, fuzz_left--)
         v = v << 8 | *fuzz_data++;
     return (int)(v % (unsigned)n);
 }
 
-void model_print(const char *format, ...)
-{
+void model_print(const char *format, ...) {
     va_list args;
     va_start(args, format);
     vfprintf(stderr, format, args);
     va_end(args);
 }
 
-void model_fail(void)
-{
+void model_fail(void) {
     abort();
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
-{
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (graph == 0) {
         gpugc_set_error_handler(NULL, model_error_handler, NULL);
         model_open_heap();

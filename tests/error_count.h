@@ -8,8 +8,7 @@
 
 static int errors, last_status;
 
-static void count_error(gpugc_heap *h, int status, const char *message, void *data)
-{
+static void count_error(gpugc_heap *h, int status, const char *message, void *data) {
     (void)h;
     (void)message;
     (void)data;
@@ -17,8 +16,7 @@ static void count_error(gpugc_heap *h, int status, const char *message, void *da
     last_status = status;
 }
 
-static int setup(void **state)
-{
+static int setup(void **state) {
     (void)state;
     errors = 0;
     last_status = 0;
@@ -26,8 +24,7 @@ static int setup(void **state)
     return 0;
 }
 
-static int teardown(void **state)
-{
+static int teardown(void **state) {
     (void)state;
     gpugc_set_error_handler(NULL, NULL, NULL);
     return 0;

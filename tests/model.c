@@ -157,8 +157,7 @@ static struct {
     expect_eq((long long)(actual), (long long)(expected), #actual, __LINE__)
 
 static void expect_eq(long long actual, long long expected, const char *what,
-                      int line)
-{
+                      int line) {
     if (actual == expected)
         return;
     model_print("model.c:%d: %s is %lld, the model says %lld (object %d)\n"
@@ -167,8 +166,7 @@ static void expect_eq(long long actual, long long expected, const char *what,
     model_fail();
 }
 
-void model_error_handler(gpugc_heap *h, int status, const char *message, void *data)
-{
+void model_error_handler(gpugc_heap *h, int status, const char *message, void *data) {
     (void)h;
     (void)data;
     if (W.expect_status && status == W.expect_status) {
@@ -185,8 +183,7 @@ void model_error_handler(gpugc_heap *h, int status, const char *message, void *d
 /* The model object at obj's address that has not been destroyed yet.  An
  * address is reused only after its object was destroyed, so the newest
  * match is the right one. */
-static int model_index(const void *obj)
-{
+static int model_index(const void *obj) {
     for (int i = W.n - 1; i >= 0; i--)
         if (W.o[i].ptr == obj && !W.o[i].destroyed)
             return i;
@@ -195,28 +192,24 @@ static int model_index(const void *obj)
 
 /* Every payload is filled with its object's pattern, so a destroy that sees
  * other bytes caught two objects sharing memory. */
-static uint8_t pattern(int i)
-{
+static uint8_t pattern(int i) {
     return (uint8_t)(i * 37 + 11);
 }
 
-static void *ptr_of(int i)
-{
+static void *ptr_of(int i) {
     return i == NONE ? NULL : W.o[i].ptr;
 }
 
 /* A call made by a sweep's callback did not do what the model says: said
  * here, failed at the next check (never inside the library's call). */
-static void act_bad(const char *what, int i)
-{
+static void act_bad(const char *what, int i) {
     model_print("in a sweep's callback: %s (model index %d)\n", what, i);
     W.acts_bad++;
 }
 
 /* Inside a sweep, every weak reference to its garbage reads NULL from
  * before the first callback on (CPython's handle_weakrefs). */
-static void check_cleared_unreadable(void)
-{
+static void check_cleared_unreadable(void) {
     for (int k = 0; k < W.nw; k++) {
         if (!W.sweep_cleared[k] || !W.wk[k].w)
             continue;
@@ -231,8 +224,7 @@ static void check_cleared_unreadable(void)
 /* What a callback does in a sweep, into keeper slot `slot`; the model
  * follows each call's effect as it happens, and counts a call that did not
  * do what the model says. */
-static void act_in_sweep(act a, int arg, int slot)
-{
+static void act_in_sweep(act a, int arg, int slot) {
     check_cleared_unreadable();
     if (a == ACT_GET && W.wk[arg].w) {
         int want = W.wk[arg].target; /* NONE for the garbage: cleared */
@@ -254,8 +246,7 @@ static void act_in_sweep(act a, int arg, int slot)
     }
 }
 
-static void on_finalize(gpugc_heap *h, void *obj)
-{
+static void on_finalize(gpugc_heap *h, void *obj) {
     (void)h;
     int i = model_index(obj);
     if (i == NONE) {
@@ -270,14 +261,12 @@ static void on_finalize(gpugc_heap *h, void *obj)
 
 /* Resurrects obj the way a finalizer that hands its object to a global
  * does.  The model predicts this reference on its own (model_finalize). */
-static void on_finalize_resurrect(gpugc_heap *h, void *obj)
-{
+static void on_finalize_resurrect(gpugc_heap *h, void *obj) {
     on_finalize(h, obj);
     gpugc_incref(h, obj);
 }
 
-static void on_weak_dead(gpugc_heap *h, gpugc_weakref *w, void *data)
-{
+static void on_weak_dead(gpugc_heap *h, gpugc_weakref *w, void *data) {
     mweak *k = &W.wk[(intptr_t)data];
     k->cb_runs++;
     k->cb_seq = ++W.seq;
@@ -290,8 +279,7 @@ static void on_weak_dead(gpugc_heap *h, gpugc_weakref *w, void *data)
 /* A destroy's try to take a reference to its own dying object: refused,
  * GPUGC_EBUSY in a sweep (garbage being freed), GPUGC_ENOTOBJ after a
  * death by count (its count is zero).  gpugc_heap_free is not tried. */
-static void try_reference_to(gpugc_heap *h, int i)
-{
+static void try_reference_to(gpugc_heap *h, int i) {
     int seen = W.expected_seen, calls = 1;
     W.expect_status = W.sweeping && W.sweep_garbage[i] ? GPUGC_EBUSY : GPUGC_ENOTOBJ;
     gpugc_incref(h, W.o[i].ptr);
@@ -305,8 +293,7 @@ static void try_reference_to(gpugc_heap *h, int i)
     W.expect_status = 0;
 }
 
-static void on_destroy(gpugc_heap *h, void *obj)
-{
+static void on_destroy(gpugc_heap *h, void *obj) {
     (void)h;
     int i = model_index(obj);
     if (i == NONE) {
@@ -329,8 +316,7 @@ static void on_destroy(gpugc_heap *h, void *obj)
 /* ---- model semantics ------------------------------------------------------- */
 
 /* The referent i died: its weak references read NULL from now on. */
-static void model_kill_weakrefs(int i)
-{
+static void model_kill_weakrefs(int i) {
     for (int k = 0; k < W.nw; k++)
         if (W.wk[k].w && W.wk[k].target == i) {
             W.wk[k].target = NONE;
@@ -347,8 +333,7 @@ static int is_untracked(const mobj *m) { return m->alive && m->untracked; }
 static int is_held(const mobj *m) { return m->alive && m->ext > 0; }
 
 /* kept[i] = the keeper's slots that hold i. */
-static void model_kept(int kept[MAX_OBJS])
-{
+static void model_kept(int kept[MAX_OBJS]) {
     memset(kept, 0, MAX_OBJS * sizeof *kept);
     for (int s = 0; W.keeper && s < KEEP_SLOTS; s++)
         if (W.keep[s] != NONE)
@@ -357,8 +342,7 @@ static void model_kept(int kept[MAX_OBJS])
 
 /* rc[i] = C references + slots of alive objects that hold i (the keeper's
  * included). */
-static void model_refcounts(int rc[MAX_OBJS])
-{
+static void model_refcounts(int rc[MAX_OBJS]) {
     model_kept(rc);
     for (int i = 0; i < W.n; i++)
         rc[i] = W.o[i].alive ? rc[i] + W.o[i].ext + W.o[i].saved : 0;
@@ -370,8 +354,7 @@ static void model_refcounts(int rc[MAX_OBJS])
 
 /* An object about to die runs its finalizer if it never has (PEP 442).
  * Returns 1 when the finalizer resurrected it. */
-static int model_finalize(mobj *m)
-{
+static int model_finalize(mobj *m) {
     if (!has_callbacks(m) || m->fin_due)
         return 0;
     m->fin_due = 1;
@@ -384,8 +367,7 @@ static int model_finalize(mobj *m)
 /* Reference counting: an object nothing references dies (unless its
  * finalizer resurrects it), then whatever only it referenced, until nothing
  * changes. */
-static void model_release(void)
-{
+static void model_release(void) {
     int rc[MAX_OBJS], changed = 1;
     while (changed) {
         changed = 0;
@@ -403,8 +385,7 @@ static void model_release(void)
 /* Breadth-first search over slots from queue[0..tail), whose members are
  * already marked in reached; only objects with within[t] set are entered. */
 static void model_reach(char reached[MAX_OBJS], int queue[MAX_OBJS], int tail,
-                        const char within[MAX_OBJS])
-{
+                        const char within[MAX_OBJS]) {
     for (int head = 0; head < tail; head++) {
         const mobj *m = &W.o[queue[head]];
         for (int s = 0; s < m->nslots; s++) {
@@ -419,8 +400,7 @@ static void model_reach(char reached[MAX_OBJS], int queue[MAX_OBJS], int tail,
 
 /* Frozen and immortal objects sit in the permanent generation, which no
  * set includes. */
-static int in_set(const mobj *m, int g)
-{
+static int in_set(const mobj *m, int g) {
     return is_tracked(m) && m->gen <= g;
 }
 
@@ -430,8 +410,7 @@ static int in_set(const mobj *m, int g)
  * of an older generation) and set members held from C or by the keeper
  * (untracked: in no set); garbage is the part of the set no root reaches.
  * Returns the garbage count. */
-static int model_garbage(int g, char set[MAX_OBJS], char garbage[MAX_OBJS])
-{
+static int model_garbage(int g, char set[MAX_OBJS], char garbage[MAX_OBJS]) {
     char reached[MAX_OBJS] = {0}, alive[MAX_OBJS];
     int queue[MAX_OBJS], tail = 0, count = 0, kept[MAX_OBJS];
     model_kept(kept);
@@ -457,8 +436,7 @@ static int model_garbage(int g, char set[MAX_OBJS], char garbage[MAX_OBJS])
  * finalizer or any callback, or a keeper slot), and all the garbage it
  * reaches, survives.  Clears the survivors' garbage marks and returns how
  * many survived. */
-static int model_sweep(char garbage[MAX_OBJS])
-{
+static int model_sweep(char garbage[MAX_OBJS]) {
     char reached[MAX_OBJS] = {0};
     int queue[MAX_OBJS], tail = 0, kept[MAX_OBJS];
     for (int i = 0; i < W.n; i++)
@@ -480,8 +458,7 @@ static int model_sweep(char garbage[MAX_OBJS])
     return survivors;
 }
 
-static int alive_count(void)
-{
+static int alive_count(void) {
     int alive = 0;
     for (int i = 0; i < W.n; i++)
         alive += W.o[i].alive;
@@ -489,15 +466,13 @@ static int alive_count(void)
 }
 
 /* The heap's objects: the model's and the keeper. */
-static int heap_count(void)
-{
+static int heap_count(void) {
     return alive_count() + (W.keeper != NULL);
 }
 
 /* ---- comparing the whole heap with the model ------------------------------- */
 
-static void check_heap(void)
-{
+static void check_heap(void) {
     int rc[MAX_OBJS];
     model_refcounts(rc);
     for (int i = 0; i < W.n; i++) {
@@ -564,8 +539,7 @@ static void check_heap(void)
 /* What an actor whose subject is object i does in a sweep, and with what:
  * another weak reference (any made so far), or an object, i itself half
  * of the time, which resurrects i. */
-static act random_act(int *arg, int i)
-{
+static act random_act(int *arg, int i) {
     act a = (act)model_rnd(ACT_COUNT);
     if (a == ACT_GET && W.nw == 0)
         a = ACT_NONE;
@@ -573,8 +547,7 @@ static act random_act(int *arg, int i)
     return a;
 }
 
-static int op_new(int nslots, size_t size, kind k)
-{
+static int op_new(int nslots, size_t size, kind k) {
     void *p = gpugc_new(W.h, W.type[k], (uint32_t)nslots, size);
     EXPECT_EQ(p != NULL, 1);
     int i = W.n++;
@@ -600,29 +573,25 @@ static int op_new(int nslots, size_t size, kind k)
     return i;
 }
 
-static void op_set(int i, int s, int target)
-{
+static void op_set(int i, int s, int target) {
     W.focus = i;
     EXPECT_EQ(gpugc_set_ref(W.h, W.o[i].ptr, (uint32_t)s, ptr_of(target)), GPUGC_OK);
     W.o[i].slot[s] = target;
     model_release();
 }
 
-static void op_incref(int i)
-{
+static void op_incref(int i) {
     gpugc_incref(W.h, W.o[i].ptr);
     W.o[i].ext++;
 }
 
-static void op_decref(int i)
-{
+static void op_decref(int i) {
     gpugc_decref(W.h, W.o[i].ptr);
     W.o[i].ext--;
     model_release();
 }
 
-static void op_resize(int i, int nslots)
-{
+static void op_resize(int i, int nslots) {
     W.focus = i;
     EXPECT_EQ(gpugc_resize_refs(W.h, W.o[i].ptr, (uint32_t)nslots), GPUGC_OK);
     mobj *m = &W.o[i];
@@ -634,8 +603,7 @@ static void op_resize(int i, int nslots)
     model_release();
 }
 
-static void op_collect(int g)
-{
+static void op_collect(int g) {
     char set[MAX_OBJS], garbage[MAX_OBJS], fin_before[MAX_OBJS];
     int unreachable = model_garbage(g, set, garbage);
     int set_size = 0, set_slots = 0;
@@ -725,31 +693,27 @@ static void op_collect(int g)
     check_heap();
 }
 
-static void op_freeze(void)
-{
+static void op_freeze(void) {
     gpugc_freeze(W.h);
     for (int i = 0; i < W.n; i++)
         if (is_tracked(&W.o[i]))
             W.o[i].gen = PERMANENT;
 }
 
-static void op_unfreeze(void)
-{
+static void op_unfreeze(void) {
     gpugc_unfreeze(W.h);
     for (int i = 0; i < W.n; i++)
         if (is_tracked(&W.o[i]) && W.o[i].gen == PERMANENT && !W.o[i].immortal)
             W.o[i].gen = 2;
 }
 
-static void op_untrack(int i)
-{
+static void op_untrack(int i) {
     W.focus = i;
     EXPECT_EQ(gpugc_untrack(W.h, W.o[i].ptr), GPUGC_OK);
     W.o[i].untracked = 1;
 }
 
-static void op_track(int i)
-{
+static void op_track(int i) {
     W.focus = i;
     EXPECT_EQ(gpugc_track(W.h, W.o[i].ptr), GPUGC_OK);
     mobj *m = &W.o[i];
@@ -758,22 +722,19 @@ static void op_track(int i)
     m->untracked = 0;
 }
 
-static void op_saveall(int on)
-{
+static void op_saveall(int on) {
     EXPECT_EQ(gpugc_set_debug(W.h, on ? GPUGC_DEBUG_SAVEALL : 0), GPUGC_OK);
     W.saveall = on;
 }
 
-static void op_garbage_clear(void)
-{
+static void op_garbage_clear(void) {
     EXPECT_EQ(gpugc_garbage_clear(W.h), GPUGC_OK);
     for (int i = 0; i < W.n; i++)
         W.o[i].saved = 0;
     model_release();
 }
 
-static void op_weakref_new(int i, int with_cb)
-{
+static void op_weakref_new(int i, int with_cb) {
     if (W.nw == MAX_WEAK)
         return;
     int k = W.nw++;
@@ -788,14 +749,12 @@ static void op_weakref_new(int i, int with_cb)
     EXPECT_EQ(wk->w != NULL, 1);
 }
 
-static int weak_unfreed(int k)
-{
+static int weak_unfreed(int k) {
     return W.wk[k].w != NULL;
 }
 
 /* Drops what a sweep's callback stored in keeper slot s. */
-static void op_keep_clear(int s)
-{
+static void op_keep_clear(int s) {
     W.focus = s;
     EXPECT_EQ(gpugc_set_ref(W.h, W.keeper, (uint32_t)s, NULL), GPUGC_OK);
     W.keep[s] = NONE;
@@ -804,8 +763,7 @@ static void op_keep_clear(int s)
 
 /* The keeper of a new graph: untracked, so that it is in no collection's
  * set and every slot of it is a reference from outside. */
-static void keeper_new(void)
-{
+static void keeper_new(void) {
     W.keeper = gpugc_new(W.h, GPUGC_TYPE_OBJECT, KEEP_SLOTS, 0);
     EXPECT_EQ(W.keeper != NULL, 1);
     EXPECT_EQ(gpugc_untrack(W.h, W.keeper), GPUGC_OK);
@@ -813,21 +771,18 @@ static void keeper_new(void)
         W.keep[s] = NONE;
 }
 
-static void keeper_free(void)
-{
+static void keeper_free(void) {
     gpugc_decref(W.h, W.keeper);
     W.keeper = NULL;
     model_release();
 }
 
-static void op_weakref_free(int k)
-{
+static void op_weakref_free(int k) {
     gpugc_weakref_free(W.h, W.wk[k].w);
     W.wk[k].w = NULL;
 }
 
-static void op_make_immortal(int i)
-{
+static void op_make_immortal(int i) {
     W.focus = i;
     EXPECT_EQ(gpugc_make_immortal(W.h, W.o[i].ptr), GPUGC_OK);
     if (!W.o[i].immortal)
@@ -839,8 +794,7 @@ static void op_make_immortal(int i)
 /* ---- random graphs ----------------------------------------------------------- */
 
 /* A random index among the objects for which ok() holds, or NONE. */
-static int pick(int (*ok)(const mobj *))
-{
+static int pick(int (*ok)(const mobj *)) {
     int chosen = NONE, seen = 0;
     for (int i = 0; i < W.n; i++)
         if (ok(&W.o[i]) && model_rnd(++seen) == 0)
@@ -850,8 +804,7 @@ static int pick(int (*ok)(const mobj *))
 
 /* Sizes of every kind: empty, tiny, pooled, either side of GPUGC_SMALL_MAX
  * (the header counts too), large. */
-static size_t random_size(void)
-{
+static size_t random_size(void) {
     switch (model_rnd(4)) {
     case 0: return (size_t)model_rnd(9);
     case 1: return (size_t)model_rnd(129);
@@ -861,8 +814,7 @@ static size_t random_size(void)
 }
 
 /* NULL, the object itself, or any alive object. */
-static int random_target(int i)
-{
+static int random_target(int i) {
     switch (model_rnd(10)) {
     case 0: return NONE;
     case 1: return i;
@@ -872,16 +824,14 @@ static int random_target(int i)
 
 /* Mostly recorded objects; a fifth without callbacks, one in ten that
  * resurrects itself once. */
-static kind random_kind(void)
-{
+static kind random_kind(void) {
     int r = model_rnd(10);
     return r < 2 ? PLAIN : r < 3 ? RESURRECT : COUNTED;
 }
 
 /* A new object; half the time it is stored into some object's slot and
  * only that slot keeps it. */
-static void step_new(void)
-{
+static void step_new(void) {
     int i = op_new(model_rnd(MAX_NEW_SLOTS + 1), random_size(), random_kind());
     int holder = pick(has_slots);
     if (holder != NONE && model_rnd(2)) {
@@ -892,8 +842,7 @@ static void step_new(void)
 
 /* k new objects linked in a ring (k = 1: a self-loop), usually dropped by
  * C at once, so collections find whole cycles. */
-static void make_ring(int k)
-{
+static void make_ring(int k) {
     int first = W.n;
     for (int j = 0; j < k; j++)
         op_new(1 + model_rnd(2), random_size(), random_kind());
@@ -907,8 +856,7 @@ static void make_ring(int k)
 
 /* Young generations are collected more often, as the automatic collector
  * does; then objects also die while in generation 1, not only in 2. */
-static int random_generation(void)
-{
+static int random_generation(void) {
     int r = model_rnd(10);
     return r < 5 ? 0 : r < 8 ? 1 : 2;
 }
@@ -925,8 +873,7 @@ static const mix CHURN = {24, 30, 6, 14, 6, 10, 2, 3, 5};
 
 /* A new weak reference (with a callback or not) to a random object, a
  * keeper slot emptied, or a random weak reference freed. */
-static void weak_step(void)
-{
+static void weak_step(void) {
     int i, r = model_rnd(4);
     if (r < 2) {
         if ((i = pick(is_alive)) != NONE)
@@ -952,8 +899,7 @@ static void weak_step(void)
 
 /* The rare steps: SAVEALL on or off, clearing the garbage list, untrack,
  * track, freeze, unfreeze, and in some graphs immortality. */
-static void special_step(void)
-{
+static void special_step(void) {
     int r = model_rnd(W.graph % IMMORTAL_EVERY == 1 ? 8 : 7), i;
     switch (r) {
     case 0:
@@ -983,8 +929,7 @@ static void special_step(void)
     }
 }
 
-static void random_step(const mix *w, int limit)
-{
+static void random_step(const mix *w, int limit) {
     int r = model_rnd(100), i;
     if ((r -= w->new_obj) < 0) {
         if (W.n < limit)
@@ -1012,8 +957,7 @@ static void random_step(const mix *w, int limit)
     }
 }
 
-void model_open_heap(void)
-{
+void model_open_heap(void) {
     gpugc_config cfg;
     gpugc_config_init(&cfg);
     W.h = gpugc_heap_new(&cfg);
@@ -1031,8 +975,7 @@ void model_open_heap(void)
 }
 
 /* gpugc_heap_free destroys every live object once and finalizes none. */
-void model_close_heap(void)
-{
+void model_close_heap(void) {
     W.closing = 1;
     gpugc_heap_free(W.h);
     W.closing = 0;
@@ -1062,8 +1005,7 @@ void model_close_heap(void)
  * then frees the weak references left.  Each round can only leave objects
  * whose finalizer resurrected them for the first time, so a few rounds
  * suffice. */
-void model_drop_everything(void)
-{
+void model_drop_everything(void) {
     keeper_free();
     op_saveall(0);
     op_garbage_clear();
@@ -1084,8 +1026,7 @@ void model_drop_everything(void)
             op_weakref_free(k);
 }
 
-int model_run_graph(int graph)
-{
+int model_run_graph(int graph) {
     W.graph = graph;
     int limit = 10 + model_rnd(191); /* 10..200 objects */
     W.n = 0;

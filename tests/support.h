@@ -14,8 +14,7 @@
  * backend can run here (or none is named); else, having said why,
  * TEST_SKIPPED, or 1 when GPUGC_TEST_REQUIRE_BACKEND is set (CI sets it
  * for backends its machine must run). */
-static inline int backend_gate(void)
-{
+static inline int backend_gate(void) {
     const char *name = getenv("GPUGC_BACKEND");
     gpugc_backend b;
     char why[200];
@@ -32,8 +31,7 @@ static inline int backend_gate(void)
 
 /* A heap without automatic collection: counts and objects only change when
  * the test says so. */
-static inline gpugc_heap *heap_manual(void)
-{
+static inline gpugc_heap *heap_manual(void) {
     gpugc_config cfg;
     gpugc_config_init(&cfg);
     cfg.threshold[0] = 0;
@@ -46,8 +44,7 @@ static inline gpugc_heap *heap_manual(void)
  * referencing each other and dropped by C at once, so that only a
  * collection frees them.  Returns one of them, borrowed: valid until a
  * collection frees it. */
-static inline void *garbage_cycle(gpugc_heap *h, gpugc_type t)
-{
+static inline void *garbage_cycle(gpugc_heap *h, gpugc_type t) {
     void *a = gpugc_new(h, t, 1, 8), *b = gpugc_new(h, t, 1, 8);
     assert_non_null(a);
     assert_non_null(b);

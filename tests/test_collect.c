@@ -53,15 +53,13 @@ static struct {
     int errors, busy_errors; /* reports to the error handler */
 } T;
 
-static uint32_t tag_of(const void *obj)
-{
+static uint32_t tag_of(const void *obj) {
     uint32_t tag;
     memcpy(&tag, obj, sizeof tag);
     return tag;
 }
 
-static void log_finalize(gpugc_heap *h, void *obj)
-{
+static void log_finalize(gpugc_heap *h, void *obj) {
     (void)h;
     uint32_t t = tag_of(obj);
     T.finalized[t]++;
@@ -69,8 +67,7 @@ static void log_finalize(gpugc_heap *h, void *obj)
     T.nfinalized++;
 }
 
-static void log_destroy(gpugc_heap *h, void *obj)
-{
+static void log_destroy(gpugc_heap *h, void *obj) {
     (void)h;
     uint32_t t = tag_of(obj);
     T.destroyed[t]++;
@@ -79,35 +76,30 @@ static void log_destroy(gpugc_heap *h, void *obj)
 }
 
 /* Resurrects obj by storing a new reference to it in a live object. */
-static void finalize_keep_in_slot(gpugc_heap *h, void *obj)
-{
+static void finalize_keep_in_slot(gpugc_heap *h, void *obj) {
     log_finalize(h, obj);
     gpugc_set_ref(h, T.keeper, 0, obj);
 }
 
 /* Resurrects obj by taking a C reference, as a finalizer that hands its
  * object to a global would. */
-static void finalize_keep_in_c(gpugc_heap *h, void *obj)
-{
+static void finalize_keep_in_c(gpugc_heap *h, void *obj) {
     log_finalize(h, obj);
     gpugc_incref(h, obj);
     T.kept = obj;
 }
 
-static void record_inner_collect(gpugc_heap *h)
-{
+static void record_inner_collect(gpugc_heap *h) {
     if (T.ninner < 4)
         T.inner_collect[T.ninner++] = gpugc_collect(h, 2);
 }
 
-static void finalize_busy(gpugc_heap *h, void *obj)
-{
+static void finalize_busy(gpugc_heap *h, void *obj) {
     log_finalize(h, obj);
     record_inner_collect(h);
 }
 
-static void destroy_busy(gpugc_heap *h, void *obj)
-{
+static void destroy_busy(gpugc_heap *h, void *obj) {
     log_destroy(h, obj);
     record_inner_collect(h);
 }
@@ -120,8 +112,7 @@ static void destroy_busy(gpugc_heap *h, void *obj)
  * its references and untracks it, growing one slot back tracks it again,
  * and that slot takes a new reference to the keeper.  Then it leaves garbage
  * self-loops behind. */
-static void finalize_mutator(gpugc_heap *h, void *obj)
-{
+static void finalize_mutator(gpugc_heap *h, void *obj) {
     log_finalize(h, obj);
     gpugc_resize_refs(h, obj, 0);
     gpugc_resize_refs(h, obj, 1);
@@ -133,8 +124,7 @@ static void finalize_mutator(gpugc_heap *h, void *obj)
     }
 }
 
-static void count_error(gpugc_heap *h, int status, const char *message, void *data)
-{
+static void count_error(gpugc_heap *h, int status, const char *message, void *data) {
     (void)h;
     (void)message;
     (void)data;
@@ -147,8 +137,7 @@ static void count_error(gpugc_heap *h, int status, const char *message, void *da
 
 static gpugc_type register_type(gpugc_heap *h, const char *name,
                                 void (*fin)(gpugc_heap *, void *),
-                                void (*des)(gpugc_heap *, void *))
-{
+                                void (*des)(gpugc_heap *, void *)) {
     gpugc_type_desc d = {.name = name, .finalize = fin, .destroy = des};
     gpugc_type t = gpugc_type_register(h, &d);
     assert_int_not_equal(t, (gpugc_type)-1);
@@ -157,8 +146,7 @@ static gpugc_type register_type(gpugc_heap *h, const char *name,
 
 /* A heap with the test types.  Automatic collection is off so that only the
  * test's own gpugc_collect calls decide what is found. */
-static gpugc_heap *new_heap(const gpugc_config *cfg)
-{
+static gpugc_heap *new_heap(const gpugc_config *cfg) {
     gpugc_heap *h = gpugc_heap_new(cfg);
     assert_non_null(h);
     T.logged = register_type(h, "logged", log_finalize, log_destroy);
@@ -169,8 +157,7 @@ static gpugc_heap *new_heap(const gpugc_config *cfg)
     return h;
 }
 
-static int setup(void **state)
-{
+static int setup(void **state) {
     (void)state;
     memset(&T, 0, sizeof T);
     /* Process-wide handler: heaps created afterwards inherit it. */
@@ -180,8 +167,7 @@ static int setup(void **state)
     return 0;
 }
 
-static int teardown(void **state)
-{
+static int teardown(void **state) {
     (void)state;
     gpugc_heap_free(T.h);
     T.h = NULL;
@@ -191,23 +177,20 @@ static int teardown(void **state)
 
 /* An object of type t with nrefs slots whose payload is `tag`.  The caller
  * holds the one reference. */
-static void *node(gpugc_type t, uint32_t nrefs, uint32_t tag)
-{
+static void *node(gpugc_type t, uint32_t nrefs, uint32_t tag) {
     void *p = gpugc_new(T.h, t, nrefs, sizeof tag);
     assert_non_null(p);
     memcpy(p, &tag, sizeof tag);
     return p;
 }
 
-static void link(void *from, uint32_t slot, void *to)
-{
+static void link(void *from, uint32_t slot, void *to) {
     assert_int_equal(gpugc_set_ref(T.h, from, slot, to), GPUGC_OK);
 }
 
 /* Objects tagged lo..hi-1 died exactly once each: one finalize, one destroy,
  * and every finalize of the group ran before any destroy of the group. */
-static void assert_died_together(uint32_t lo, uint32_t hi)
-{
+static void assert_died_together(uint32_t lo, uint32_t hi) {
     uint64_t last_fin = 0, first_des = UINT64_MAX;
     for (uint32_t t = lo; t < hi; t++) {
         assert_int_equal(T.finalized[t], 1);
@@ -220,21 +203,18 @@ static void assert_died_together(uint32_t lo, uint32_t hi)
     assert_true(last_fin < first_des);
 }
 
-static void assert_untouched(uint32_t tag)
-{
+static void assert_untouched(uint32_t tag) {
     assert_int_equal(T.finalized[tag], 0);
     assert_int_equal(T.destroyed[tag], 0);
 }
 
 /* The heap's invariants hold and no error was reported. */
-static void assert_clean(void)
-{
+static void assert_clean(void) {
     assert_int_equal(gpugc_validate(T.h), GPUGC_OK);
     assert_int_equal(T.errors, 0);
 }
 
-static gpugc_collection_stats last_stats(void)
-{
+static gpugc_collection_stats last_stats(void) {
     gpugc_collection_stats st;
     assert_int_equal(gpugc_last_collection(T.h, &st, sizeof st), GPUGC_OK);
     return st;
@@ -243,8 +223,7 @@ static gpugc_collection_stats last_stats(void)
 /* ---- cases -------------------------------------------------------------- */
 
 /* The seed example: a <-> b, both C references dropped. */
-static void test_two_cycle(void **state)
-{
+static void test_two_cycle(void **state) {
     (void)state;
     void *a = node(T.logged, 1, 0), *b = node(T.logged, 1, 1);
     link(a, 0, b);
@@ -271,8 +250,7 @@ static void test_two_cycle(void **state)
 /* A cycle held from C survives every collection of its generation and is
  * promoted by each one; dropped, it is found only by a collection that
  * reaches its generation.  Run once for each older generation. */
-static void test_held_cycle_survives_and_is_promoted(void **state)
-{
+static void test_held_cycle_survives_and_is_promoted(void **state) {
     (void)state;
     for (int g = 1; g <= 2; g++) {
         uint32_t base = (uint32_t)(2 * g);
@@ -307,8 +285,7 @@ static void test_held_cycle_survives_and_is_promoted(void **state)
 
 /* Garbage gives up its references: a live object's count drops, and an
  * untracked leaf referenced only from the cycle dies by reference count. */
-static void test_garbage_releases_references_to_live_objects(void **state)
-{
+static void test_garbage_releases_references_to_live_objects(void **state) {
     (void)state;
     void *live = node(T.logged, 1, 0);
     void *leaf = node(T.logged, 0, 1); /* no slots: not tracked */
@@ -340,8 +317,7 @@ static void test_garbage_releases_references_to_live_objects(void **state)
 /* A young cycle holds the only reference to an object of generation 2, which
  * holds a young one.  collect(0) finds only the cycle; releasing its
  * references frees the old object and, through it, the young one. */
-static void test_garbage_releases_older_generation(void **state)
-{
+static void test_garbage_releases_older_generation(void **state) {
     (void)state;
     void *old = node(T.logged, 1, 0);
     assert_int_equal(gpugc_collect(T.h, 1), 0); /* old is now generation 2 */
@@ -368,8 +344,7 @@ static void test_garbage_releases_older_generation(void **state)
     assert_clean();
 }
 
-static void test_self_loop(void **state)
-{
+static void test_self_loop(void **state) {
     (void)state;
     void *a = node(T.logged, 1, 0);
     link(a, 0, a);
@@ -385,8 +360,7 @@ static void test_self_loop(void **state)
 
 /* A cycle a <-> b holds a chain c -> d -> e that nothing else references.
  * Everything in the set that only garbage reaches is garbage too. */
-static void test_garbage_reachable_from_garbage(void **state)
-{
+static void test_garbage_reachable_from_garbage(void **state) {
     (void)state;
     void *a = node(T.logged, 2, 0), *b = node(T.logged, 1, 1);
     void *c = node(T.logged, 1, 2), *d = node(T.logged, 2, 3);
@@ -410,8 +384,7 @@ static void test_garbage_reachable_from_garbage(void **state)
 }
 
 /* 100,000 objects in one ring: found as one piece, each destroyed once. */
-static void test_big_ring(void **state)
-{
+static void test_big_ring(void **state) {
     (void)state;
     void *first = node(T.logged, 1, 0), *prev = first;
     for (uint32_t t = 1; t < RING_SIZE; t++) {
@@ -437,8 +410,7 @@ static void test_big_ring(void **state)
 /* a's finalizer stores a into a live keeper.  a, and b and the leaf that a
  * reaches, survive; once the keeper lets go, the cycle is garbage again and
  * is destroyed without a second finalize. */
-static void test_resurrect_into_live_object(void **state)
-{
+static void test_resurrect_into_live_object(void **state) {
     (void)state;
     T.keeper = node(T.logged, 1, 9);
     void *a = node(T.keep_in_slot, 2, 0), *b = node(T.logged, 1, 1);
@@ -486,8 +458,7 @@ static void test_resurrect_into_live_object(void **state)
 
 /* a's finalizer takes a C reference to a.  Later both die by reference
  * count; neither finalizer runs a second time. */
-static void test_resurrect_by_incref(void **state)
-{
+static void test_resurrect_by_incref(void **state) {
     (void)state;
     void *a = node(T.keep_in_c, 1, 0), *b = node(T.logged, 1, 1);
     link(a, 0, b);
@@ -518,8 +489,7 @@ static void test_resurrect_by_incref(void **state)
  * reference), takes a new one to a live object, and allocates many new
  * objects.  The collection completes, the live object gets its count back,
  * and the new objects are ordinary young garbage. */
-static void test_finalizer_mutates_the_graph(void **state)
-{
+static void test_finalizer_mutates_the_graph(void **state) {
     (void)state;
     void *live = node(T.logged, 0, 9);
     T.keeper = live;
@@ -549,8 +519,7 @@ static void test_finalizer_mutates_the_graph(void **state)
 
 /* Creates n two-object garbage cycles and returns the most objects the heap
  * held at once. */
-static size_t make_garbage_cycles(gpugc_heap *h, int n)
-{
+static size_t make_garbage_cycles(gpugc_heap *h, int n) {
     size_t peak = 0;
     for (int i = 0; i < n; i++) {
         garbage_cycle(h, GPUGC_TYPE_OBJECT);
@@ -563,8 +532,7 @@ static size_t make_garbage_cycles(gpugc_heap *h, int n)
 
 /* With small thresholds the automatic collector keeps a stream of garbage
  * cycles bounded; disabled, or with threshold[0] = 0, the heap grows. */
-static void test_automatic_collection(void **state)
-{
+static void test_automatic_collection(void **state) {
     (void)state;
     enum { CYCLES = 5000, FEW = 500 };
     /* Cycles half-built when a collection runs survive it and are promoted,
@@ -609,8 +577,7 @@ static void test_automatic_collection(void **state)
 
 /* gpugc_collect from a finalizer or a destroy run by a collection is
  * refused with GPUGC_EBUSY; the outer collection still completes. */
-static void test_collect_inside_callbacks_is_busy(void **state)
-{
+static void test_collect_inside_callbacks_is_busy(void **state) {
     (void)state;
     void *a = node(T.busy, 1, 0), *b = node(T.busy, 1, 1);
     link(a, 0, b);
@@ -634,8 +601,7 @@ static void test_collect_inside_callbacks_is_busy(void **state)
 
 /* The figures of one collection: the set's objects and slots, what was
  * found and freed.  Every slot here is filled, so edges = slots. */
-static void test_last_collection_stats(void **state)
-{
+static void test_last_collection_stats(void **state) {
     (void)state;
     gpugc_collection_stats st;
     assert_int_equal(gpugc_last_collection(T.h, &st, sizeof st), GPUGC_EINVAL);
@@ -698,8 +664,7 @@ static void test_last_collection_stats(void **state)
 
 /* gpugc_heap_free destroys every object still alive, garbage cycles and held
  * ones alike, once each, and finalizes none. */
-static void test_heap_free_destroys_live_cycles(void **state)
-{
+static void test_heap_free_destroys_live_cycles(void **state) {
     (void)state;
     void *held = node(T.logged, 1, 0), *peer = node(T.logged, 1, 1);
     link(held, 0, peer);
@@ -734,8 +699,7 @@ static void test_heap_free_destroys_live_cycles(void **state)
 
 /* Generations outside 0..2 are refused and change nothing; an empty heap
  * has nothing to find. */
-static void test_collect_arguments(void **state)
-{
+static void test_collect_arguments(void **state) {
     (void)state;
     assert_int_equal(gpugc_collect(T.h, 0), 0);
     assert_int_equal(gpugc_collect(T.h, 2), 0);
@@ -753,8 +717,7 @@ static void test_collect_arguments(void **state)
     assert_clean();
 }
 
-int main(void)
-{
+int main(void) {
     int gate = backend_gate();
     if (gate)
         return gate;

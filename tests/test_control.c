@@ -16,15 +16,13 @@
 #include "error_count.h"
 
 /* n garbage two-cycles, dropped by C at once. */
-static void make_cycles(gpugc_heap *h, int n)
-{
+static void make_cycles(gpugc_heap *h, int n) {
     for (int i = 0; i < n; i++)
         garbage_cycle(h, GPUGC_TYPE_OBJECT);
 }
 
 /* A self-loop held from C. */
-static void *held_loop(gpugc_heap *h)
-{
+static void *held_loop(gpugc_heap *h) {
     void *p = gpugc_new(h, GPUGC_TYPE_OBJECT, 1, 8);
     assert_non_null(p);
     assert_int_equal(gpugc_set_ref(h, p, 0, p), GPUGC_OK);
@@ -33,8 +31,7 @@ static void *held_loop(gpugc_heap *h)
 
 /* ---- statistics, counts, thresholds --------------------------------------- */
 
-static void test_stats_accumulate_per_generation(void **state)
-{
+static void test_stats_accumulate_per_generation(void **state) {
     (void)state;
     gpugc_heap *h = heap_manual();
     gpugc_gen_stats s;
@@ -74,8 +71,7 @@ static void test_stats_accumulate_per_generation(void **state)
 
 /* CPython's counts: allocations minus deallocations of tracked objects in
  * count[0], collections of the younger generation in the others. */
-static void test_counts(void **state)
-{
+static void test_counts(void **state) {
     (void)state;
     gpugc_heap *h = heap_manual();
     uint32_t c[GPUGC_GENERATIONS];
@@ -106,8 +102,7 @@ static void test_counts(void **state)
 
 /* Thresholds read back as set; with threshold[0] = 10 automatic collection
  * runs; set back to 0 it stops. */
-static void test_thresholds(void **state)
-{
+static void test_thresholds(void **state) {
     (void)state;
     gpugc_heap *h = gpugc_heap_new(NULL);
     assert_non_null(h);
@@ -157,24 +152,21 @@ static struct {
     size_t objects_at_start;
 } CB;
 
-static void record(gpugc_heap *h, gpugc_phase phase, const gpugc_collect_info *info, int tag)
-{
+static void record(gpugc_heap *h, gpugc_phase phase, const gpugc_collect_info *info, int tag) {
     if (CB.n < 64)
         CB.ev[CB.n++] = (event){phase, *info, tag};
     if (phase == GPUGC_PHASE_START)
         CB.objects_at_start = gpugc_object_count(h);
 }
 
-static void cb_one(gpugc_heap *h, gpugc_phase phase, const gpugc_collect_info *info, void *data)
-{
+static void cb_one(gpugc_heap *h, gpugc_phase phase, const gpugc_collect_info *info, void *data) {
     record(h, phase, info, *(int *)data);
 }
 
 /* Tries what a callback must not do, and allocates and drops garbage,
  * which it may. */
 static void cb_meddler(gpugc_heap *h, gpugc_phase phase, const gpugc_collect_info *info,
-                       void *data)
-{
+                       void *data) {
     record(h, phase, info, *(int *)data);
     CB.inner_collect = (int)gpugc_collect(h, 2);
     CB.inner_add = gpugc_callback_add(h, cb_one, data);
@@ -183,8 +175,7 @@ static void cb_meddler(gpugc_heap *h, gpugc_phase phase, const gpugc_collect_inf
     gpugc_decref(h, p);
 }
 
-static void test_callbacks_start_and_stop(void **state)
-{
+static void test_callbacks_start_and_stop(void **state) {
     (void)state;
     memset(&CB, 0, sizeof CB);
     gpugc_heap *h = heap_manual();
@@ -239,8 +230,7 @@ static void test_callbacks_start_and_stop(void **state)
 
 /* Inside a callback: collecting and changing the callbacks are refused,
  * allocating and releasing work; automatic collections run them too. */
-static void test_callbacks_restrictions_and_automatic(void **state)
-{
+static void test_callbacks_restrictions_and_automatic(void **state) {
     (void)state;
     memset(&CB, 0, sizeof CB);
     gpugc_config cfg;
@@ -269,8 +259,7 @@ static void test_callbacks_restrictions_and_automatic(void **state)
  * collection, a frozen object keeps what it references alive, frozen
  * objects still die by reference count, and unfreezing hands them back to
  * the oldest generation. */
-static void test_freeze(void **state)
-{
+static void test_freeze(void **state) {
     (void)state;
     gpugc_heap *h = heap_manual();
     make_cycles(h, 2);                     /* 4 garbage objects */
@@ -323,21 +312,18 @@ static void test_freeze(void **state)
 
 static int destroyed, finalized, busy_status;
 
-static void on_destroy(gpugc_heap *h, void *obj)
-{
+static void on_destroy(gpugc_heap *h, void *obj) {
     (void)h;
     (void)obj;
     destroyed++;
 }
 
-static void on_finalize(gpugc_heap *h, void *obj)
-{
+static void on_finalize(gpugc_heap *h, void *obj) {
     finalized++;
     busy_status = gpugc_make_immortal(h, obj);
 }
 
-static void test_immortal(void **state)
-{
+static void test_immortal(void **state) {
     (void)state;
     gpugc_heap *h = heap_manual();
     gpugc_type_desc d = {"mortal?", on_finalize, on_destroy};
@@ -411,8 +397,7 @@ static void test_immortal(void **state)
 
 /* Each call made to fail at every allocation it makes, one after another:
  * it reports GPUGC_ENOMEM and changes nothing, until it succeeds. */
-static void test_out_of_memory_changes_nothing(void **state)
-{
+static void test_out_of_memory_changes_nothing(void **state) {
     (void)state;
     gpugc_heap *h = heap_manual();
     static int tag;
@@ -489,8 +474,7 @@ static void test_out_of_memory_changes_nothing(void **state)
     gpugc_heap_free(h);
 }
 
-int main(void)
-{
+int main(void) {
     const struct CMUnitTest tests[] = {
         CASE(test_stats_accumulate_per_generation),
         CASE(test_counts),

@@ -20,8 +20,7 @@ static struct {
     int finalized, destroyed;
 } D;
 
-static void capture(gpugc_heap *h, const char *line, void *data)
-{
+static void capture(gpugc_heap *h, const char *line, void *data) {
     (void)h;
     assert_ptr_equal(data, &D);
     size_t len = strlen(D.text);
@@ -29,8 +28,7 @@ static void capture(gpugc_heap *h, const char *line, void *data)
     D.lines++;
 }
 
-static void count_error(gpugc_heap *h, int status, const char *message, void *data)
-{
+static void count_error(gpugc_heap *h, int status, const char *message, void *data) {
     (void)h;
     (void)status;
     (void)message;
@@ -38,15 +36,13 @@ static void count_error(gpugc_heap *h, int status, const char *message, void *da
     D.errors++;
 }
 
-static void on_finalize(gpugc_heap *h, void *obj)
-{
+static void on_finalize(gpugc_heap *h, void *obj) {
     (void)h;
     (void)obj;
     D.finalized++;
 }
 
-static void on_destroy(gpugc_heap *h, void *obj)
-{
+static void on_destroy(gpugc_heap *h, void *obj) {
     (void)h;
     (void)obj;
     D.destroyed++;
@@ -54,8 +50,7 @@ static void on_destroy(gpugc_heap *h, void *obj)
 
 static gpugc_type node_type;
 
-static int setup(void **state)
-{
+static int setup(void **state) {
     memset(&D, 0, sizeof D);
     gpugc_set_error_handler(NULL, count_error, NULL);
     gpugc_heap *h = heap_manual();
@@ -66,15 +61,13 @@ static int setup(void **state)
     return 0;
 }
 
-static int teardown(void **state)
-{
+static int teardown(void **state) {
     gpugc_heap_free(*state);
     gpugc_set_error_handler(NULL, NULL, NULL);
     return 0;
 }
 
-static void test_flags(void **state)
-{
+static void test_flags(void **state) {
     gpugc_heap *h = *state;
     assert_int_equal(gpugc_get_debug(h), 0);
     assert_int_equal(GPUGC_DEBUG_LEAK, 38); /* CPython's values */
@@ -87,8 +80,7 @@ static void test_flags(void **state)
     assert_int_equal(D.lines, 0);
 }
 
-static void test_stats_and_collectable_output(void **state)
-{
+static void test_stats_and_collectable_output(void **state) {
     gpugc_heap *h = *state;
     void *keep = gpugc_new(h, GPUGC_TYPE_OBJECT, 1, 8);
     void *a = garbage_cycle(h, node_type);
@@ -117,8 +109,7 @@ static void test_stats_and_collectable_output(void **state)
     assert_int_equal(D.errors, 0);
 }
 
-static int visit_count(gpugc_heap *h, void *obj, void *data)
-{
+static int visit_count(gpugc_heap *h, void *obj, void *data) {
     (void)h;
     (void)obj;
     ++*(int *)data;
@@ -127,8 +118,7 @@ static int visit_count(gpugc_heap *h, void *obj, void *data)
 
 /* SAVEALL keeps the garbage, after its finalizers ran, on the garbage list;
  * clearing the list lets the next collection find it again. */
-static void test_saveall(void **state)
-{
+static void test_saveall(void **state) {
     gpugc_heap *h = *state;
     assert_int_equal(gpugc_set_debug(h, GPUGC_DEBUG_LEAK), GPUGC_OK);
     void *a = garbage_cycle(h, node_type);
@@ -194,8 +184,7 @@ static void test_saveall(void **state)
 }
 
 /* gpugc_heap_free destroys what the garbage list holds, once. */
-static void test_heap_free_with_garbage_list(void **state)
-{
+static void test_heap_free_with_garbage_list(void **state) {
     gpugc_heap *h = *state;
     assert_int_equal(gpugc_set_debug(h, GPUGC_DEBUG_SAVEALL), GPUGC_OK);
     garbage_cycle(h, node_type);
@@ -206,8 +195,7 @@ static void test_heap_free_with_garbage_list(void **state)
     assert_int_equal(D.finalized, 2);
 }
 
-int main(void)
-{
+int main(void) {
     const struct CMUnitTest tests[] = {
 #define CASE(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
         CASE(test_flags),

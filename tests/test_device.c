@@ -51,8 +51,7 @@ static graph *graphs[2];
 /* The payload of objects a graph does not track by index. */
 #define EXTRA UINT32_MAX
 
-static void record_destroy(gpugc_heap *h, void *obj)
-{
+static void record_destroy(gpugc_heap *h, void *obj) {
     uint32_t i = *(uint32_t *)obj;
     for (int g = 0; g < 2; g++)
         if (graphs[g] && graphs[g]->h == h && i != EXTRA)
@@ -61,16 +60,14 @@ static void record_destroy(gpugc_heap *h, void *obj)
 
 /* A new object of `slots` slots that the graph does not track, with the
  * caller's reference. */
-static void *extra(graph *g, uint32_t slots)
-{
+static void *extra(graph *g, uint32_t slots) {
     void *o = gpugc_new(g->h, g->type, slots, sizeof(uint32_t));
     assert_non_null(o);
     *(uint32_t *)o = EXTRA;
     return o;
 }
 
-static void count_error(gpugc_heap *h, int status, const char *message, void *data)
-{
+static void count_error(gpugc_heap *h, int status, const char *message, void *data) {
     (void)h;
     (void)message;
     graph *g = data;
@@ -79,16 +76,14 @@ static void count_error(gpugc_heap *h, int status, const char *message, void *da
 }
 
 static uint64_t rng_state;
-static uint32_t rnd(uint32_t n)
-{
+static uint32_t rnd(uint32_t n) {
     uint64_t z = (rng_state += 0x9e3779b97f4a7c15ull);
     z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
     z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
     return (uint32_t)((z ^ (z >> 31)) % n);
 }
 
-static gpugc_heap *heap_on(gpugc_backend b, int handoff)
-{
+static gpugc_heap *heap_on(gpugc_backend b, int handoff) {
     gpugc_config cfg;
     gpugc_config_init(&cfg);
     cfg.backend = b;
@@ -101,8 +96,7 @@ static gpugc_heap *heap_on(gpugc_backend b, int handoff)
     return h;
 }
 
-static void graph_open(graph *g, int slot, gpugc_backend b, int handoff, uint32_t n)
-{
+static void graph_open(graph *g, int slot, gpugc_backend b, int handoff, uint32_t n) {
     memset(g, 0, sizeof *g);
     g->h = heap_on(b, handoff);
     gpugc_set_error_handler(g->h, count_error, g);
@@ -116,8 +110,7 @@ static void graph_open(graph *g, int slot, gpugc_backend b, int handoff, uint32_
     graphs[slot] = g;
 }
 
-static void graph_close(graph *g)
-{
+static void graph_close(graph *g) {
     for (int s = 0; s < 2; s++)
         if (graphs[s] == g)
             graphs[s] = NULL;
@@ -127,8 +120,7 @@ static void graph_close(graph *g)
 }
 
 /* n objects of `slots` slots, every one held from C. */
-static void make_objects(graph *g, uint32_t slots)
-{
+static void make_objects(graph *g, uint32_t slots) {
     for (uint32_t i = 0; i < g->n; i++) {
         g->obj[i] = gpugc_new(g->h, g->type, slots, sizeof(uint32_t));
         assert_non_null(g->obj[i]);
@@ -137,13 +129,11 @@ static void make_objects(graph *g, uint32_t slots)
     }
 }
 
-static void set(graph *g, uint32_t i, uint32_t slot, uint32_t target)
-{
+static void set(graph *g, uint32_t i, uint32_t slot, uint32_t target) {
     assert_int_equal(gpugc_set_ref(g->h, g->obj[i], slot, g->obj[target]), GPUGC_OK);
 }
 
-static void drop(graph *g, uint32_t i)
-{
+static void drop(graph *g, uint32_t i) {
     if (g->held[i] && g->obj[i]) {
         g->held[i] = 0;
         gpugc_decref(g->h, g->obj[i]);
@@ -151,8 +141,7 @@ static void drop(graph *g, uint32_t i)
 }
 
 /* Every object's two slots point at random objects. */
-static void wire_random(graph *g)
-{
+static void wire_random(graph *g) {
     for (uint32_t i = 0; i < g->n; i++) {
         set(g, i, 0, rnd(g->n));
         set(g, i, 1, rnd(g->n));
@@ -160,30 +149,26 @@ static void wire_random(graph *g)
 }
 
 /* A ring: object i references i + 1, the last references the first. */
-static void wire_ring(graph *g)
-{
+static void wire_ring(graph *g) {
     for (uint32_t i = 0; i < g->n; i++)
         set(g, i, 0, (i + 1) % g->n);
 }
 
 /* Keeps a C reference on about one object in `every` (at least object 0). */
-static void drop_most(graph *g, uint32_t every)
-{
+static void drop_most(graph *g, uint32_t every) {
     for (uint32_t i = 1; i < g->n; i++)
         if (rnd(every) != 0)
             drop(g, i);
 }
 
-static int64_t collect(graph *g, gpugc_collection_stats *st)
-{
+static int64_t collect(graph *g, gpugc_collection_stats *st) {
     int64_t found = gpugc_collect(g->h, 2);
     assert_int_equal(gpugc_last_collection(g->h, st, sizeof *st), GPUGC_OK);
     return found;
 }
 
 /* Both heaps hold the same objects. */
-static void expect_same(const graph *a, const graph *b)
-{
+static void expect_same(const graph *a, const graph *b) {
     assert_int_equal(gpugc_object_count(a->h), gpugc_object_count(b->h));
     for (uint32_t i = 0; i < a->n; i++)
         if ((a->obj[i] == NULL) != (b->obj[i] == NULL)) {
@@ -195,8 +180,7 @@ static void expect_same(const graph *a, const graph *b)
 
 /* Collects both and checks that they agree and that the backend under test
  * marked on the device.  Returns its collection's stats. */
-static gpugc_collection_stats collect_both(graph *cpu, graph *gpu)
-{
+static gpugc_collection_stats collect_both(graph *cpu, graph *gpu) {
     gpugc_collection_stats a, b;
     int64_t na = collect(cpu, &a), nb = collect(gpu, &b);
     assert_int_equal(na, nb);
@@ -209,8 +193,7 @@ static gpugc_collection_stats collect_both(graph *cpu, graph *gpu)
     return b;
 }
 
-static uint64_t env_u64(const char *name, uint64_t dflt)
-{
+static uint64_t env_u64(const char *name, uint64_t dflt) {
     const char *s = getenv(name);
     return s && *s ? strtoull(s, NULL, 0) : dflt;
 }
@@ -218,8 +201,7 @@ static uint64_t env_u64(const char *name, uint64_t dflt)
 /* ---- tests -------------------------------------------------------------------- */
 
 /* Group setup: a clean environment, and the device the full group needs. */
-static int need_device(void **state)
-{
+static int need_device(void **state) {
     (void)state;
     unsetenv("GPUGC_BACKEND");
     unsetenv("GPUGC_GPU_CPU_HANDOFF");
@@ -234,8 +216,7 @@ static int need_device(void **state)
 /* "P:D" and name substrings choose the device, the environment overrides
  * the configuration, and a device that is not there fails heap creation
  * with GPUGC_ENODEV and a message naming it. */
-static void test_device_choice(void **state)
-{
+static void test_device_choice(void **state) {
     (void)state;
     if (device != GPUGC_BACKEND_OPENCL)
         skip(); /* CUDA takes CUDA_VISIBLE_DEVICES' first device */
@@ -278,8 +259,7 @@ static void test_device_choice(void **state)
 
 /* Random graphs with garbage, collected, mutated and collected again, on
  * both backends; with the handoff on and off. */
-static void random_rounds(int handoff, uint32_t n)
-{
+static void random_rounds(int handoff, uint32_t n) {
     graph cpu, gpu;
     graph_open(&cpu, 0, GPUGC_BACKEND_CPU, 1, n);
     graph_open(&gpu, 1, device, handoff, n);
@@ -325,14 +305,12 @@ static void random_rounds(int handoff, uint32_t n)
     graph_close(&gpu);
 }
 
-static void test_random_graph_handoff_on(void **state)
-{
+static void test_random_graph_handoff_on(void **state) {
     (void)state;
     random_rounds(1, (uint32_t)env_u64("GPUGC_TEST_OBJECTS", 100000));
 }
 
-static void test_random_graph_handoff_off(void **state)
-{
+static void test_random_graph_handoff_off(void **state) {
     (void)state;
     random_rounds(0, (uint32_t)env_u64("GPUGC_TEST_OBJECTS", 100000));
 }
@@ -341,8 +319,7 @@ static void test_random_graph_handoff_off(void **state)
  * one long chain, then every member is garbage.  With the handoff the
  * device runs a couple of levels and the CPU the rest; without, one level
  * per member (one 4-byte read each) on the device. */
-static void ring(int handoff)
-{
+static void ring(int handoff) {
     uint32_t n = 5000;
     graph cpu, gpu;
     graph_open(&cpu, 0, GPUGC_BACKEND_CPU, 1, n);
@@ -368,14 +345,12 @@ static void ring(int handoff)
     graph_close(&gpu);
 }
 
-static void test_ring_handoff_on(void **state)
-{
+static void test_ring_handoff_on(void **state) {
     (void)state;
     ring(1);
 }
 
-static void test_ring_handoff_off(void **state)
-{
+static void test_ring_handoff_off(void **state) {
     (void)state;
     ring(0);
 }
@@ -384,8 +359,7 @@ static void test_ring_handoff_off(void **state)
  * most 4 bytes per object (refcounts) + 1 bit per object (the bitmap) + 5%
  * of the slot array (dirty cards); the first collection moves the whole
  * mirror. */
-static void test_transfer_bound(void **state)
-{
+static void test_transfer_bound(void **state) {
     (void)state;
     uint32_t n = (uint32_t)env_u64("GPUGC_TEST_OBJECTS", 100000);
     graph g;
@@ -415,8 +389,7 @@ static void test_transfer_bound(void **state)
 
 /* Counts below the references from slots: the device reports
  * GPUGC_ECORRUPT as the serial reference does, and frees nothing. */
-static void test_corrupt_counts(void **state)
-{
+static void test_corrupt_counts(void **state) {
     (void)state;
     graph cpu, gpu;
     graph_open(&cpu, 0, GPUGC_BACKEND_CPU, 1, 3);
@@ -447,8 +420,7 @@ static void test_corrupt_counts(void **state)
  * finishes on the CPU with the same result, says so in its stats and
  * reports GPUGC_EDEVICE; the next collection runs on the device again.
  * Each site is swept until a collection makes fewer requests than k. */
-static void test_fault_each_stage(void **state)
-{
+static void test_fault_each_stage(void **state) {
     (void)state;
     static const gpugc_fault sites[] = {GPUGC_FAULT_DEVICE_INIT, GPUGC_FAULT_DEVICE_ALLOC,
                                         GPUGC_FAULT_DEVICE_COPY, GPUGC_FAULT_DEVICE_LAUNCH};
@@ -519,8 +491,7 @@ static void test_fault_each_stage(void **state)
 
 /* No driver, ICD or device: the backend says so, choosing it explicitly fails
  * heap creation with GPUGC_ENODEV, and AUTO collects on the CPU. */
-static void test_no_device(void **state)
-{
+static void test_no_device(void **state) {
     (void)state;
     unsetenv("GPUGC_BACKEND");
     char why[200];
@@ -550,8 +521,7 @@ static void test_no_device(void **state)
     graph_close(&g);
 }
 
-int main(void)
-{
+int main(void) {
     const char *name = getenv("GPUGC_TEST_DEVICE");
     if (name && *name &&
         (gpugc_backend_parse(name, &device) != GPUGC_OK || device < GPUGC_BACKEND_OPENCL)) {

@@ -28,8 +28,7 @@ static int graph; /* the one running, for the failure message */
 
 /* ---- reproducible randomness (splitmix64) --------------------------------- */
 
-static uint64_t next_u64(void)
-{
+static uint64_t next_u64(void) {
     uint64_t z = (rng += 0x9e3779b97f4a7c15ull);
     z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
     z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
@@ -37,36 +36,31 @@ static uint64_t next_u64(void)
 }
 
 /* Uniform in 0..n-1 (the modulo bias is irrelevant here). */
-int model_rnd(int n)
-{
+int model_rnd(int n) {
     return (int)(next_u64() % (uint64_t)n);
 }
 
 /* ---- failure reporting ----------------------------------------------------- */
 
-void model_print(const char *format, ...)
-{
+void model_print(const char *format, ...) {
     va_list args;
     va_start(args, format);
     vprint_error(format, args);
     va_end(args);
 }
 
-void model_fail(void)
-{
+void model_fail(void) {
     print_error("reproduce with GPUGC_TEST_SEED=%#llx GPUGC_TEST_GRAPHS=%d\n",
                 (unsigned long long)seed, graph + 1);
     fail();
 }
 
-static uint64_t env_u64(const char *name, uint64_t fallback)
-{
+static uint64_t env_u64(const char *name, uint64_t fallback) {
     const char *s = getenv(name);
     return s && *s ? strtoull(s, NULL, 0) : fallback;
 }
 
-static void test_random_graphs(void **state)
-{
+static void test_random_graphs(void **state) {
     (void)state;
     seed = env_u64("GPUGC_TEST_SEED", DEFAULT_SEED);
     int graphs = (int)env_u64("GPUGC_TEST_GRAPHS", DEFAULT_GRAPHS);
@@ -88,8 +82,7 @@ static void test_random_graphs(void **state)
     gpugc_set_error_handler(NULL, NULL, NULL);
 }
 
-int main(void)
-{
+int main(void) {
     int gate = backend_gate();
     if (gate)
         return gate;

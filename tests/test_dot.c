@@ -17,8 +17,7 @@
 #include "error_count.h"
 
 /* The DOT text for the arguments; the caller frees it. */
-static char *dot(gpugc_heap *h, void *const *objs, size_t n, unsigned depth, size_t max)
-{
+static char *dot(gpugc_heap *h, void *const *objs, size_t n, unsigned depth, size_t max) {
     char *text = NULL;
     size_t len = 0;
     FILE *f = open_memstream(&text, &len);
@@ -28,8 +27,7 @@ static char *dot(gpugc_heap *h, void *const *objs, size_t n, unsigned depth, siz
     return text;
 }
 
-static int count(const char *text, const char *what)
-{
+static int count(const char *text, const char *what) {
     int n = 0;
     for (const char *p = text; (p = strstr(p, what)); p++)
         n++;
@@ -37,8 +35,7 @@ static int count(const char *text, const char *what)
 }
 
 /* A chain a -> b -> c -> d, plus a -> c, with names that need escaping. */
-static void test_graph_around_objects(void **state)
-{
+static void test_graph_around_objects(void **state) {
     (void)state;
     gpugc_heap *h = heap_manual();
     gpugc_type_desc d = {"my \"node\"", NULL, NULL};
@@ -86,8 +83,7 @@ static void test_graph_around_objects(void **state)
 }
 
 /* After a SAVEALL collection the garbage is filled red; immortal grey. */
-static void test_garbage_highlighted(void **state)
-{
+static void test_garbage_highlighted(void **state) {
     (void)state;
     gpugc_heap *h = heap_manual();
     garbage_cycle(h, GPUGC_TYPE_OBJECT);
@@ -105,8 +101,7 @@ static void test_garbage_highlighted(void **state)
     gpugc_heap_free(h);
 }
 
-int main(void)
-{
+int main(void) {
     const struct CMUnitTest tests[] = {
         CASE(test_graph_around_objects),
         CASE(test_garbage_highlighted),

@@ -32,8 +32,7 @@ static struct {
     char message[512];
 } rec;
 
-static void record_error(gpugc_heap *h, int status, const char *message, void *data)
-{
+static void record_error(gpugc_heap *h, int status, const char *message, void *data) {
     assert_ptr_equal(data, &rec);
     rec.calls++;
     rec.heap = h;
@@ -41,16 +40,14 @@ static void record_error(gpugc_heap *h, int status, const char *message, void *d
     snprintf(rec.message, sizeof rec.message, "%s", message ? message : "");
 }
 
-static void reset_record(void)
-{
+static void reset_record(void) {
     memset(&rec, 0, sizeof rec);
 }
 
 /* The last call failed with `status` (or `alt`, when two are acceptable),
  * reported once to the handler of heap h, with a message naming `fn`; the
  * last-error calls agree, and gpugc_clear_error resets them. */
-static void check_error2(gpugc_heap *h, int status, int alt, const char *fn)
-{
+static void check_error2(gpugc_heap *h, int status, int alt, const char *fn) {
     assert_int_equal(rec.calls, 1);
     assert_ptr_equal(rec.heap, h);
     if (rec.status != status && rec.status != alt)
@@ -71,8 +68,7 @@ static void check_error2(gpugc_heap *h, int status, int alt, const char *fn)
     reset_record();
 }
 
-static void check_error(gpugc_heap *h, int status, const char *fn)
-{
+static void check_error(gpugc_heap *h, int status, const char *fn) {
     check_error2(h, status, status, fn);
 }
 
@@ -94,8 +90,7 @@ typedef struct {
     snapshot before;
 } fixture;
 
-static void take(const fixture *f, snapshot *s)
-{
+static void take(const fixture *f, snapshot *s) {
     void *objs[3] = {f->a, f->b, f->c};
     memset(s, 0, sizeof *s);
     s->count = gpugc_object_count(f->h);
@@ -109,8 +104,7 @@ static void take(const fixture *f, snapshot *s)
 }
 
 /* The heap is valid and looks exactly as at the last take(). */
-static void assert_unchanged(const fixture *f)
-{
+static void assert_unchanged(const fixture *f) {
     const snapshot *b = &f->before;
     snapshot now;
     take(f, &now);
@@ -132,23 +126,20 @@ static void assert_unchanged(const fixture *f)
     assert_int_equal(rec.calls, 0);
 }
 
-static int group_setup(void **state)
-{
+static int group_setup(void **state) {
     (void)state;
     /* Process-wide: errors with no heap, and the default of new heaps. */
     gpugc_set_error_handler(NULL, record_error, &rec);
     return 0;
 }
 
-static int group_teardown(void **state)
-{
+static int group_teardown(void **state) {
     (void)state;
     gpugc_set_error_handler(NULL, NULL, NULL);
     return 0;
 }
 
-static int setup(void **state)
-{
+static int setup(void **state) {
     static fixture f;
     memset(&f, 0, sizeof f);
     f.h = heap_manual();
@@ -167,8 +158,7 @@ static int setup(void **state)
     return 0;
 }
 
-static int teardown(void **state)
-{
+static int teardown(void **state) {
     fixture *f = *state;
     assert_int_equal(gpugc_validate(f->h), GPUGC_OK);
     gpugc_heap_free(f->h);
@@ -177,8 +167,7 @@ static int teardown(void **state)
 
 /* ---- slots, types, generations ------------------------------------------------ */
 
-static void test_slot_out_of_range(void **state)
-{
+static void test_slot_out_of_range(void **state) {
     fixture *f = *state;
     assert_int_equal(gpugc_set_ref(f->h, f->a, 2, f->b), GPUGC_ERANGE);
     check_error(f->h, GPUGC_ERANGE, "set_ref");
@@ -194,8 +183,7 @@ static void test_slot_out_of_range(void **state)
     assert_unchanged(f);
 }
 
-static void test_unknown_type(void **state)
-{
+static void test_unknown_type(void **state) {
     fixture *f = *state;
     assert_null(gpugc_new(f->h, 99, 1, 8));
     check_error(f->h, GPUGC_ETYPE, "new");
@@ -204,8 +192,7 @@ static void test_unknown_type(void **state)
     assert_unchanged(f);
 }
 
-static void test_collect_generation_out_of_range(void **state)
-{
+static void test_collect_generation_out_of_range(void **state) {
     fixture *f = *state;
     const int bad[] = {-1, 3, 100, INT32_MIN};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
@@ -220,8 +207,7 @@ static void test_collect_generation_out_of_range(void **state)
 
 /* ---- NULL heap, NULL object ---------------------------------------------------- */
 
-static void test_null_heap(void **state)
-{
+static void test_null_heap(void **state) {
     fixture *f = *state;
     gpugc_collection_stats st;
     gpugc_memory_stats ms;
@@ -278,8 +264,7 @@ static void test_null_heap(void **state)
     assert_unchanged(f);
 }
 
-static void test_null_object(void **state)
-{
+static void test_null_object(void **state) {
     fixture *f = *state;
     gpugc_size_class_stats cs;
 
@@ -318,8 +303,7 @@ static void test_null_object(void **state)
 /* Every object-taking call rejects p with GPUGC_ENOTOBJ, including as a
  * set_ref target (the slot keeps its old value).  incref/decref are checked
  * when `with_counts`. */
-static void check_not_object(fixture *f, void *p, int with_counts)
-{
+static void check_not_object(fixture *f, void *p, int with_counts) {
     if (with_counts) {
         gpugc_incref(f->h, p);
         check_error(f->h, GPUGC_ENOTOBJ, "incref");
@@ -347,8 +331,7 @@ static void check_not_object(fixture *f, void *p, int with_counts)
     assert_unchanged(f);
 }
 
-static void test_stack_buffer_is_no_object(void **state)
-{
+static void test_stack_buffer_is_no_object(void **state) {
     fixture *f = *state;
     alignas(16) char buf[64];
     memset(buf, 0, sizeof buf); /* a header of zeros names id 0 */
@@ -357,8 +340,7 @@ static void test_stack_buffer_is_no_object(void **state)
     check_not_object(f, buf + 16, 1);
 }
 
-static void test_pointer_into_payload_is_no_object(void **state)
-{
+static void test_pointer_into_payload_is_no_object(void **state) {
     fixture *f = *state;
     /* In the middle of c's zeroed payload; incref/decref only validate
      * this fully in GPUGC_DEBUG builds of the library. */
@@ -367,8 +349,7 @@ static void test_pointer_into_payload_is_no_object(void **state)
     check_not_object(f, (char *)f->a + 8, 0);
 }
 
-static void test_object_of_another_heap(void **state)
-{
+static void test_object_of_another_heap(void **state) {
     fixture *f = *state;
     gpugc_heap *h2 = heap_manual();
     void *o2 = gpugc_new(h2, GPUGC_TYPE_OBJECT, 1, 16);
@@ -396,8 +377,7 @@ static void test_object_of_another_heap(void **state)
 }
 
 /* A freed object whose pool is still mapped (its neighbour y keeps it). */
-static void test_freed_object(void **state)
-{
+static void test_freed_object(void **state) {
     fixture *f = *state;
     void *x = gpugc_new(f->h, GPUGC_TYPE_OBJECT, 0, 24);
     void *y = gpugc_new(f->h, GPUGC_TYPE_OBJECT, 0, 24);
@@ -426,8 +406,7 @@ static void test_freed_object(void **state)
 
 /* ---- limits ------------------------------------------------------------------ */
 
-static void test_too_many_slots(void **state)
-{
+static void test_too_many_slots(void **state) {
     fixture *f = *state;
     assert_true(gpugc_resize_refs(f->h, f->a, GPUGC_MAX_REFS + 1u) < 0);
     check_error2(f->h, GPUGC_EOVERFLOW, GPUGC_EINVAL, "resize_refs");
@@ -438,8 +417,7 @@ static void test_too_many_slots(void **state)
     assert_unchanged(f);
 }
 
-static void test_huge_payload(void **state)
-{
+static void test_huge_payload(void **state) {
     fixture *f = *state;
     const size_t sizes[] = {SIZE_MAX, SIZE_MAX - 7, SIZE_MAX - 4095};
     for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
@@ -452,15 +430,13 @@ static void test_huge_payload(void **state)
 /* gpugc_collect from a destructor: GPUGC_EBUSY, and the release goes on. */
 static gpugc_heap *busy_heap;
 static int64_t busy_status;
-static void collect_in_destroy(gpugc_heap *h, void *obj)
-{
+static void collect_in_destroy(gpugc_heap *h, void *obj) {
     (void)obj;
     busy_heap = h;
     busy_status = gpugc_collect(h, 0);
 }
 
-static void test_collect_from_destroy_is_busy(void **state)
-{
+static void test_collect_from_destroy_is_busy(void **state) {
     fixture *f = *state;
     gpugc_type t = gpugc_type_register(f->h, &(gpugc_type_desc){
         .name = "Busy", .destroy = collect_in_destroy});
@@ -477,15 +453,13 @@ static void test_collect_from_destroy_is_busy(void **state)
 
 /* A destroy that drops a count its object no longer has: the count would go
  * below zero. */
-static void decref_self_in_destroy(gpugc_heap *h, void *obj)
-{
+static void decref_self_in_destroy(gpugc_heap *h, void *obj) {
     busy_heap = h;
     gpugc_decref(h, obj);
     busy_status = gpugc_last_error(h);
 }
 
-static void test_count_below_zero_is_underflow(void **state)
-{
+static void test_count_below_zero_is_underflow(void **state) {
     fixture *f = *state;
     gpugc_type t = gpugc_type_register(f->h, &(gpugc_type_desc){
         .name = "Overdrop", .destroy = decref_self_in_destroy});
@@ -504,16 +478,14 @@ static void test_count_below_zero_is_underflow(void **state)
 
 /* Runs with GPUGC_BACKEND set to value (NULL: unset), then restores it. */
 static char *saved_backend_env;
-static void env_backend(const char *value)
-{
+static void env_backend(const char *value) {
     if (value)
         assert_int_equal(setenv("GPUGC_BACKEND", value, 1), 0);
     else
         assert_int_equal(unsetenv("GPUGC_BACKEND"), 0);
 }
 
-static int backend_setup(void **state)
-{
+static int backend_setup(void **state) {
     const char *v = getenv("GPUGC_BACKEND");
     saved_backend_env = v ? strdup(v) : NULL;
     env_backend(NULL);
@@ -523,8 +495,7 @@ static int backend_setup(void **state)
     return 0;
 }
 
-static int backend_teardown(void **state)
-{
+static int backend_teardown(void **state) {
     (void)state;
     env_backend(saved_backend_env);
     free(saved_backend_env);
@@ -532,16 +503,14 @@ static int backend_teardown(void **state)
     return 0;
 }
 
-static gpugc_heap *heap_on(gpugc_backend b)
-{
+static gpugc_heap *heap_on(gpugc_backend b) {
     gpugc_config cfg;
     gpugc_config_init(&cfg);
     cfg.backend = b;
     return gpugc_heap_new(&cfg);
 }
 
-static void test_backend_env_bogus(void **state)
-{
+static void test_backend_env_bogus(void **state) {
     (void)state;
     env_backend("bogus");
     assert_null(gpugc_heap_new(NULL));
@@ -556,8 +525,7 @@ static void test_backend_env_bogus(void **state)
     assert_int_equal(rec.calls, 0);
 }
 
-static void test_backend_unavailable(void **state)
-{
+static void test_backend_unavailable(void **state) {
     (void)state;
     char why[256];
     assert_int_equal(gpugc_backend_available(GPUGC_BACKEND_CPU, why, sizeof why), GPUGC_OK);
@@ -591,8 +559,7 @@ static void test_backend_unavailable(void **state)
     }
 }
 
-static void test_backend_auto(void **state)
-{
+static void test_backend_auto(void **state) {
     (void)state;
     gpugc_heap *h = heap_on(GPUGC_BACKEND_AUTO);
     assert_non_null(h);
@@ -607,8 +574,7 @@ static void test_backend_auto(void **state)
     assert_int_equal(rec.calls, 0);
 }
 
-static void test_backend_names(void **state)
-{
+static void test_backend_names(void **state) {
     (void)state;
     static const char *const names[GPUGC_BACKEND_COUNT] = {
         "auto", "cpu", "cpu-parallel", "opencl", "cuda"};
@@ -637,8 +603,7 @@ static void test_backend_names(void **state)
 
 /* ---- messages and handlers ----------------------------------------------------- */
 
-static void test_strerror(void **state)
-{
+static void test_strerror(void **state) {
     (void)state;
     const char *unknown = gpugc_strerror(1);
     assert_non_null(unknown);
@@ -656,8 +621,7 @@ static void test_strerror(void **state)
 
 /* Runs fn(arg) with stderr going to a temporary file; returns what was
  * written in out. */
-static void capture_stderr(void (*fn)(void *), void *arg, char *out, size_t size)
-{
+static void capture_stderr(void (*fn)(void *), void *arg, char *out, size_t size) {
     FILE *tmp = tmpfile();
     assert_non_null(tmp);
     fflush(stderr);
@@ -675,21 +639,18 @@ static void capture_stderr(void (*fn)(void *), void *arg, char *out, size_t size
 }
 
 static int default_status;
-static void bad_slot(void *heap)
-{
+static void bad_slot(void *heap) {
     void *o = gpugc_new(heap, GPUGC_TYPE_OBJECT, 1, 8);
     assert_non_null(o);
     default_status = gpugc_set_ref(heap, o, 7, NULL);
     gpugc_decref(heap, o);
 }
-static void bad_heap(void *unused)
-{
+static void bad_heap(void *unused) {
     (void)unused;
     default_status = gpugc_set_ref(NULL, NULL, 0, NULL);
 }
 
-static void test_default_handler_prints_and_returns(void **state)
-{
+static void test_default_handler_prints_and_returns(void **state) {
     fixture *f = *state;
     char out[1024];
 
@@ -720,8 +681,7 @@ static void test_default_handler_prints_and_returns(void **state)
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 #define TB(fn) cmocka_unit_test_setup_teardown(fn, backend_setup, backend_teardown)
 
-int main(void)
-{
+int main(void) {
     const struct CMUnitTest tests[] = {
         T(test_slot_out_of_range),
         T(test_unknown_type),

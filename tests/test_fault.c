@@ -21,16 +21,14 @@
 /* ---- helpers ------------------------------------------------------------------ */
 
 static size_t destroyed;
-static void count_destroy(gpugc_heap *h, void *obj)
-{
+static void count_destroy(gpugc_heap *h, void *obj) {
     (void)h;
     (void)obj;
     destroyed++;
 }
 
 /* Errors are expected here by the hundred: keep stderr quiet. */
-static void quiet(gpugc_heap *h, int status, const char *message, void *data)
-{
+static void quiet(gpugc_heap *h, int status, const char *message, void *data) {
     (void)h;
     (void)status;
     (void)message;
@@ -39,8 +37,7 @@ static void quiet(gpugc_heap *h, int status, const char *message, void *data)
 
 /* A heap on the serial CPU backend (GPUGC_BACKEND still overrides it),
  * without automatic collection, its errors quiet. */
-static gpugc_heap *serial_heap(void)
-{
+static gpugc_heap *serial_heap(void) {
     gpugc_config cfg;
     gpugc_config_init(&cfg);
     cfg.backend = GPUGC_BACKEND_CPU;
@@ -52,15 +49,13 @@ static gpugc_heap *serial_heap(void)
 }
 
 /* An injected allocation failure reads as the system refusing memory. */
-static void assert_alloc_failure(int status)
-{
+static void assert_alloc_failure(int status) {
     if (status != GPUGC_ENOMEM)
         fail_msg("status %d (%s), expected ENOMEM", status, gpugc_strerror(status));
 }
 
 /* A self cycle of type t: garbage once the caller drops it. */
-static void *new_cycle(gpugc_heap *h, gpugc_type t)
-{
+static void *new_cycle(gpugc_heap *h, gpugc_type t) {
     void *o = gpugc_new(h, t, 1, 16);
     assert_non_null(o);
     assert_int_equal(gpugc_set_ref(h, o, 0, o), GPUGC_OK);
@@ -68,15 +63,13 @@ static void *new_cycle(gpugc_heap *h, gpugc_type t)
     return o;
 }
 
-static int setup(void **state)
-{
+static int setup(void **state) {
     destroyed = 0;
     *state = serial_heap();
     return 0;
 }
 
-static int teardown(void **state)
-{
+static int teardown(void **state) {
     gpugc_heap *h = *state;
     assert_int_equal(gpugc_inject_fault(h, GPUGC_FAULT_ALLOC, -1), GPUGC_OK);
     assert_int_equal(gpugc_inject_fault(h, GPUGC_FAULT_MARK, -1), GPUGC_OK);
@@ -87,8 +80,7 @@ static int teardown(void **state)
 
 /* ---- single faults ----------------------------------------------------------------- */
 
-static void test_alloc_fault_fails_new(void **state)
-{
+static void test_alloc_fault_fails_new(void **state) {
     gpugc_heap *h = *state;
     void *keep = gpugc_new(h, GPUGC_TYPE_OBJECT, 1, 16);
     assert_non_null(keep);
@@ -112,8 +104,7 @@ static void test_alloc_fault_fails_new(void **state)
 }
 
 /* The countdown counts requests: countdown k lets k requests through. */
-static void test_alloc_fault_countdown(void **state)
-{
+static void test_alloc_fault_countdown(void **state) {
     gpugc_heap *h = *state;
     void *objs[3];
     assert_int_equal(gpugc_inject_fault(h, GPUGC_FAULT_ALLOC, 2), GPUGC_OK);
@@ -130,8 +121,7 @@ static void test_alloc_fault_countdown(void **state)
         gpugc_decref(h, objs[i]);
 }
 
-static void test_negative_countdown_disarms(void **state)
-{
+static void test_negative_countdown_disarms(void **state) {
     gpugc_heap *h = *state;
     assert_int_equal(gpugc_inject_fault(h, GPUGC_FAULT_ALLOC, 0), GPUGC_OK);
     assert_int_equal(gpugc_inject_fault(h, GPUGC_FAULT_ALLOC, -1), GPUGC_OK);
@@ -154,8 +144,7 @@ static void test_negative_countdown_disarms(void **state)
  * Any other backend (GPUGC_BACKEND may pick one) hands the collection to
  * the CPU reference instead, which is its design: then the collection
  * succeeds with `fallback` set. */
-static void test_mark_fault_frees_nothing(void **state)
-{
+static void test_mark_fault_frees_nothing(void **state) {
     gpugc_heap *h = *state;
     gpugc_type t = gpugc_type_register(h, &(gpugc_type_desc){
         .name = "Counted", .destroy = count_destroy});
@@ -221,23 +210,20 @@ typedef struct {
     size_t created; /* objects successfully created */
 } world;
 
-static size_t payload_size(size_t i)
-{
+static size_t payload_size(size_t i) {
     static const size_t sizes[] = {0, 8, 24, 100, 400, 600, 5000};
     return sizes[i % (sizeof sizes / sizeof sizes[0])];
 }
 
 /* Each step returns 0 on success, or records a failure and returns -1. */
-static int failed(world *w, int status)
-{
+static int failed(world *w, int status) {
     assert_true(status < 0);
     (void)w;
     assert_alloc_failure(status);
     return -1;
 }
 
-static int step_new(world *w)
-{
+static int step_new(world *w) {
     size_t i = w->n;
     void *o = gpugc_new(w->h, w->type, 2, payload_size(i));
     if (o == NULL)
@@ -256,8 +242,7 @@ static int step_new(world *w)
     return 0;
 }
 
-static int step_cross(world *w, size_t i, size_t j)
-{
+static int step_cross(world *w, size_t i, size_t j) {
     int s = gpugc_set_ref(w->h, w->held[i], 1, w->held[j]);
     if (s != GPUGC_OK)
         return failed(w, s);
@@ -265,8 +250,7 @@ static int step_cross(world *w, size_t i, size_t j)
     return 0;
 }
 
-static int step_resize(world *w, size_t i, uint32_t nslots)
-{
+static int step_resize(world *w, size_t i, uint32_t nslots) {
     int s = gpugc_resize_refs(w->h, w->held[i], nslots);
     if (s != GPUGC_OK)
         return failed(w, s);
@@ -278,8 +262,7 @@ static int step_resize(world *w, size_t i, uint32_t nslots)
     return 0;
 }
 
-static int step_garbage(world *w)
-{
+static int step_garbage(world *w) {
     void *a = gpugc_new(w->h, w->type, 1, 32);
     if (a == NULL)
         return failed(w, gpugc_last_error(w->h));
@@ -292,8 +275,7 @@ static int step_garbage(world *w)
     return 0;
 }
 
-static int step_collect(world *w)
-{
+static int step_collect(world *w) {
     int64_t r = gpugc_collect(w->h, 2);
     if (r < 0)
         return failed(w, (int)r);
@@ -303,8 +285,7 @@ static int step_collect(world *w)
 }
 
 /* The workload; stops at the first failure. */
-static int run_workload(world *w)
-{
+static int run_workload(world *w) {
     for (size_t i = 0; i < HELD / 2; i++)
         if (step_new(w) < 0)
             return -1;
@@ -332,8 +313,7 @@ static int run_workload(world *w)
 }
 
 /* The heap agrees with the mirror. */
-static void check_world(const world *w)
-{
+static void check_world(const world *w) {
     size_t expect_rc[HELD];
     for (size_t i = 0; i < w->n; i++)
         expect_rc[i] = 1;
@@ -367,8 +347,7 @@ static void check_world(const world *w)
 #define CLEAN_RUNS 20
 #define MAX_COUNTDOWN 100000
 
-static void test_alloc_fault_sweep(void **state)
-{
+static void test_alloc_fault_sweep(void **state) {
     (void)state;
     static world w;
     int64_t k;
@@ -413,8 +392,7 @@ static void test_alloc_fault_sweep(void **state)
 
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
-int main(void)
-{
+int main(void) {
     const struct CMUnitTest tests[] = {
         T(test_alloc_fault_fails_new),
         T(test_alloc_fault_countdown),

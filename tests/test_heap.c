@@ -25,15 +25,13 @@
 static size_t destroyed, finalized;
 static gpugc_heap *last_destroy_heap;
 
-static void count_destroy(gpugc_heap *h, void *obj)
-{
+static void count_destroy(gpugc_heap *h, void *obj) {
     (void)obj;
     last_destroy_heap = h;
     destroyed++;
 }
 
-static void count_finalize(gpugc_heap *h, void *obj)
-{
+static void count_finalize(gpugc_heap *h, void *obj) {
     (void)h;
     (void)obj;
     finalized++;
@@ -42,30 +40,26 @@ static void count_finalize(gpugc_heap *h, void *obj)
 static const gpugc_type_desc counted = {
     .name = "Counted", .finalize = count_finalize, .destroy = count_destroy};
 
-static gpugc_memory_stats mem(const gpugc_heap *h)
-{
+static gpugc_memory_stats mem(const gpugc_heap *h) {
     gpugc_memory_stats m;
     assert_int_equal(gpugc_memory_stats_get(h, &m, sizeof m), GPUGC_OK);
     return m;
 }
 
-static void *new_obj(gpugc_heap *h, gpugc_type t, uint32_t nrefs, size_t size)
-{
+static void *new_obj(gpugc_heap *h, gpugc_type t, uint32_t nrefs, size_t size) {
     void *o = gpugc_new(h, t, nrefs, size);
     assert_non_null(o);
     return o;
 }
 
-static int setup(void **state)
-{
+static int setup(void **state) {
     destroyed = finalized = 0;
     last_destroy_heap = NULL;
     *state = heap_manual();
     return 0;
 }
 
-static int teardown(void **state)
-{
+static int teardown(void **state) {
     gpugc_heap *h = *state;
     assert_int_equal(gpugc_validate(h), GPUGC_OK);
     gpugc_heap_free(h);
@@ -77,20 +71,17 @@ static int teardown(void **state)
 #define BATCH 1000
 #define BATCH_SLOTS 4
 
-static void alloc_batch(gpugc_heap *h, void **objs)
-{
+static void alloc_batch(gpugc_heap *h, void **objs) {
     for (int i = 0; i < BATCH; i++)
         objs[i] = new_obj(h, GPUGC_TYPE_OBJECT, BATCH_SLOTS, 24);
 }
 
-static void free_batch(gpugc_heap *h, void **objs)
-{
+static void free_batch(gpugc_heap *h, void **objs) {
     for (int i = 0; i < BATCH; i++)
         gpugc_decref(h, objs[i]);
 }
 
-static void test_ids_and_slots_are_reused(void **state)
-{
+static void test_ids_and_slots_are_reused(void **state) {
     gpugc_heap *h = *state;
     static void *objs[BATCH];
 
@@ -133,8 +124,7 @@ static void test_ids_and_slots_are_reused(void **state)
 }
 
 /* Mixed slot counts freed in interleaved order still get reused. */
-static void test_mixed_slot_ranges_are_reused(void **state)
-{
+static void test_mixed_slot_ranges_are_reused(void **state) {
     gpugc_heap *h = *state;
     static void *objs[BATCH];
     uint64_t total = 0;
@@ -157,8 +147,7 @@ static void test_mixed_slot_ranges_are_reused(void **state)
 
 /* ---- resize_refs -------------------------------------------------------------- */
 
-static void test_resize_refs_grows_and_shrinks(void **state)
-{
+static void test_resize_refs_grows_and_shrinks(void **state) {
     gpugc_heap *h = *state;
     gpugc_type t = gpugc_type_register(h, &counted);
     void *a = new_obj(h, t, 2, 16);
@@ -227,8 +216,7 @@ static void test_resize_refs_grows_and_shrinks(void **state)
 
 /* An object gains its first slot: it is tracked, and a cycle through it is
  * found by the collector.  It loses its last: untracked, counting frees it. */
-static void test_resize_refs_tracks_and_untracks(void **state)
-{
+static void test_resize_refs_tracks_and_untracks(void **state) {
     gpugc_heap *h = *state;
     gpugc_type t = gpugc_type_register(h, &counted);
     void *x = new_obj(h, t, 0, 8);
@@ -254,8 +242,7 @@ static void test_resize_refs_tracks_and_untracks(void **state)
 
 /* ---- get_ref, nrefs ------------------------------------------------------------ */
 
-static void test_get_ref_and_nrefs(void **state)
-{
+static void test_get_ref_and_nrefs(void **state) {
     gpugc_heap *h = *state;
     enum { N = 16 };
     void *holder = new_obj(h, GPUGC_TYPE_OBJECT, N, 0);
@@ -286,8 +273,7 @@ static size_t destroyed_a, destroyed_b;
 static void destroy_a(gpugc_heap *h, void *o) { (void)h; (void)o; destroyed_a++; }
 static void destroy_b(gpugc_heap *h, void *o) { (void)h; (void)o; destroyed_b++; }
 
-static void test_type_registration(void **state)
-{
+static void test_type_registration(void **state) {
     gpugc_heap *h = *state;
     destroyed_a = destroyed_b = 0;
 
@@ -333,8 +319,7 @@ static void test_type_registration(void **state)
 
 /* ---- counts and heaps ------------------------------------------------------------- */
 
-static void test_object_count(void **state)
-{
+static void test_object_count(void **state) {
     gpugc_heap *h = *state;
     void *objs[100];
     assert_int_equal(gpugc_object_count(h), 0);
@@ -348,8 +333,7 @@ static void test_object_count(void **state)
     }
 }
 
-static void test_heaps_are_independent(void **state)
-{
+static void test_heaps_are_independent(void **state) {
     gpugc_heap *h1 = *state;
     gpugc_heap *h2 = heap_manual();
     gpugc_type t1 = gpugc_type_register(h1, &counted);
@@ -403,8 +387,7 @@ struct worker {
 
 /* Builds chains of self-cycles hanging off a root, drops each chain after
  * 1000 objects and collects it. */
-static void *heap_worker(void *arg)
-{
+static void *heap_worker(void *arg) {
     struct worker *w = arg;
     gpugc_heap *h = gpugc_heap_new(NULL); /* automatic collection on */
     if (h == NULL)
@@ -433,8 +416,7 @@ static void *heap_worker(void *arg)
     return NULL;
 }
 
-static void test_heaps_on_threads(void **state)
-{
+static void test_heaps_on_threads(void **state) {
     (void)state;
     pthread_t tid[THREADS];
     struct worker w[THREADS];
@@ -449,8 +431,7 @@ static void test_heaps_on_threads(void **state)
     }
 }
 
-static void test_heap_free_destroys_live_objects(void **state)
-{
+static void test_heap_free_destroys_live_objects(void **state) {
     gpugc_heap *h = *state;
     gpugc_type t = gpugc_type_register(h, &counted);
     /* A chain, a garbage cycle, a shared object and a large payload. */
@@ -475,8 +456,7 @@ static void test_heap_free_destroys_live_objects(void **state)
 
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
-int main(void)
-{
+int main(void) {
     const struct CMUnitTest tests[] = {
         T(test_ids_and_slots_are_reused),
         T(test_mixed_slot_ranges_are_reused),

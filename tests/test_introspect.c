@@ -22,8 +22,7 @@ typedef struct seen {
     int stop_after; /* 0: never stop */
 } seen;
 
-static int collect_visit(gpugc_heap *h, void *obj, void *data)
-{
+static int collect_visit(gpugc_heap *h, void *obj, void *data) {
     (void)h;
     seen *s = data;
     if (s->n < 32)
@@ -32,23 +31,20 @@ static int collect_visit(gpugc_heap *h, void *obj, void *data)
     return s->stop_after && s->n == s->stop_after ? 42 : 0;
 }
 
-static int count_of(const seen *s, const void *obj)
-{
+static int count_of(const seen *s, const void *obj) {
     int c = 0;
     for (int i = 0; i < s->n && i < 32; i++)
         c += s->obj[i] == obj;
     return c;
 }
 
-static void *obj(gpugc_heap *h, uint32_t nrefs)
-{
+static void *obj(gpugc_heap *h, uint32_t nrefs) {
     void *p = gpugc_new(h, GPUGC_TYPE_OBJECT, nrefs, 8);
     assert_non_null(p);
     return p;
 }
 
-static void test_get_objects_by_generation(void **state)
-{
+static void test_get_objects_by_generation(void **state) {
     (void)state;
     gpugc_heap *h = heap_manual();
     void *old = obj(h, 1), *young = obj(h, 2), *atom = obj(h, 0);
@@ -99,8 +95,7 @@ static void test_get_objects_by_generation(void **state)
 }
 
 /* a -> b twice, c -> b, b -> a; an untracked holder d -> b counts too. */
-static void test_referrers_and_referents(void **state)
-{
+static void test_referrers_and_referents(void **state) {
     (void)state;
     gpugc_heap *h = heap_manual();
     void *a = obj(h, 3), *b = obj(h, 1), *c = obj(h, 1), *d = obj(h, 1);
@@ -153,8 +148,7 @@ static struct {
     int n, visited, collected;
 } M;
 
-static int meddling_visit(gpugc_heap *h, void *obj, void *data)
-{
+static int meddling_visit(gpugc_heap *h, void *obj, void *data) {
     (void)data;
     assert_true(gpugc_refcount(h, obj) >= 1);
     M.visited++;
@@ -170,8 +164,7 @@ static int meddling_visit(gpugc_heap *h, void *obj, void *data)
     return 0;
 }
 
-static void test_visitor_changes_the_heap(void **state)
-{
+static void test_visitor_changes_the_heap(void **state) {
     (void)state;
     memset(&M, 0, sizeof M);
     gpugc_heap *h = heap_manual();
@@ -188,8 +181,7 @@ static void test_visitor_changes_the_heap(void **state)
 
 /* Untracked objects are never examined: an untracked cycle is never found,
  * and stays untracked through slot changes until tracked again. */
-static void test_track_untrack(void **state)
-{
+static void test_track_untrack(void **state) {
     (void)state;
     gpugc_heap *h = heap_manual();
     void *a = obj(h, 1), *b = obj(h, 1), *atom = obj(h, 0);
@@ -231,14 +223,12 @@ static void test_track_untrack(void **state)
 }
 
 static int fin_runs;
-static void fin(gpugc_heap *h, void *o)
-{
+static void fin(gpugc_heap *h, void *o) {
     fin_runs++;
     gpugc_incref(h, o); /* resurrect */
 }
 
-static void test_is_finalized(void **state)
-{
+static void test_is_finalized(void **state) {
     (void)state;
     gpugc_heap *h = heap_manual();
     gpugc_type_desc d = {"lazarus", fin, NULL};
@@ -258,15 +248,13 @@ static void test_is_finalized(void **state)
 
 /* From a finalizer run by a collection's sweep, walks are refused. */
 static int walk_status;
-static void fin_walk(gpugc_heap *h, void *o)
-{
+static void fin_walk(gpugc_heap *h, void *o) {
     (void)o;
     seen s = {0};
     walk_status = gpugc_get_objects(h, -1, collect_visit, &s);
 }
 
-static void test_walk_refused_in_sweep(void **state)
-{
+static void test_walk_refused_in_sweep(void **state) {
     (void)state;
     gpugc_heap *h = heap_manual();
     gpugc_type_desc d = {"walker", fin_walk, NULL};
@@ -280,8 +268,7 @@ static void test_walk_refused_in_sweep(void **state)
     gpugc_heap_free(h);
 }
 
-int main(void)
-{
+int main(void) {
     const struct CMUnitTest tests[] = {
         CASE(test_get_objects_by_generation),
         CASE(test_referrers_and_referents),

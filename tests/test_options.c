@@ -50,8 +50,7 @@ static value get_count(const uint32_t *v) { return (value){.n = *v}; }
 static value get_flag(const int *v) { return (value){.n = *v}; }
 static value get_string(const char *const *v) { return (value){.s = *v}; }
 
-static value value_of(const gpugc_config *cfg, const option *o)
-{
+static value value_of(const gpugc_config *cfg, const option *o) {
 #define OPTION_GET(k, f, NAME, dflt, max, doc)                                          \
     if (strcmp(o->field, #f) == 0)                                                     \
         return get_##k(&cfg->f);
@@ -69,8 +68,7 @@ static struct {
     char message[512];
 } rec;
 
-static void record_error(gpugc_heap *h, int status, const char *message, void *data)
-{
+static void record_error(gpugc_heap *h, int status, const char *message, void *data) {
     (void)h;
     (void)data;
     rec.calls++;
@@ -78,14 +76,12 @@ static void record_error(gpugc_heap *h, int status, const char *message, void *d
     snprintf(rec.message, sizeof rec.message, "%s", message);
 }
 
-static void unset_all(void)
-{
+static void unset_all(void) {
     for (size_t k = 0; k < NOPTIONS; k++)
         assert_int_equal(unsetenv(options[k].var), 0);
 }
 
-static int setup(void **state)
-{
+static int setup(void **state) {
     (void)state;
     unset_all();
     memset(&rec, 0, sizeof rec);
@@ -93,8 +89,7 @@ static int setup(void **state)
     return 0;
 }
 
-static int teardown(void **state)
-{
+static int teardown(void **state) {
     (void)state;
     unset_all();
     gpugc_set_error_handler(NULL, NULL, NULL);
@@ -103,8 +98,7 @@ static int teardown(void **state)
 
 /* gpugc_heap_new(cfg) with var set to text (NULL: unset), the handler's
  * record cleared first. */
-static gpugc_heap *heap_with(gpugc_config *cfg, const char *var, const char *text)
-{
+static gpugc_heap *heap_with(gpugc_config *cfg, const char *var, const char *text) {
     if (text)
         assert_int_equal(setenv(var, text, 1), 0);
     memset(&rec, 0, sizeof rec);
@@ -114,8 +108,7 @@ static gpugc_heap *heap_with(gpugc_config *cfg, const char *var, const char *tex
 }
 
 /* gpugc_heap_new failed with status, reported once, naming `name`. */
-static void expect_failure(gpugc_heap *h, int status, const char *name, const char *text)
-{
+static void expect_failure(gpugc_heap *h, int status, const char *name, const char *text) {
     if (h)
         fail_msg("%s=\"%s\" was taken", name, text);
     assert_int_equal(rec.calls, 1);
@@ -126,16 +119,14 @@ static void expect_failure(gpugc_heap *h, int status, const char *name, const ch
 }
 
 /* A backend every build has, for heaps whose backend does not matter. */
-static void config_cpu(gpugc_config *cfg)
-{
+static void config_cpu(gpugc_config *cfg) {
     gpugc_config_init(cfg);
     cfg->backend = GPUGC_BACKEND_CPU;
 }
 
 /* ---- defaults ------------------------------------------------------------- */
 
-static void test_defaults(void **state)
-{
+static void test_defaults(void **state) {
     (void)state;
     gpugc_config cfg;
     gpugc_config_init(&cfg);
@@ -179,8 +170,7 @@ static const char *const bad_backend[] = {"bogus", "CPU", " cpu", "cpu ", "cpu-p
 
 /* Every malformed value of every option, on every backend (built in or
  * not: the options are checked before the backend), fails gpugc_heap_new. */
-static void test_malformed_env(void **state)
-{
+static void test_malformed_env(void **state) {
     (void)state;
     for (int b = 0; b < GPUGC_BACKEND_COUNT; b++) {
         gpugc_config cfg;
@@ -229,8 +219,7 @@ static void test_malformed_env(void **state)
 
 /* Fields out of range fail too, naming the field; the environment mends
  * them. */
-static void test_malformed_config(void **state)
-{
+static void test_malformed_config(void **state) {
     (void)state;
     gpugc_config cfg;
     gpugc_config_init(&cfg);
@@ -291,8 +280,7 @@ static const char *const good_string[] = {"0:0", "some device", "x"};
 
 /* Each good value of each option is the effective one; an empty variable
  * is no variable. */
-static void test_good_env(void **state)
-{
+static void test_good_env(void **state) {
     (void)state;
     for (size_t k = 0; k < NOPTIONS; k++) {
         const option *o = &options[k];
@@ -359,8 +347,7 @@ static void test_good_env(void **state)
 }
 
 /* The environment overrides the configuration, option by option. */
-static void test_env_overrides_config(void **state)
-{
+static void test_env_overrides_config(void **state) {
     (void)state;
     gpugc_config cfg;
     config_cpu(&cfg);
@@ -415,8 +402,7 @@ static void test_env_overrides_config(void **state)
 
 /* The heap keeps its own copy of every string, from the configuration or
  * the environment; "" is no string. */
-static void test_strings_copied(void **state)
-{
+static void test_strings_copied(void **state) {
     (void)state;
     char buf[32] = "1:2";
     gpugc_config cfg;
@@ -450,8 +436,7 @@ static void test_strings_copied(void **state)
 
 /* A heap that fails after its strings were copied frees them (the
  * sanitizer's leak check sees to it). */
-static void test_failure_frees_strings(void **state)
-{
+static void test_failure_frees_strings(void **state) {
     (void)state;
     gpugc_config cfg;
     gpugc_config_init(&cfg);
@@ -477,8 +462,7 @@ static void test_failure_frees_strings(void **state)
 
 /* README.md's options table has a row for every option of the table:
  * variable, then field. */
-static void test_readme_lists_every_option(void **state)
-{
+static void test_readme_lists_every_option(void **state) {
     (void)state;
     FILE *f = fopen(GPUGC_SOURCE_DIR "/README.md", "rb");
     assert_non_null(f);
@@ -500,8 +484,7 @@ static void test_readme_lists_every_option(void **state)
     free(text);
 }
 
-int main(void)
-{
+int main(void) {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
     const struct CMUnitTest tests[] = {
         T(test_defaults),

@@ -49,21 +49,18 @@ static const struct {
 
 static uint64_t rng_state;
 
-static uint64_t rng_next(void)
-{
+static uint64_t rng_next(void) {
     uint64_t z = (rng_state += 0x9e3779b97f4a7c15u);
     z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9u;
     z = (z ^ (z >> 27)) * 0x94d049bb133111ebu;
     return z ^ (z >> 31);
 }
 
-static uint32_t rng_below(uint32_t n)
-{
+static uint32_t rng_below(uint32_t n) {
     return (uint32_t)(((rng_next() >> 32) * n) >> 32);
 }
 
-static uint64_t base_seed(void)
-{
+static uint64_t base_seed(void) {
     const char *s = getenv("GPUGC_TEST_SEED");
     return s && *s ? strtoull(s, NULL, 0) : DEFAULT_SEED;
 }
@@ -74,8 +71,7 @@ static uint64_t base_seed(void)
 static uint8_t *freed;    /* by index: destroyed by the heap being checked */
 static uint32_t capacity; /* indices the current build may use             */
 
-static void record_destroy(gpugc_heap *h, void *obj)
-{
+static void record_destroy(gpugc_heap *h, void *obj) {
     (void)h;
     if (!freed)
         return; /* gpugc_heap_free releasing what is left */
@@ -86,8 +82,7 @@ static void record_destroy(gpugc_heap *h, void *obj)
 }
 
 /* The corrupt case's errors are expected: kept quiet, read back after. */
-static void quiet(gpugc_heap *h, int status, const char *message, void *data)
-{
+static void quiet(gpugc_heap *h, int status, const char *message, void *data) {
     (void)h;
     (void)status;
     (void)message;
@@ -101,8 +96,7 @@ typedef struct build {
     uint32_t n;     /* objects made so far                               */
 } build;
 
-static void *make(build *b, uint32_t nrefs)
-{
+static void *make(build *b, uint32_t nrefs) {
     assert_true(b->n < capacity);
     void *o = gpugc_new(b->h, b->type, nrefs, sizeof(uint32_t));
     assert_non_null(o);
@@ -111,15 +105,13 @@ static void *make(build *b, uint32_t nrefs)
     return o;
 }
 
-static void set_slot(build *b, uint32_t from, uint32_t slot, uint32_t to)
-{
+static void set_slot(build *b, uint32_t from, uint32_t slot, uint32_t to) {
     assert_int_equal(gpugc_set_ref(b->h, b->obj[from], slot, b->obj[to]), GPUGC_OK);
 }
 
 /* Objects first..n-1 lose their creation reference, except every
  * `keep`-th, which stays held from C (keep 0: none). */
-static void drop_from(build *b, uint32_t first, uint32_t keep)
-{
+static void drop_from(build *b, uint32_t first, uint32_t keep) {
     for (uint32_t i = first; i < b->n; i++)
         if (keep == 0 || i % keep != 0)
             gpugc_decref(b->h, b->obj[i]);
@@ -149,8 +141,7 @@ typedef struct run {
 } run;
 
 static void run_shape(const shape *sh, const char *backend, const char *threads,
-                      const char *per_thread, run *out)
-{
+                      const char *per_thread, run *out) {
     setenv("GPUGC_BACKEND", backend, 1);
     setenv("GPUGC_THREADS", threads, 1);
     if (per_thread)
@@ -204,8 +195,7 @@ static void run_shape(const shape *sh, const char *backend, const char *threads,
 
 /* Builds the shape on the serial reference and on cpu-parallel with each
  * team, and compares. */
-static void check_shape(const shape *sh)
-{
+static void check_shape(const shape *sh) {
     run ref, par;
     run_shape(sh, "cpu", "1", NULL, &ref);
     for (size_t t = 0; t < sizeof teams / sizeof teams[0]; t++) {
@@ -239,8 +229,7 @@ static void check_shape(const shape *sh)
 /* As many objects as the shape has room for, 0..4 slots each (no slot:
  * untracked), a tenth of them NULL, targets uniform; one object in 200
  * held from C, so part of the graph is unreachable garbage. */
-static int random_step(build *b, int step)
-{
+static int random_step(build *b, int step) {
     if (step > 0)
         return -1;
     uint32_t n = capacity;
@@ -262,8 +251,7 @@ static int random_step(build *b, int step)
 
 /* A chain held at its head, each link also pointing back to the head; and
  * a ring nothing holds. */
-static int chain_step(build *b, int step)
-{
+static int chain_step(build *b, int step) {
     if (step > 0)
         return -1;
     for (uint32_t i = 0; i < CHAIN_N + RING_N; i++)
@@ -283,8 +271,7 @@ static int chain_step(build *b, int step)
 
 /* One root with FAN_CHILDREN slots, each child with FAN_LEAVES leaves; a
  * tenth of the children are also in a garbage cycle of their own. */
-static int fan_step(build *b, int step)
-{
+static int fan_step(build *b, int step) {
     if (step > 0)
         return -1;
     make(b, FAN_CHILDREN);
@@ -308,8 +295,7 @@ static int fan_step(build *b, int step)
 
 /* Many chains, every third held at its head: frontiers of a few hundred
  * ids for a hundred and fifty levels. */
-static int chains_step(build *b, int step)
-{
+static int chains_step(build *b, int step) {
     if (step > 0)
         return -1;
     for (uint32_t c = 0; c < CHAINS; c++) {
@@ -331,8 +317,7 @@ static int chains_step(build *b, int step)
 /* Old objects (survivors of a full collection), then young ones that old
  * ones reference and that reference old ones; generation 0, 1 and 2 are
  * collected in turn, with more young garbage in between. */
-static int generations_step(build *b, int step)
-{
+static int generations_step(build *b, int step) {
     switch (step) {
     case 0:
         for (uint32_t i = 0; i < OLD_N; i++)
@@ -367,8 +352,7 @@ static int generations_step(build *b, int step)
 
 /* The random graph with one count dropped below its slot references:
  * every backend must refuse to collect, naming the same object. */
-static int corrupt_step(build *b, int step)
-{
+static int corrupt_step(build *b, int step) {
     if (step > 1)
         return -1;
     if (step == 1)
@@ -396,8 +380,7 @@ static void test_corrupt(void **state) { (void)state; check_shape(&(shape){"corr
 /* ---- settings and failures --------------------------------------------- */
 
 /* gpugc_heap_new with GPUGC_BACKEND=cpu-parallel, `name` set to `value`. */
-static gpugc_heap *heap_with(const char *name, const char *value, const gpugc_config *cfg)
-{
+static gpugc_heap *heap_with(const char *name, const char *value, const gpugc_config *cfg) {
     setenv("GPUGC_BACKEND", "cpu-parallel", 1);
     setenv(name, value, 1);
     gpugc_heap *h = gpugc_heap_new(cfg);
@@ -406,8 +389,7 @@ static gpugc_heap *heap_with(const char *name, const char *value, const gpugc_co
     return h;
 }
 
-static void test_settings(void **state)
-{
+static void test_settings(void **state) {
     (void)state;
     gpugc_set_error_handler(NULL, quiet, NULL);
     static const char *const bad[] = {"x", "-1", "2k", "1025", " 2", "99999999999999999999"};
@@ -440,8 +422,7 @@ enum { FAULT_N = 20000 };
  * (countdown+1)-th allocation failing: either the collection fails and
  * changes nothing, or it succeeds (after the backend's failure, on the
  * serial reference) and finds what the reference finds. */
-static void test_alloc_failure(void **state)
-{
+static void test_alloc_failure(void **state) {
     (void)state;
     run ref;
     shape sh = {"random", FAULT_N, random_step};
@@ -492,8 +473,7 @@ static void test_alloc_failure(void **state)
     assert_true(fell_back > 0);
 }
 
-int main(void)
-{
+int main(void) {
     const char *s = getenv("GPUGC_TEST_SCALE");
     if (s && atoi(s) > 0)
         scale = (uint32_t)atoi(s);

@@ -18,43 +18,37 @@
 
 #include "gpugc.h"
 
-static int setup(void **state)
-{
+static int setup(void **state) {
     *state = heap_manual();
     return 0;
 }
 
-static int teardown(void **state)
-{
+static int teardown(void **state) {
     gpugc_heap *h = *state;
     assert_int_equal(gpugc_validate(h), GPUGC_OK);
     gpugc_heap_free(h);
     return 0;
 }
 
-static gpugc_memory_stats mem(const gpugc_heap *h)
-{
+static gpugc_memory_stats mem(const gpugc_heap *h) {
     gpugc_memory_stats m;
     assert_int_equal(gpugc_memory_stats_get(h, &m, sizeof m), GPUGC_OK);
     return m;
 }
 
-static gpugc_size_class_stats class_stats(const gpugc_heap *h, unsigned i)
-{
+static gpugc_size_class_stats class_stats(const gpugc_heap *h, unsigned i) {
     gpugc_size_class_stats s;
     assert_int_equal(gpugc_size_class_stats_get(h, i, &s, sizeof s), GPUGC_OK);
     return s;
 }
 
-static void *new_obj(gpugc_heap *h, size_t size)
-{
+static void *new_obj(gpugc_heap *h, size_t size) {
     void *o = gpugc_new(h, GPUGC_TYPE_OBJECT, 0, size);
     assert_non_null(o);
     return o;
 }
 
-static int all_zero(const void *p, size_t size)
-{
+static int all_zero(const void *p, size_t size) {
     const unsigned char *b = p;
     for (size_t i = 0; i < size; i++)
         if (b[i] != 0)
@@ -64,8 +58,7 @@ static int all_zero(const void *p, size_t size)
 
 /* The size class a payload of `size` bytes is served from: the one whose
  * allocation counter moves.  -1 when none does (a large payload). */
-static int class_of(gpugc_heap *h, size_t size)
-{
+static int class_of(gpugc_heap *h, size_t size) {
     uint64_t before[GPUGC_SIZE_CLASSES];
     for (unsigned i = 0; i < GPUGC_SIZE_CLASSES; i++)
         before[i] = class_stats(h, i).allocs;
@@ -87,8 +80,7 @@ static int class_of(gpugc_heap *h, size_t size)
 
 #define MAX_SIZE 2000
 
-static void test_alignment_and_full_use(void **state)
-{
+static void test_alignment_and_full_use(void **state) {
     gpugc_heap *h = *state;
     static void *objs[MAX_SIZE + 1];
     for (size_t size = 0; size <= MAX_SIZE; size++) {
@@ -111,8 +103,7 @@ static void test_alignment_and_full_use(void **state)
 }
 
 /* Objects of size 0 are still distinct objects. */
-static void test_zero_size_objects_are_distinct(void **state)
-{
+static void test_zero_size_objects_are_distinct(void **state) {
     gpugc_heap *h = *state;
     void *a = new_obj(h, 0);
     void *b = new_obj(h, 0);
@@ -124,8 +115,7 @@ static void test_zero_size_objects_are_distinct(void **state)
 
 /* Freed blocks are reused in pools that stay alive (every other object is
  * freed, so no pool empties) and after their pools went away (all freed). */
-static void test_reused_memory_is_zeroed(void **state)
-{
+static void test_reused_memory_is_zeroed(void **state) {
     gpugc_heap *h = *state;
     enum { N = 100 };
     const size_t sizes[] = {1, 8, 24, 100, 480, 500, 1000, 5000, 70000};
@@ -152,8 +142,7 @@ static void test_reused_memory_is_zeroed(void **state)
 
 /* ---- size classes ------------------------------------------------------------- */
 
-static void test_size_class_table(void **state)
-{
+static void test_size_class_table(void **state) {
     gpugc_heap *h = *state;
     uint32_t prev = 0;
     for (unsigned i = 0; i < GPUGC_SIZE_CLASSES; i++) {
@@ -184,8 +173,7 @@ static void test_size_class_table(void **state)
     assert_int_equal(class_of(h, GPUGC_SMALL_MAX + 1), -1);
 }
 
-static void test_size_class_counters(void **state)
-{
+static void test_size_class_counters(void **state) {
     gpugc_heap *h = *state;
     enum { N = 300 };
     const size_t size = 40;
@@ -235,8 +223,7 @@ static void test_size_class_counters(void **state)
 
 /* ---- large payloads ---------------------------------------------------------- */
 
-static void test_large_payloads(void **state)
-{
+static void test_large_payloads(void **state) {
     gpugc_heap *h = *state;
     const gpugc_memory_stats m0 = mem(h);
     assert_int_equal(m0.large_objects, 0);
@@ -271,8 +258,7 @@ static void test_large_payloads(void **state)
 
 #define MANY 200000
 
-static void test_arenas_return_to_the_os(void **state)
-{
+static void test_arenas_return_to_the_os(void **state) {
     gpugc_heap *h = *state;
     void **objs = malloc(MANY * sizeof *objs);
     assert_non_null(objs);
@@ -305,8 +291,7 @@ static void test_arenas_return_to_the_os(void **state)
 
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
-int main(void)
-{
+int main(void) {
     const struct CMUnitTest tests[] = {
         T(test_alignment_and_full_use),
         T(test_zero_size_objects_are_distinct),

@@ -33,22 +33,19 @@ static struct {
     void *stash; /* where the resurrecting finalizer keeps its object */
 } cb;
 
-static void log_event(char c)
-{
+static void log_event(char c) {
     if (cb.log_len < LOG_MAX)
         cb.log[cb.log_len++] = c;
 }
 
-static void count_finalize(gpugc_heap *h, void *obj)
-{
+static void count_finalize(gpugc_heap *h, void *obj) {
     (void)h;
     (void)obj;
     cb.finalized++;
     log_event('F');
 }
 
-static void count_destroy(gpugc_heap *h, void *obj)
-{
+static void count_destroy(gpugc_heap *h, void *obj) {
     if (cb.destroyed < LOG_MAX) {
         cb.destroyed_values[cb.destroyed] = *(int *)obj;
         cb.destroyed_nrefs[cb.destroyed] = gpugc_nrefs(h, obj);
@@ -58,8 +55,7 @@ static void count_destroy(gpugc_heap *h, void *obj)
 }
 
 /* PEP 442 resurrection: the first finalization stores a new reference. */
-static void resurrect_finalize(gpugc_heap *h, void *obj)
-{
+static void resurrect_finalize(gpugc_heap *h, void *obj) {
     cb.finalized++;
     log_event('F');
     if (cb.stash == NULL) {
@@ -77,8 +73,7 @@ typedef struct {
     gpugc_type resurrects; /* finalizer resurrects once            */
 } fixture;
 
-static int setup(void **state)
-{
+static int setup(void **state) {
     static fixture f;
     memset(&cb, 0, sizeof cb);
     f.h = heap_manual();
@@ -95,8 +90,7 @@ static int setup(void **state)
     return 0;
 }
 
-static int teardown(void **state)
-{
+static int teardown(void **state) {
     fixture *f = *state;
     assert_int_equal(gpugc_validate(f->h), GPUGC_OK);
     gpugc_heap_free(f->h);
@@ -104,8 +98,7 @@ static int teardown(void **state)
 }
 
 /* A node of type t with one `next` slot and an int payload holding value. */
-static void *new_node(gpugc_heap *h, gpugc_type t, int value)
-{
+static void *new_node(gpugc_heap *h, gpugc_type t, int value) {
     int *n = gpugc_new(h, t, 1, sizeof(int));
     assert_non_null(n);
     *n = value;
@@ -114,8 +107,7 @@ static void *new_node(gpugc_heap *h, gpugc_type t, int value)
 
 /* Stores target in obj's slot 0 and drops the caller's own reference to it:
  * afterwards the slot holds the only reference the test created. */
-static void link_and_release(gpugc_heap *h, void *obj, void *target)
-{
+static void link_and_release(gpugc_heap *h, void *obj, void *target) {
     assert_int_equal(gpugc_set_ref(h, obj, 0, target), GPUGC_OK);
     gpugc_decref(h, target);
 }
@@ -123,8 +115,7 @@ static void link_and_release(gpugc_heap *h, void *obj, void *target)
 /* ---- the seed example ----------------------------------------------------- */
 
 /* head = Node(1); head.next = Node(2); head.next.next = Node(3); head = None */
-static void test_seed_linked_list(void **state)
-{
+static void test_seed_linked_list(void **state) {
     fixture *f = *state;
     void *head = new_node(f->h, f->node, 1);
     void *second = new_node(f->h, f->node, 2);
@@ -158,8 +149,7 @@ static void test_seed_linked_list(void **state)
 
 /* ---- arithmetic ---------------------------------------------------------- */
 
-static void test_incref_decref_arithmetic(void **state)
-{
+static void test_incref_decref_arithmetic(void **state) {
     fixture *f = *state;
     void *a = gpugc_new(f->h, f->node, 0, 8);
     assert_non_null(a);
@@ -179,8 +169,7 @@ static void test_incref_decref_arithmetic(void **state)
     assert_int_equal(gpugc_object_count(f->h), 0);
 }
 
-static void test_slot_references_count(void **state)
-{
+static void test_slot_references_count(void **state) {
     fixture *f = *state;
     void *holder = gpugc_new(f->h, f->node, 3, 0);
     void *t = gpugc_new(f->h, f->node, 0, 0);
@@ -218,8 +207,7 @@ static void test_slot_references_count(void **state)
     assert_int_equal(gpugc_object_count(f->h), 0);
 }
 
-static void test_set_ref_replacing_last_reference_frees(void **state)
-{
+static void test_set_ref_replacing_last_reference_frees(void **state) {
     fixture *f = *state;
     void *holder = new_node(f->h, f->node, 0);
     void *old = new_node(f->h, f->node, 1);
@@ -253,8 +241,7 @@ static void test_set_ref_replacing_last_reference_frees(void **state)
 
 /* ---- finalizers ------------------------------------------------------------ */
 
-static void test_finalize_once_before_destroy(void **state)
-{
+static void test_finalize_once_before_destroy(void **state) {
     fixture *f = *state;
     void *a = new_node(f->h, f->finalized, 1);
     gpugc_decref(f->h, a);
@@ -264,8 +251,7 @@ static void test_finalize_once_before_destroy(void **state)
     assert_int_equal(gpugc_object_count(f->h), 0);
 }
 
-static void test_finalize_in_a_cascade(void **state)
-{
+static void test_finalize_in_a_cascade(void **state) {
     fixture *f = *state;
     void *a = new_node(f->h, f->finalized, 1);
     void *b = new_node(f->h, f->finalized, 2);
@@ -285,8 +271,7 @@ static void test_finalize_in_a_cascade(void **state)
     assert_int_equal(gpugc_object_count(f->h), 0);
 }
 
-static void test_finalizer_resurrects(void **state)
-{
+static void test_finalizer_resurrects(void **state) {
     fixture *f = *state;
     int *a = new_node(f->h, f->resurrects, 7);
     void *child = new_node(f->h, f->node, 8);
@@ -322,15 +307,13 @@ struct drop_job {
     void *head;
 };
 
-static void *drop_head(void *arg)
-{
+static void *drop_head(void *arg) {
     struct drop_job *job = arg;
     gpugc_decref(job->h, job->head);
     return NULL;
 }
 
-static void test_long_list_drop_uses_bounded_stack(void **state)
-{
+static void test_long_list_drop_uses_bounded_stack(void **state) {
     fixture *f = *state;
     const size_t n = LONG_LIST_NODES;
 
@@ -361,8 +344,7 @@ static void test_long_list_drop_uses_bounded_stack(void **state)
     assert_int_equal(gpugc_object_count(f->h), 0);
 }
 
-int main(void)
-{
+int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_seed_linked_list, setup, teardown),
         cmocka_unit_test_setup_teardown(test_incref_decref_arithmetic, setup, teardown),

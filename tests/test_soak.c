@@ -36,43 +36,37 @@ static struct {
     int errors;
 } S;
 
-static uint64_t next_u64(void)
-{
+static uint64_t next_u64(void) {
     uint64_t z = (S.rng += 0x9e3779b97f4a7c15ull);
     z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
     z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
     return z ^ (z >> 31);
 }
 
-static int rnd(int n)
-{
+static int rnd(int n) {
     return (int)(next_u64() % (uint64_t)n);
 }
 
-static void count_error(gpugc_heap *h, int status, const char *message, void *data)
-{
+static void count_error(gpugc_heap *h, int status, const char *message, void *data) {
     (void)h;
     (void)data;
     print_error("gpugc error %d: %s\n", status, message);
     S.errors++;
 }
 
-static void on_destroy(gpugc_heap *h, void *obj)
-{
+static void on_destroy(gpugc_heap *h, void *obj) {
     (void)h;
     ((payload *)obj)->magic = DEAD;
 }
 
-static double seconds(void)
-{
+static double seconds(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
 /* A random object among the roots and what they reference, or NULL. */
-static void *some_object(gpugc_heap *h)
-{
+static void *some_object(gpugc_heap *h) {
     void *o = S.root[rnd(ROOTS)];
     for (int hops = rnd(4); o && hops > 0; hops--) {
         uint32_t n = gpugc_nrefs(h, o);
@@ -86,8 +80,7 @@ static void *some_object(gpugc_heap *h)
 
 /* Adds o to the open-addressing set `seen` (cap a power of two); true if
  * it was not there yet. */
-static int first_visit(void **seen, size_t cap, void *o)
-{
+static int first_visit(void **seen, size_t cap, void *o) {
     size_t i = ((uintptr_t)o >> 4) * 0x9e3779b97f4a7c15ull & (cap - 1);
     for (; seen[i]; i = (i + 1) & (cap - 1))
         if (seen[i] == o)
@@ -98,8 +91,7 @@ static int first_visit(void **seen, size_t cap, void *o)
 
 /* Everything reachable from the roots is a live object of h whose payload
  * was never destroyed. */
-static void check_reachable(gpugc_heap *h)
-{
+static void check_reachable(gpugc_heap *h) {
     size_t live = gpugc_object_count(h), cap = 64;
     while (cap < 2 * live)
         cap *= 2;
@@ -127,8 +119,7 @@ static void check_reachable(gpugc_heap *h)
     assert_int_equal(S.errors, 0);
 }
 
-static void step(gpugc_heap *h, gpugc_type t)
-{
+static void step(gpugc_heap *h, gpugc_type t) {
     int r = rnd(100), i = rnd(ROOTS);
     void *o;
     if (r < 30) { /* a new object replaces a root */
@@ -165,8 +156,7 @@ static void step(gpugc_heap *h, gpugc_type t)
     }
 }
 
-static void soak(gpugc_backend b, double budget)
-{
+static void soak(gpugc_backend b, double budget) {
     gpugc_config cfg;
     gpugc_config_init(&cfg);
     cfg.backend = b;
@@ -197,8 +187,7 @@ static void soak(gpugc_backend b, double budget)
     gpugc_heap_free(h);
 }
 
-static void test_soak(void **state)
-{
+static void test_soak(void **state) {
     (void)state;
     const char *s = getenv("GPUGC_SOAK_SECONDS"), *seed = getenv("GPUGC_SOAK_SEED");
     double total = s && *s ? atof(s) : 4.0;
@@ -214,8 +203,7 @@ static void test_soak(void **state)
         soak(run[k], total / n);
 }
 
-int main(void)
-{
+int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_soak),
     };

@@ -90,28 +90,24 @@ static struct {
     size_t rc_before, rc_after;
 } S;
 
-static int tag_of(const void *obj)
-{
+static int tag_of(const void *obj) {
     int t;
     memcpy(&t, obj, sizeof t);
     return t;
 }
 
-static void *tag_data(int tag)
-{
+static void *tag_data(int tag) {
     return (void *)(intptr_t)tag;
 }
 
-static void log_finalize(gpugc_heap *h, void *obj)
-{
+static void log_finalize(gpugc_heap *h, void *obj) {
     (void)h;
     int t = tag_of(obj);
     S.fin_runs[t]++;
     S.fin_seq[t] = ++S.seq;
 }
 
-static void log_destroy(gpugc_heap *h, void *obj)
-{
+static void log_destroy(gpugc_heap *h, void *obj) {
     (void)h;
     int t = tag_of(obj);
     S.des_runs[t]++;
@@ -120,8 +116,7 @@ static void log_destroy(gpugc_heap *h, void *obj)
 
 /* Reads every weak reference of the case into S.read[tag], dropping the
  * references it got. */
-static void read_all_weakrefs(gpugc_heap *h, int tag)
-{
+static void read_all_weakrefs(gpugc_heap *h, int tag) {
     for (int i = 0; i < S.nw; i++) {
         void *p = S.w[i] ? gpugc_weakref_get(h, S.w[i]) : NULL;
         S.read[tag][i] = p;
@@ -131,30 +126,26 @@ static void read_all_weakrefs(gpugc_heap *h, int tag)
 }
 
 static gpugc_type type(const char *name, void (*finalize)(gpugc_heap *, void *),
-                       void (*destroy)(gpugc_heap *, void *))
-{
+                       void (*destroy)(gpugc_heap *, void *)) {
     gpugc_type_desc d = {name, finalize, destroy};
     gpugc_type t = gpugc_type_register(S.h, &d);
     assert_int_not_equal(t, (gpugc_type)-1);
     return t;
 }
 
-static void *obj(gpugc_type t, uint32_t nrefs, int tag)
-{
+static void *obj(gpugc_type t, uint32_t nrefs, int tag) {
     void *p = gpugc_new(S.h, t, nrefs, sizeof tag);
     assert_non_null(p);
     memcpy(p, &tag, sizeof tag);
     return p;
 }
 
-static void link_to(void *from, uint32_t slot, void *to)
-{
+static void link_to(void *from, uint32_t slot, void *to) {
     assert_int_equal(gpugc_set_ref(S.h, from, slot, to), GPUGC_OK);
 }
 
 /* a <-> b: two one-slot objects of type t, still held from C. */
-static void pair(gpugc_type t, int ta, int tb, void **a, void **b)
-{
+static void pair(gpugc_type t, int ta, int tb, void **a, void **b) {
     *a = obj(t, 1, ta);
     *b = obj(t, 1, tb);
     link_to(*a, 0, *b);
@@ -162,20 +153,17 @@ static void pair(gpugc_type t, int ta, int tb, void **a, void **b)
 }
 
 /* An object whose only reference is its own slot, once dropped. */
-static void *self_loop(gpugc_type t, int tag)
-{
+static void *self_loop(gpugc_type t, int tag) {
     void *p = obj(t, 1, tag);
     link_to(p, 0, p);
     return p;
 }
 
-static void drop(void *p)
-{
+static void drop(void *p) {
     gpugc_decref(S.h, p);
 }
 
-static gpugc_weakref *weak(void *referent, gpugc_weakref_cb cb, void *data)
-{
+static gpugc_weakref *weak(void *referent, gpugc_weakref_cb cb, void *data) {
     assert_true(S.nw < MAX_TAGS);
     gpugc_weakref *w = gpugc_weakref_new(S.h, referent, cb, data);
     assert_non_null(w);
@@ -185,8 +173,7 @@ static gpugc_weakref *weak(void *referent, gpugc_weakref_cb cb, void *data)
 
 /* gpugc_collect(h, 2) finds `found` unreachable objects, of which it frees
  * `collected` and `resurrected` survive; the heap is valid afterwards. */
-static void collect_expect(int64_t found, uint64_t collected, uint64_t resurrected)
-{
+static void collect_expect(int64_t found, uint64_t collected, uint64_t resurrected) {
     assert_int_equal(gpugc_collect(S.h, 2), found);
     gpugc_collection_stats st;
     assert_int_equal(gpugc_last_collection(S.h, &st, sizeof st), GPUGC_OK);
@@ -196,8 +183,7 @@ static void collect_expect(int64_t found, uint64_t collected, uint64_t resurrect
     assert_int_equal(gpugc_validate(S.h), GPUGC_OK);
 }
 
-static int open_fixture(void **state)
-{
+static int open_fixture(void **state) {
     setup(state); /* error_count.h: every error from here on is counted */
     memset(&S, 0, sizeof S);
     S.h = heap_manual();
@@ -207,8 +193,7 @@ static int open_fixture(void **state)
     return 0;
 }
 
-static int close_fixture(void **state)
-{
+static int close_fixture(void **state) {
     for (int i = 0; i < S.nw; i++)
         gpugc_weakref_free(S.h, S.w[i]);
     gpugc_heap_free(S.h);
@@ -219,8 +204,7 @@ static int close_fixture(void **state)
 
 /* data is the tag of the weak reference: it records its run and what every
  * weak reference of the case reads. */
-static void record_cb(gpugc_heap *h, gpugc_weakref *w, void *data)
-{
+static void record_cb(gpugc_heap *h, gpugc_weakref *w, void *data) {
     (void)w;
     int tag = (int)(intptr_t)data;
     S.cb_runs[tag]++;
@@ -229,16 +213,14 @@ static void record_cb(gpugc_heap *h, gpugc_weakref *w, void *data)
 }
 
 /* Resurrects data (garbage) by storing it in keep's slot. */
-static void store_cb(gpugc_heap *h, gpugc_weakref *w, void *data)
-{
+static void store_cb(gpugc_heap *h, gpugc_weakref *w, void *data) {
     (void)w;
     S.runs++;
     S.status = gpugc_set_ref(h, S.keep, 0, data);
 }
 
 /* Resurrects data (garbage) by taking a C reference to it. */
-static void incref_cb(gpugc_heap *h, gpugc_weakref *w, void *data)
-{
+static void incref_cb(gpugc_heap *h, gpugc_weakref *w, void *data) {
     (void)w;
     S.runs++;
     gpugc_incref(h, data);
@@ -247,8 +229,7 @@ static void incref_cb(gpugc_heap *h, gpugc_weakref *w, void *data)
 
 /* 1. The callback of one member of a cycle reads both members' weak
  * references: both are cleared already, whichever callback runs first. */
-static void test_weakref_callback_cannot_get_other_garbage(void **state)
-{
+static void test_weakref_callback_cannot_get_other_garbage(void **state) {
     (void)state;
     void *a, *b;
     pair(S.node, 0, 1, &a, &b);
@@ -270,8 +251,7 @@ static void test_weakref_callback_cannot_get_other_garbage(void **state)
 /* 2. A callback (no finalizer anywhere) stores b, garbage, in a live slot:
  * b survives, and a with it (b references a).  Once keep lets go they are
  * garbage again, and the next collection frees them and nothing else. */
-static void test_weakref_callback_stores_garbage_in_live_slot(void **state)
-{
+static void test_weakref_callback_stores_garbage_in_live_slot(void **state) {
     (void)state;
     void *a, *b;
     pair(S.node, 0, 1, &a, &b);
@@ -308,8 +288,7 @@ static void test_weakref_callback_stores_garbage_in_live_slot(void **state)
 }
 
 /* 2'. The same with a C reference taken by the callback. */
-static void test_weakref_callback_resurrects_with_c_reference(void **state)
-{
+static void test_weakref_callback_resurrects_with_c_reference(void **state) {
     (void)state;
     void *a, *b;
     pair(S.node, 0, 1, &a, &b);
@@ -336,8 +315,7 @@ static void test_weakref_callback_resurrects_with_c_reference(void **state)
 
 /* 2''. Resurrecting through a weak reference to other garbage cannot
  * work: it reads NULL, so nothing is stored and both are freed. */
-static void resurrect_through_weak_cb(gpugc_heap *h, gpugc_weakref *w, void *data)
-{
+static void resurrect_through_weak_cb(gpugc_heap *h, gpugc_weakref *w, void *data) {
     (void)w;
     S.runs++;
     void *p = gpugc_weakref_get(h, data);
@@ -348,8 +326,7 @@ static void resurrect_through_weak_cb(gpugc_heap *h, gpugc_weakref *w, void *dat
     }
 }
 
-static void test_weakref_callback_cannot_resurrect_through_weakref(void **state)
-{
+static void test_weakref_callback_cannot_resurrect_through_weakref(void **state) {
     (void)state;
     void *a, *b;
     pair(S.node, 0, 1, &a, &b);
@@ -371,8 +348,7 @@ static void test_weakref_callback_cannot_resurrect_through_weakref(void **state)
 /* a -> b -> c -> a and c -> d, d reached only from the cycle (its one slot
  * is empty, but makes it tracked: it is in the set and found as garbage);
  * c is of type c_type, the others nodes.  Tags 0..3. */
-static void chain(gpugc_type c_type, void *o[4])
-{
+static void chain(gpugc_type c_type, void *o[4]) {
     o[0] = obj(S.node, 1, 0);
     o[1] = obj(S.node, 1, 1);
     o[2] = obj(c_type, 2, 2);
@@ -385,8 +361,7 @@ static void chain(gpugc_type c_type, void *o[4])
 
 /* All four alive with exact counts, a or b (`held`) also held by keep;
  * then keep lets go and one collection frees the four. */
-static void expect_chain_survives_then_dies(void *o[4], int held)
-{
+static void expect_chain_survives_then_dies(void *o[4], int held) {
     assert_int_equal(gpugc_object_count(S.h), 5);
     assert_ptr_equal(gpugc_get_ref(S.h, S.keep, 0), o[held]);
     for (int k = 0; k < 4; k++) {
@@ -407,8 +382,7 @@ static void expect_chain_survives_then_dies(void *o[4], int held)
 
 /* 3. A callback on d (the tail) stores a into a live slot: the whole
  * chain, d included, survives. */
-static void test_resurrected_chain_survives_with_all_it_reaches(void **state)
-{
+static void test_resurrected_chain_survives_with_all_it_reaches(void **state) {
     (void)state;
     void *o[4];
     chain(S.node, o);
@@ -424,15 +398,13 @@ static void test_resurrected_chain_survives_with_all_it_reaches(void **state)
 }
 
 /* Resurrects S.target by storing it in keep's slot. */
-static void keeper_finalize(gpugc_heap *h, void *obj)
-{
+static void keeper_finalize(gpugc_heap *h, void *obj) {
     log_finalize(h, obj);
     S.status = gpugc_set_ref(h, S.keep, 0, S.target);
 }
 
 /* 3'. The same through c's finalizer storing b; it runs once, ever. */
-static void test_finalizer_resurrects_chain_with_all_it_reaches(void **state)
-{
+static void test_finalizer_resurrects_chain_with_all_it_reaches(void **state) {
     (void)state;
     void *o[4];
     chain(type("keeper", keeper_finalize, log_destroy), o);
@@ -451,16 +423,14 @@ static void test_finalizer_resurrects_chain_with_all_it_reaches(void **state)
 /* ---- finalizers ---------------------------------------------------------- */
 
 /* Reads the case's weak references into S.read[tag of obj]. */
-static void reading_finalize(gpugc_heap *h, void *obj)
-{
+static void reading_finalize(gpugc_heap *h, void *obj) {
     log_finalize(h, obj);
     read_all_weakrefs(h, tag_of(obj));
 }
 
 /* 4. A finalizer reads a weak reference (with no callback) to other
  * garbage of its collection: cleared already, NULL. */
-static void test_finalizer_gets_weakref_to_garbage(void **state)
-{
+static void test_finalizer_gets_weakref_to_garbage(void **state) {
     (void)state;
     void *a = obj(type("reader", reading_finalize, log_destroy), 1, 0);
     void *b = obj(S.node, 1, 1);
@@ -480,8 +450,7 @@ static void test_finalizer_gets_weakref_to_garbage(void **state)
 
 /* 5. A callback reads a weak reference to a live object: it gets it, with
  * a new count, which the case drops afterwards. */
-static void get_live_cb(gpugc_heap *h, gpugc_weakref *w, void *data)
-{
+static void get_live_cb(gpugc_heap *h, gpugc_weakref *w, void *data) {
     (void)w;
     S.runs++;
     S.rc_before = gpugc_refcount(h, S.target);
@@ -489,8 +458,7 @@ static void get_live_cb(gpugc_heap *h, gpugc_weakref *w, void *data)
     S.rc_after = gpugc_refcount(h, S.target);
 }
 
-static void test_weakref_callback_gets_live_object(void **state)
-{
+static void test_weakref_callback_gets_live_object(void **state) {
     (void)state;
     S.target = obj(S.node, 1, 1);
     gpugc_weakref *wl = weak(S.target, NULL, NULL);
@@ -517,8 +485,7 @@ static void test_weakref_callback_gets_live_object(void **state)
 
 /* The status a weak reference to obj would be made with now (one made
  * is freed at once). */
-static int weakref_status(gpugc_heap *h, void *obj)
-{
+static int weakref_status(gpugc_heap *h, void *obj) {
     gpugc_clear_error(h);
     gpugc_weakref *w = gpugc_weakref_new(h, obj, NULL, NULL);
     gpugc_weakref_free(h, w);
@@ -527,8 +494,7 @@ static int weakref_status(gpugc_heap *h, void *obj)
 
 /* Tries to take references to the other member of its cycle, and to
  * itself, while the sweep destroys them. */
-static void grabby_destroy(gpugc_heap *h, void *obj)
-{
+static void grabby_destroy(gpugc_heap *h, void *obj) {
     log_destroy(h, obj);
     int *r = S.tries[tag_of(obj)];
     void *other = gpugc_get_ref(h, obj, 0); /* slots stay readable */
@@ -544,8 +510,7 @@ static void grabby_destroy(gpugc_heap *h, void *obj)
 }
 
 /* 6. Every attempt is refused with GPUGC_EBUSY and changes nothing. */
-static void test_destroy_cannot_take_references(void **state)
-{
+static void test_destroy_cannot_take_references(void **state) {
     (void)state;
     void *a, *b;
     pair(type("grabby", NULL, grabby_destroy), 0, 1, &a, &b);
@@ -566,8 +531,7 @@ static void test_destroy_cannot_take_references(void **state)
 
 /* Clears its own slots (slot 1 held the only reference to S.live[0], which
  * dies at once) and stores one live object into another's slot. */
-static void tidy_destroy(gpugc_heap *h, void *obj)
-{
+static void tidy_destroy(gpugc_heap *h, void *obj) {
     log_destroy(h, obj);
     int *r = S.tries[tag_of(obj)];
     r[0] = gpugc_set_ref(h, obj, 0, NULL);
@@ -576,8 +540,7 @@ static void tidy_destroy(gpugc_heap *h, void *obj)
 }
 
 /* 6'. What a destroy callback may still do. */
-static void test_destroy_may_touch_live_objects(void **state)
-{
+static void test_destroy_may_touch_live_objects(void **state) {
     (void)state;
     void *a = obj(type("tidy", NULL, tidy_destroy), 2, 0);
     void *b = obj(S.node, 1, 1);
@@ -610,8 +573,7 @@ static void test_destroy_may_touch_live_objects(void **state)
 /* ---- introspection ------------------------------------------------------- */
 
 /* Records what it visits, and the count of those known to be alive. */
-static int note_visit(gpugc_heap *h, void *obj, void *data)
-{
+static int note_visit(gpugc_heap *h, void *obj, void *data) {
     seen *s = data;
     if (s->n < MAX_TAGS) {
         s->obj[s->n] = obj;
@@ -623,8 +585,7 @@ static int note_visit(gpugc_heap *h, void *obj, void *data)
     return 0;
 }
 
-static int seen_count(const seen *s, const void *obj)
-{
+static int seen_count(const seen *s, const void *obj) {
     int c = 0;
     for (int i = 0; i < s->n && i < MAX_TAGS; i++)
         c += s->obj[i] == obj;
@@ -632,8 +593,7 @@ static int seen_count(const seen *s, const void *obj)
 }
 
 /* Calls each walk once, on keep where it takes an object. */
-static void walk_all(gpugc_heap *h, int ctx)
-{
+static void walk_all(gpugc_heap *h, int ctx) {
     int *st = S.walk_status[ctx];
     seen *s = S.walk_seen[ctx];
     st[0] = gpugc_get_objects(h, -1, note_visit, &s[0]);
@@ -642,28 +602,24 @@ static void walk_all(gpugc_heap *h, int ctx)
     st[3] = gpugc_garbage(h, note_visit, &s[3]);
 }
 
-static void walk_cb(gpugc_heap *h, gpugc_weakref *w, void *data)
-{
+static void walk_cb(gpugc_heap *h, gpugc_weakref *w, void *data) {
     (void)w;
     (void)data;
     walk_all(h, IN_WEAKREF_CB);
 }
 
-static void walk_finalize(gpugc_heap *h, void *obj)
-{
+static void walk_finalize(gpugc_heap *h, void *obj) {
     log_finalize(h, obj);
     walk_all(h, IN_FINALIZER);
 }
 
-static void walk_destroy(gpugc_heap *h, void *obj)
-{
+static void walk_destroy(gpugc_heap *h, void *obj) {
     log_destroy(h, obj);
     walk_all(h, IN_DESTROY);
 }
 
 static void walk_at_stop(gpugc_heap *h, gpugc_phase phase, const gpugc_collect_info *info,
-                         void *data)
-{
+                         void *data) {
     (void)info;
     (void)data;
     if (phase == GPUGC_PHASE_STOP) {
@@ -675,8 +631,7 @@ static void walk_at_stop(gpugc_heap *h, gpugc_phase phase, const gpugc_collect_i
 /* 7. Refused from a weak-reference callback of garbage, a finalizer and a
  * destroy run by the sweep, never calling the visitor; allowed from the
  * collection callback at STOP, where only live objects are visited. */
-static void test_introspection_refused_mid_sweep(void **state)
-{
+static void test_introspection_refused_mid_sweep(void **state) {
     (void)state;
     void *k2 = obj(S.node, 1, 4); /* keep <-> k2, held from C through keep */
     link_to(S.keep, 0, k2);
@@ -728,8 +683,7 @@ static void test_introspection_refused_mid_sweep(void **state)
 
 /* Frees every other weak reference of the case: their callbacks are
  * pending, and must now never run. */
-static void free_others_cb(gpugc_heap *h, gpugc_weakref *w, void *data)
-{
+static void free_others_cb(gpugc_heap *h, gpugc_weakref *w, void *data) {
     S.runs++;
     S.cb_runs[(int)(intptr_t)data]++;
     for (int i = 0; i < S.nw; i++)
@@ -741,8 +695,7 @@ static void free_others_cb(gpugc_heap *h, gpugc_weakref *w, void *data)
 
 /* 8. Three garbage objects, each with a callback; the first to run frees
  * the other two weak references, whose callbacks then never run. */
-static void test_weakref_freed_by_earlier_callback_never_runs(void **state)
-{
+static void test_weakref_freed_by_earlier_callback_never_runs(void **state) {
     (void)state;
     void *o[3] = {obj(S.node, 1, 0), obj(S.node, 1, 1), obj(S.node, 1, 2)};
     for (int k = 0; k < 3; k++) {
@@ -770,8 +723,7 @@ static void test_weakref_freed_by_earlier_callback_never_runs(void **state)
  * the garbage reads NULL and the live one its referent; every callback
  * runs once, all before the first finalizer; every finalizer before the
  * first destroy. */
-static void test_callback_count_and_order(void **state)
-{
+static void test_callback_count_and_order(void **state) {
     (void)state;
     void *live = obj(S.node, 0, 3);
     void *o[3] = {obj(S.fin, 1, 0), obj(S.fin, 1, 1), obj(S.fin, 1, 2)};
@@ -811,8 +763,7 @@ static void test_callback_count_and_order(void **state)
 /* 10. Under GPUGC_DEBUG_SAVEALL a callback resurrects p <-> q, while
  * r <-> s (its callback does nothing) goes to the garbage list; after
  * clearing both, a collection without SAVEALL frees all four. */
-static void test_saveall_with_resurrection(void **state)
-{
+static void test_saveall_with_resurrection(void **state) {
     (void)state;
     void *p, *q, *r, *s;
     pair(S.node, 0, 1, &p, &q);
@@ -858,8 +809,7 @@ static void test_saveall_with_resurrection(void **state)
 /* ---- death by reference count -------------------------------------------- */
 
 /* data is the dying object: every new reference to it is refused. */
-static void grab_dying_cb(gpugc_heap *h, gpugc_weakref *w, void *data)
-{
+static void grab_dying_cb(gpugc_heap *h, gpugc_weakref *w, void *data) {
     (void)w;
     int *r = S.tries[0];
     S.runs++;
@@ -873,8 +823,7 @@ static void grab_dying_cb(gpugc_heap *h, gpugc_weakref *w, void *data)
 
 /* 11. Outside any collection: an object dying by its count takes no
  * reference from its weak-reference callback, and is freed. */
-static void test_refcount_death_callback(void **state)
-{
+static void test_refcount_death_callback(void **state) {
     (void)state;
     void *o = obj(S.node, 0, 0);
     weak(o, grab_dying_cb, o);
@@ -892,8 +841,7 @@ static void test_refcount_death_callback(void **state)
     assert_int_equal(errors, 3);
 }
 
-int main(void)
-{
+int main(void) {
     int gate = backend_gate();
     if (gate)
         return gate;

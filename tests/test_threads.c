@@ -23,8 +23,7 @@ static struct {
 
 /* The library reports these with no heap: the heap belongs to the other
  * thread.  Counted per thread through the thread-local last error. */
-static void quiet(gpugc_heap *h, int status, const char *message, void *data)
-{
+static void quiet(gpugc_heap *h, int status, const char *message, void *data) {
     (void)h;
     (void)status;
     (void)message;
@@ -32,8 +31,7 @@ static void quiet(gpugc_heap *h, int status, const char *message, void *data)
 }
 
 /* Parks the collecting thread inside the collection until told to go. */
-static void park(gpugc_heap *h, void *obj)
-{
+static void park(gpugc_heap *h, void *obj) {
     (void)h;
     (void)obj;
     pthread_mutex_lock(&T.lock);
@@ -44,8 +42,7 @@ static void park(gpugc_heap *h, void *obj)
     pthread_mutex_unlock(&T.lock);
 }
 
-static void *collector(void *arg)
-{
+static void *collector(void *arg) {
     (void)arg;
     T.found = gpugc_collect(T.h, 2);
     return NULL;
@@ -53,15 +50,13 @@ static void *collector(void *arg)
 
 /* Debug builds turn the validator on by default: that is how a test tells
  * which kind of library it runs against. */
-static int debug_build(void)
-{
+static int debug_build(void) {
     gpugc_config cfg;
     gpugc_config_init(&cfg);
     return cfg.validate;
 }
 
-static void *use_heap(void *arg)
-{
+static void *use_heap(void *arg) {
     void *o = gpugc_new(T.h, GPUGC_TYPE_OBJECT, 1, 8);
     assert_non_null(o);
     assert_int_equal(gpugc_set_ref(T.h, o, 0, o), GPUGC_OK);
@@ -71,8 +66,7 @@ static void *use_heap(void *arg)
 }
 
 /* One thread after another: allowed in every build. */
-static void test_handoff(void **state)
-{
+static void test_handoff(void **state) {
     (void)state;
     T.h = gpugc_heap_new(NULL);
     assert_non_null(T.h);
@@ -88,8 +82,7 @@ static void test_handoff(void **state)
 }
 
 /* Two threads at once: the second is refused, the heap is unharmed. */
-static void test_concurrent_use_reported(void **state)
-{
+static void test_concurrent_use_reported(void **state) {
     (void)state;
     if (!debug_build())
         skip(); /* in a release build this would be a real data race */
@@ -136,8 +129,7 @@ static void test_concurrent_use_reported(void **state)
     gpugc_heap_free(T.h);
 }
 
-int main(void)
-{
+int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_handoff),
         cmocka_unit_test(test_concurrent_use_reported),

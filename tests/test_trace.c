@@ -17,8 +17,7 @@
 
 #include "error_count.h"
 
-static void test_print_allocator_stats(void **state)
-{
+static void test_print_allocator_stats(void **state) {
     (void)state;
     gpugc_heap *h = heap_manual();
     void *small[100], *big = gpugc_new(h, GPUGC_TYPE_OBJECT, 0, 4000);
@@ -47,8 +46,7 @@ static void test_print_allocator_stats(void **state)
     gpugc_heap_free(h);
 }
 
-static void test_traced_memory(void **state)
-{
+static void test_traced_memory(void **state) {
     (void)state;
     gpugc_heap *h = heap_manual();
     uint64_t cur, peak;
@@ -107,8 +105,7 @@ static void test_traced_memory(void **state)
 static int site_line_a, site_line_b;
 
 /* Allocates n objects of type t at one site (line a) and n2 at another. */
-static void alloc_at_sites(gpugc_heap *h, gpugc_type t, int n, int n2, void **out)
-{
+static void alloc_at_sites(gpugc_heap *h, gpugc_type t, int n, int n2, void **out) {
     for (int i = 0; i < n; i++) {
         site_line_a = __LINE__ + 1;
         out[i] = GPUGC_NEW(h, t, 0, 16);
@@ -119,16 +116,14 @@ static void alloc_at_sites(gpugc_heap *h, gpugc_type t, int n, int n2, void **ou
     }
 }
 
-static const gpugc_trace_stat *find_site(const gpugc_trace_stat *s, size_t n, int line)
-{
+static const gpugc_trace_stat *find_site(const gpugc_trace_stat *s, size_t n, int line) {
     for (size_t k = 0; k < n; k++)
         if (s[k].line == line && s[k].file && strstr(s[k].file, "test_trace.c"))
             return &s[k];
     return NULL;
 }
 
-static void test_snapshots(void **state)
-{
+static void test_snapshots(void **state) {
     (void)state;
     gpugc_heap *h = heap_manual();
     gpugc_type_desc d = {"widget", NULL, NULL};
@@ -217,8 +212,7 @@ static void test_snapshots(void **state)
 
 /* Out of memory while tracing: gpugc_new fails cleanly when a new site
  * cannot be recorded; gpugc_trace_start fails cleanly too. */
-static void test_trace_faults(void **state)
-{
+static void test_trace_faults(void **state) {
     (void)state;
     gpugc_heap *h = heap_manual();
     for (int k = 0; k < 4; k++) { /* each of its four allocations */
@@ -247,8 +241,7 @@ static void test_trace_faults(void **state)
     gpugc_heap_free(h); /* tracing state freed with the heap */
 }
 
-int main(void)
-{
+int main(void) {
     const struct CMUnitTest tests[] = {
         CASE(test_print_allocator_stats),
         CASE(test_traced_memory),

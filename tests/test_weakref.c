@@ -30,34 +30,29 @@ static struct {
     int fin_weak_status;
 } W;
 
-static int tag_of(const void *obj)
-{
+static int tag_of(const void *obj) {
     int t;
     memcpy(&t, obj, sizeof t);
     return t;
 }
 
-static void on_finalize(gpugc_heap *h, void *obj)
-{
+static void on_finalize(gpugc_heap *h, void *obj) {
     (void)h;
     W.fin_seq[tag_of(obj)] = ++W.seq;
 }
 
-static void on_destroy(gpugc_heap *h, void *obj)
-{
+static void on_destroy(gpugc_heap *h, void *obj) {
     (void)h;
     W.des_seq[tag_of(obj)] = ++W.seq;
 }
 
-static void lazarus_finalize(gpugc_heap *h, void *obj)
-{
+static void lazarus_finalize(gpugc_heap *h, void *obj) {
     on_finalize(h, obj);
     gpugc_incref(h, obj);
     W.kept = obj;
 }
 
-static void clinger_finalize(gpugc_heap *h, void *obj)
-{
+static void clinger_finalize(gpugc_heap *h, void *obj) {
     on_finalize(h, obj);
     gpugc_weakref *w = gpugc_weakref_new(h, obj, NULL, NULL);
     W.fin_weak_status = w ? GPUGC_OK : gpugc_last_error(h);
@@ -65,16 +60,14 @@ static void clinger_finalize(gpugc_heap *h, void *obj)
 }
 
 /* data is the tag; the referent must read NULL already. */
-static void on_dead(gpugc_heap *h, gpugc_weakref *w, void *data)
-{
+static void on_dead(gpugc_heap *h, gpugc_weakref *w, void *data) {
     int tag = (int)(intptr_t)data;
     W.cb_runs[tag]++;
     W.cb_seq[tag] = ++W.seq;
     W.cb_saw_null[tag] += gpugc_weakref_get(h, w) == NULL;
 }
 
-static void count_error(gpugc_heap *h, int status, const char *message, void *data)
-{
+static void count_error(gpugc_heap *h, int status, const char *message, void *data) {
     (void)h;
     (void)message;
     (void)data;
@@ -82,8 +75,7 @@ static void count_error(gpugc_heap *h, int status, const char *message, void *da
     W.last_status = status;
 }
 
-static int setup(void **state)
-{
+static int setup(void **state) {
     (void)state;
     memset(&W, 0, sizeof W);
     gpugc_set_error_handler(NULL, count_error, NULL);
@@ -97,31 +89,27 @@ static int setup(void **state)
     return 0;
 }
 
-static int teardown(void **state)
-{
+static int teardown(void **state) {
     (void)state;
     gpugc_heap_free(W.h);
     gpugc_set_error_handler(NULL, NULL, NULL);
     return 0;
 }
 
-static void *tagged(gpugc_type t, uint32_t nrefs, int tag)
-{
+static void *tagged(gpugc_type t, uint32_t nrefs, int tag) {
     void *p = gpugc_new(W.h, t, nrefs, sizeof tag);
     assert_non_null(p);
     memcpy(p, &tag, sizeof tag);
     return p;
 }
 
-static gpugc_weakref *weak(void *obj, int tag)
-{
+static gpugc_weakref *weak(void *obj, int tag) {
     gpugc_weakref *w = gpugc_weakref_new(W.h, obj, on_dead, (void *)(intptr_t)tag);
     assert_non_null(w);
     return w;
 }
 
-static void test_get_and_refcount_death(void **state)
-{
+static void test_get_and_refcount_death(void **state) {
     (void)state;
     void *a = tagged(W.node, 0, 0);
     gpugc_weakref *w = weak(a, 0);
@@ -158,8 +146,7 @@ static void test_get_and_refcount_death(void **state)
 
 /* In a garbage cycle, weak references are cleared and called back before
  * any finalizer of the cycle runs. */
-static void test_cycle_death(void **state)
-{
+static void test_cycle_death(void **state) {
     (void)state;
     void *a = tagged(W.node, 1, 0), *b = tagged(W.node, 1, 1);
     gpugc_set_ref(W.h, a, 0, b);
@@ -187,8 +174,7 @@ static void test_cycle_death(void **state)
 /* A finalizer that resurrects: in a cycle the weak references are gone
  * anyway (cleared before finalizers); by reference count they stay, since
  * the object never died. */
-static void test_resurrection(void **state)
-{
+static void test_resurrection(void **state) {
     (void)state;
     void *a = tagged(W.lazarus, 1, 0);
     gpugc_set_ref(W.h, a, 0, a);
@@ -219,8 +205,7 @@ static void test_resurrection(void **state)
 
 /* Callbacks that free their own and their siblings' weak references, make
  * new ones and allocate. */
-static void meddling_cb(gpugc_heap *h, gpugc_weakref *w, void *data)
-{
+static void meddling_cb(gpugc_heap *h, gpugc_weakref *w, void *data) {
     on_dead(h, w, data);
     if (W.to_free) {
         gpugc_weakref_free(h, W.to_free); /* a sibling not called back yet */
@@ -233,8 +218,7 @@ static void meddling_cb(gpugc_heap *h, gpugc_weakref *w, void *data)
     gpugc_decref(h, p);
 }
 
-static void test_meddling_callbacks(void **state)
-{
+static void test_meddling_callbacks(void **state) {
     (void)state;
     W.other = tagged(W.node, 0, 4);
     for (int round = 0; round < 2; round++) {
@@ -259,8 +243,7 @@ static void test_meddling_callbacks(void **state)
 }
 
 /* Dying objects take no new weak reference: garbage in its finalizer. */
-static void test_refusals(void **state)
-{
+static void test_refusals(void **state) {
     (void)state;
     void *c = tagged(W.clinger, 1, 0);
     gpugc_set_ref(W.h, c, 0, c);
@@ -299,8 +282,7 @@ static void test_refusals(void **state)
 
 /* Immortal referents never die; weak references to objects that live on
  * at gpugc_heap_free are freed with the heap, without callbacks. */
-static void test_immortal_and_heap_free(void **state)
-{
+static void test_immortal_and_heap_free(void **state) {
     (void)state;
     void *a = tagged(W.node, 0, 0);
     assert_int_equal(gpugc_make_immortal(W.h, a), GPUGC_OK);
@@ -318,8 +300,7 @@ static void test_immortal_and_heap_free(void **state)
 }
 
 /* Many objects with weak references: the lists grow with the id arrays. */
-static void test_many(void **state)
-{
+static void test_many(void **state) {
     (void)state;
     enum { N = 5000 };
     static gpugc_weakref *ws[N];
@@ -345,8 +326,7 @@ static void test_many(void **state)
 static gpugc_weakref *other_weak;
 static int other_read;
 
-static void read_other_cb(gpugc_heap *h, gpugc_weakref *w, void *data)
-{
+static void read_other_cb(gpugc_heap *h, gpugc_weakref *w, void *data) {
     (void)w;
     (void)data;
     void *p = gpugc_weakref_get(h, other_weak);
@@ -355,8 +335,7 @@ static void read_other_cb(gpugc_heap *h, gpugc_weakref *w, void *data)
         gpugc_decref(h, p);
 }
 
-static void test_cascade_siblings(void **state)
-{
+static void test_cascade_siblings(void **state) {
     (void)state;
     void *parent = tagged(W.node, 2, 0), *x = tagged(W.node, 0, 1), *y = tagged(W.node, 0, 2);
     gpugc_set_ref(W.h, parent, 0, x);
@@ -379,8 +358,7 @@ static void test_cascade_siblings(void **state)
     assert_int_equal(W.errors, 0);
 }
 
-int main(void)
-{
+int main(void) {
     const struct CMUnitTest tests[] = {
 #define CASE(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
         CASE(test_get_and_refcount_death),

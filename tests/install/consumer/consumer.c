@@ -4,8 +4,7 @@
 
 #include <stdio.h>
 
-int main(void)
-{
+int main(void) {
     gpugc_heap *h = gpugc_heap_new(NULL);
     if (h == NULL)
         return 1;
