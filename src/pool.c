@@ -249,7 +249,8 @@ obj_header *gpugc__pool_alloc(gpugc_heap *h, size_t size, uint32_t *cls) {
         pool_unlink(p, pl);
     p->cls[c - 1].allocs++;
     p->cls[c - 1].blocks_used++;
-    memset(b + sizeof(obj_header), 0, pool_block_size(c) - sizeof(obj_header));
+    /* The payload only: the rest of the block is never read. */
+    memset(b + sizeof(obj_header), 0, size);
     *cls = c;
     return (obj_header *)b;
 }
