@@ -196,7 +196,8 @@ static int bdwgc_run(const bench_runner *r, const bench_job *job, bench_result *
 }
 
 const bench_runner bench_runner_bdwgc = {"bdwgc", true, GPUGC_BACKEND_AUTO,
-                                         bdwgc_available, bdwgc_estimate, bdwgc_run};
+                                         bdwgc_available, bdwgc_estimate, bdwgc_run,
+                                         bench_bdwgc_program, bench_bdwgc_micro};
 
 #else /* !BENCH_HAVE_BDWGC */
 
@@ -208,6 +209,6 @@ static int bdwgc_missing(const bench_runner *r, char *why, size_t size) {
 }
 
 const bench_runner bench_runner_bdwgc = {"bdwgc", true, GPUGC_BACKEND_AUTO,
-                                         bdwgc_missing, NULL, NULL};
+                                         bdwgc_missing, NULL, NULL, NULL, NULL};
 
 #endif

@@ -1,8 +1,9 @@
 /* bench.c - gpugc-bench, the benchmark runner: parses the flags, checks
  * before building anything that every run fits in this machine's memory,
  * then for each workload and size generates the shape once and measures it
- * on every backend and peer, each run in a child process of its own, and
- * reports.  Without flags it runs the default comparison. */
+ * on every backend and peer, runs the whole programs and the
+ * microbenchmark, each run in a child process of its own, and reports.
+ * Without flags it runs the default comparison. */
 #include "bench.h"
 
 #include <errno.h>
@@ -17,7 +18,8 @@
 enum { EXIT_USAGE = 2 };
 
 /* The peers --peers can name. */
-static const bench_runner *const known_peers[] = {&bench_runner_bdwgc, &bench_runner_cpython};
+static const bench_runner *const known_peers[] = {&bench_runner_bdwgc, &bench_runner_malloc,
+                                                  &bench_runner_cpython};
 enum { NPEERS = sizeof known_peers / sizeof known_peers[0] };
 
 /* ------------------------------------------------------------------------ */
@@ -27,9 +29,10 @@ enum { NPEERS = sizeof known_peers / sizeof known_peers[0] };
 static void usage(FILE *out) {
     fputs("usage: gpugc-bench [options]\n"
           "Builds object graphs and times their collection on every gpugc backend and\n"
-          "on the peers (Boehm GC, CPython), on the same graph from the same seed.\n"
-          "Without options: the default comparison (pylike, 10k..1M objects, every\n"
-          "backend and peer available here).\n"
+          "on the peers (Boehm GC, CPython), on the same graph from the same seed; runs\n"
+          "whole programs end to end on each, and malloc/free; times single operations.\n"
+          "Without options: the default comparison (pylike, 10k..1M objects, and\n"
+          "binary-trees at depth 16, on every backend and peer available here).\n"
           "\n"
           "  --workload LIST  comma-separated graphs to build (default pylike):\n",
           out);
@@ -38,7 +41,7 @@ static void usage(FILE *out) {
                 bench_workloads[i].doc);
     fputs("  --objects LIST   sizes: counts with an optional k, M or G suffix (10^3,\n"
           "                   10^6, 10^9), comma-separated, or A..B for A, the 1-2-5\n"
-          "                   steps between, and B (default 10k,100k,1M)\n"
+          "                   steps between, and B (default 10k,100k,1M; interp: 100k)\n"
           "  --degree D       random: slots per object (default 2); powerlaw: slots per\n"
           "                   object on average, one of them on a cycle (default 16)\n"
           "  --chains K       list: chains, and garbage rings (default 1)\n"
@@ -50,22 +53,38 @@ static void usage(FILE *out) {
           "  --backend LIST   comma-separated: auto, cpu, cpu-parallel, opencl, cuda\n"
           "                   (default: every one of cpu..cuda; unavailable ones are\n"
           "                   listed as skipped, with the reason)\n"
-          "  --peers LIST     comma-separated: bdwgc, cpython, or none (default: both)\n"
+          "  --peers LIST     comma-separated: bdwgc, malloc, cpython, or none (default:\n"
+          "                   all; malloc runs programs without cycles and --micro)\n"
           "  --repeat R       timed collections per run; the median is reported\n"
           "                   (default 3)\n"
           "  --pause          the pause benchmark: --objects sizes the old heap (aged\n"
           "                   into generation 2), and generation 0 collections of\n"
           "                   --young pylike objects on top are timed\n"
           "  --young N        young objects for --pause (default 1M)\n"
+          "  --program LIST   comma-separated whole programs, each timed end to end with\n"
+          "                   automatic collection on (allocation, counting, collections,\n"
+          "                   freeing); every runner's check values must agree:\n",
+          out);
+    for (size_t i = 0; i < bench_nprograms; i++)
+        fprintf(out, "                     %-13s %s\n", bench_programs[i].name,
+                bench_programs[i].doc);
+    fputs("  --depth D        binary-trees, gcbench: tree depth, 4..21 (default 16)\n"
+          "  --cycles F       interp: fraction of steps making a cycle (default 0.05)\n"
+          "  --micro          the microbenchmark: ns per gpugc_new (by size class, with\n"
+          "                   and without slots), free by count, incref, decref, set_ref,\n"
+          "                   get_ref, resize_refs, beside malloc/free and GC_MALLOC\n"
           "  --json FILE      also write the results as JSON (see bench/SCHEMA.md)\n"
-          "  --csv FILE       also write them as CSV, one row per run\n"
+          "  --csv FILE       also write them as CSV, one row per run (programs and\n"
+          "                   micro records in FILE-programs.csv, FILE-micro.csv)\n"
           "  --plot FILE      draw FILE (.png or .svg, with gnuplot): time per object\n"
-          "                   against size for each runner, and the stages\n"
+          "                   against size for each runner, and the stages; a bar per\n"
+          "                   runner for each program; micro ns per operation\n"
           "  --help           print this text\n"
           "\n"
-          "Runs that need more memory than this machine has are refused before anything\n"
-          "is built (peers: skipped).  GPUGC_BACKEND in the environment overrides the\n"
-          "backend of every gpugc run.\n",
+          "--program or --micro alone runs no collection benchmark; add --workload for\n"
+          "both.  Runs that need more memory than this machine has are refused before\n"
+          "anything is built (peers: skipped).  GPUGC_BACKEND in the environment\n"
+          "overrides the backend of every gpugc run.\n",
           out);
 }
 
@@ -217,7 +236,21 @@ static int peer_item(const char *name, void *arg) {
         o->peers[o->npeers++] = known_peers[k];
         return 0;
     }
-    return usage_error("--peers: unknown peer '%s' (known: bdwgc, cpython, none)", name);
+    return usage_error("--peers: unknown peer '%s' (known: bdwgc, malloc, cpython, none)",
+                       name);
+}
+
+static int program_item(const char *name, void *arg) {
+    bench_options *o = arg;
+    const bench_program *p = bench_program_find(name);
+    if (p == NULL)
+        return usage_error("--program: unknown program '%s' (known: binary-trees, gcbench, "
+                           "interp)", name);
+    for (size_t i = 0; i < o->nprograms; i++)
+        if (o->programs[i] == p)
+            return usage_error("--program: '%s' listed twice", name);
+    o->programs[o->nprograms++] = p;
+    return 0;
 }
 
 static int by_value(const void *a, const void *b) {
@@ -252,27 +285,33 @@ static int parse_options(int argc, char **argv, bench_options *o) {
         {"repeat", required_argument, NULL, 'r'},
         {"pause", no_argument, NULL, 'p'},
         {"young", required_argument, NULL, 'y'},
+        {"program", required_argument, NULL, 'G'},
+        {"depth", required_argument, NULL, 'D'},
+        {"cycles", required_argument, NULL, 'C'},
+        {"micro", no_argument, NULL, 'm'},
         {"json", required_argument, NULL, 'j'},
         {"csv", required_argument, NULL, 'c'},
         {"plot", required_argument, NULL, 'o'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    bool peers_given = false;
+    bool peers_given = false, workloads_given = false, programs_given = false;
     uint64_t v;
     int c, rc = 0;
 
     *o = (bench_options){.chains = 1, .seed = 1, .hold = 0.01, .garbage = -1,
-                         .repeat = 3, .young = 1000000};
+                         .repeat = 3, .young = 1000000, .depth = 16, .cycles = 0.05};
     record_command(o, argc, argv);
     while (rc == 0 && (c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
         switch (c) {
         case 'w':
             o->nworkloads = 0;
+            workloads_given = true;
             rc = each_item("--workload", optarg, workload_item, o);
             break;
         case 'n':
             o->nsizes = 0;
+            o->sizes_given = true;
             rc = each_item("--objects", optarg, size_item, o);
             break;
         case 'd':
@@ -311,6 +350,21 @@ static int parse_options(int argc, char **argv, bench_options *o) {
         case 'y':
             rc = parse_count("--young", optarg, 1, UINT32_MAX - 1, &o->young);
             break;
+        case 'G':
+            o->nprograms = 0;
+            programs_given = true;
+            rc = each_item("--program", optarg, program_item, o);
+            break;
+        case 'D':
+            rc = parse_count("--depth", optarg, 4, 21, &v);
+            o->depth = (uint32_t)v;
+            break;
+        case 'C':
+            rc = parse_fraction("--cycles", optarg, 0, false, &o->cycles);
+            break;
+        case 'm':
+            o->micro = true;
+            break;
         case 'j':
             o->json_path = optarg;
             break;
@@ -332,6 +386,13 @@ static int parse_options(int argc, char **argv, bench_options *o) {
         rc = usage_error("unexpected argument '%s'", argv[optind]);
     if (rc != 0)
         return rc;
+    /* What runs: --program and --micro leave the collection benchmark out
+     * unless a workload or --pause asks for it; no choice at all is the
+     * default comparison, which includes binary-trees. */
+    o->collections = workloads_given || o->mode == BENCH_PAUSE || (!programs_given && !o->micro);
+    if (!workloads_given && !programs_given && !o->micro && !o->sizes_given &&
+        o->mode != BENCH_PAUSE)
+        o->programs[o->nprograms++] = bench_program_find("binary-trees");
     if (o->nworkloads == 0)
         o->workloads[o->nworkloads++] = "pylike";
     if (o->nsizes == 0) {
@@ -415,7 +476,7 @@ static int check_memory(const bench_options *o, const bench_runner *runners, siz
                     return -1;
                 }
                 bench_skip *s = &skips[(*nskips)++];
-                *s = (bench_skip){r->name, wl, o->sizes[k], ""};
+                *s = (bench_skip){r->name, wl, o->sizes[k], "", NULL};
                 snprintf(s->reason, sizeof s->reason,
                          "needs about %.1f GiB of memory, this machine has %.1f GiB to give",
                          gib(need), gib(avail));
@@ -532,8 +593,8 @@ static int plot(const bench_options *o, const bench_report *rep) {
 
 int main(int argc, char **argv) {
     bench_options o;
-    bench_runner runners[GPUGC_BACKEND_COUNT + NPEERS];
-    size_t nrunners = 0, nskips = 0, nrecords = 0;
+    bench_runner runners[GPUGC_BACKEND_COUNT + NPEERS], collectors[GPUGC_BACKEND_COUNT + NPEERS];
+    size_t nrunners = 0, ncollectors = 0, nskips = 0, nrecords = 0, nprograms = 0, nmicro = 0;
 
     setvbuf(stdout, NULL, _IOLBF, 0); /* progress lines interleave with errors */
     int rc = parse_options(argc, argv, &o);
@@ -544,10 +605,13 @@ int main(int argc, char **argv) {
         fprintf(stderr, "gpugc-bench: warning: GPUGC_BACKEND=%s overrides "
                 "--backend for every run\n", env);
 
-    size_t ngroups = o.nworkloads * o.nsizes, nall = o.nbackends + o.npeers;
-    bench_skip *skips = calloc(nall * (ngroups + 1), sizeof *skips);
+    size_t ngroups = o.collections ? o.nworkloads * o.nsizes : 0, nall = o.nbackends + o.npeers;
+    size_t njobs = bench_programs_count(&o);
+    bench_skip *skips = calloc(nall * (ngroups + 1) + o.nprograms + 1, sizeof *skips);
     bench_record *records = calloc(nall * ngroups + 1, sizeof *records);
-    if (skips == NULL || records == NULL) {
+    bench_program_record *programs = calloc(nall * njobs + 1, sizeof *programs);
+    bench_micro_result *micro = calloc(nall + 1, sizeof *micro);
+    if (skips == NULL || records == NULL || programs == NULL || micro == NULL) {
         fprintf(stderr, "gpugc-bench: no memory for the results\n");
         return EXIT_FAILURE;
     }
@@ -560,43 +624,68 @@ int main(int argc, char **argv) {
             nskips++;
             continue;
         }
+        /* One with nothing to do here (malloc collects nothing, CPython
+         * has no microbenchmark) is left out, not skipped. */
+        if (!(r.run != NULL && o.collections) && !(r.program != NULL && njobs > 0) &&
+            !(r.micro != NULL && o.micro))
+            continue;
         runners[nrunners++] = r;
+        if (r.run != NULL)
+            collectors[ncollectors++] = r;
     }
 
-    printf("gpugc-bench %d.%d.%d: %s collections, repeat %u, seed %llu; runners:",
-           GPUGC_VERSION_MAJOR, GPUGC_VERSION_MINOR, GPUGC_VERSION_PATCH,
-           o.mode == BENCH_PAUSE ? "pause (generation 0)" : "full", o.repeat,
-           (unsigned long long)o.seed);
+    if (o.collections)
+        printf("gpugc-bench %d.%d.%d: %s collections, repeat %u, seed %llu; runners:",
+               GPUGC_VERSION_MAJOR, GPUGC_VERSION_MINOR, GPUGC_VERSION_PATCH,
+               o.mode == BENCH_PAUSE ? "pause (generation 0)" : "full", o.repeat,
+               (unsigned long long)o.seed);
+    else
+        printf("gpugc-bench %d.%d.%d: %s%s%s; runners:", GPUGC_VERSION_MAJOR,
+               GPUGC_VERSION_MINOR, GPUGC_VERSION_PATCH, njobs > 0 ? "programs" : "",
+               njobs > 0 && o.micro ? " and " : "", o.micro ? "the microbenchmark" : "");
     for (size_t i = 0; i < nrunners; i++)
         printf(" %s", runners[i].name);
     putchar('\n');
     for (size_t i = 0; i < nskips; i++)
         printf("%s: skipped: %s\n", skips[i].runner, skips[i].reason);
-    if (nrunners == 0) {
+    if (nrunners == 0 || (o.collections && ncollectors == 0)) {
         fprintf(stderr, "gpugc-bench: none of the backends and peers asked for is available\n");
         rc = EXIT_FAILURE;
-    } else {
+    } else if (o.collections) {
         size_t before = nskips;
-        if (check_memory(&o, runners, nrunners, skips, &nskips) != 0)
+        if (check_memory(&o, collectors, ncollectors, skips, &nskips) != 0)
             rc = EXIT_USAGE;
         for (size_t i = before; i < nskips && rc == 0; i++)
             printf("%s: skipped on %s with %llu objects: %s\n", skips[i].runner,
                    skips[i].workload->name, (unsigned long long)skips[i].objects,
                    skips[i].reason);
     }
-    for (size_t w = 0; w < o.nworkloads && rc == 0; w++)
+    for (size_t w = 0; w < o.nworkloads && rc == 0 && o.collections; w++)
         for (size_t k = 0; k < o.nsizes && rc == 0; k++)
-            if (run_size(&o, bench_workload_find(o.workloads[w]), o.sizes[k], runners,
-                         nrunners, skips, nskips, records, &nrecords) != 0)
+            if (run_size(&o, bench_workload_find(o.workloads[w]), o.sizes[k], collectors,
+                         ncollectors, skips, nskips, records, &nrecords) != 0)
                 rc = EXIT_FAILURE;
-    if (rc == 0) {
-        bench_report rep = {&o, records, nrecords, skips, nskips};
+    /* Programs that failed, or whose runners disagree on the checks,
+     * still get the table of what ran: it shows which runner is off. */
+    bool partial = false;
+    if (rc == 0 && njobs > 0 &&
+        bench_programs_run(&o, runners, nrunners, programs, &nprograms, skips, &nskips) != 0) {
+        partial = nprograms > 0;
+        rc = EXIT_FAILURE;
+    }
+    if (rc == 0 && o.micro && bench_micro_run(runners, nrunners, micro, &nmicro) != 0)
+        rc = EXIT_FAILURE;
+    if (rc == 0 || partial) {
+        bench_report rep = {&o, records, nrecords, programs, nprograms, micro, nmicro,
+                            skips, nskips};
         bench_report_table(stdout, &rep);
         if ((o.json_path != NULL && bench_report_json(o.json_path, &rep) != 0) ||
             (o.csv_path != NULL && bench_report_csv(o.csv_path, &rep) != 0) ||
             (o.plot_path != NULL && plot(&o, &rep) != 0))
             rc = EXIT_FAILURE;
     }
+    free(micro);
+    free(programs);
     free(records);
     free(skips);
     return rc;

@@ -6,7 +6,14 @@
  *   measure.c    the measuring loop of the in-process heaps (gpugc, Boehm)
  *   run_gpugc.c  a gpugc heap on one backend
  *   bdwgc.c      the Boehm-Demers-Weiser GC peer (built when libgc is found)
- *   cpython.c    the CPython peer: writes the shape for peer_cpython.py
+ *   cpython.c    the CPython peer: writes the shape for peer_cpython.py;
+ *                runs peer_programs.py for the whole programs
+ *   program.c    the whole programs (binary-trees, gcbench, interp) and the
+ *                microbenchmark: what they are, interp's seeded steps, the
+ *                runs, and the check that every runner computed the same
+ *   prog_gpugc.c the programs and the microbenchmark written against gpugc
+ *   prog_bdwgc.c ... with Boehm GC (GC_MALLOC, its defaults)
+ *   prog_malloc.c ... with malloc/free: the malloc runner
  *   proc.c       one child process per run, RSS, this machine's memory
  *   progress.c   progress lines on stderr
  *   report.c     the human tables, JSON and CSV
@@ -18,6 +25,9 @@
  *            C code holds and which are garbage (unreachable from them).
  *   runner   what a shape is measured on: a gpugc backend or a peer.
  *   run      one runner on one shape, in a child process of its own.
+ *   program  a whole program (binary-trees, gcbench, interp), written once
+ *            per runner and timed end to end with automatic collection on;
+ *            its check values must agree across runners.
  */
 #ifndef GPUGC_BENCH_H
 #define GPUGC_BENCH_H
@@ -35,6 +45,13 @@
 
 enum { BENCH_MAX_LIST = 64 }; /* workloads, sizes, runners on one command */
 
+/* Defined below, named earlier. */
+struct bench_program;
+struct bench_program_job;
+struct bench_program_result;
+struct bench_micro_result;
+struct bench_skip;
+
 typedef enum { BENCH_FULL, BENCH_PAUSE } bench_mode;
 
 /* The command line, parsed and checked. */
@@ -51,6 +68,13 @@ typedef struct bench_options {
     unsigned repeat;      /* timed collections per run                       */
     bench_mode mode;
     uint64_t young;       /* pause: young objects on top of the old heap     */
+    bool collections;     /* run the collection benchmark (full or pause)    */
+    const struct bench_program *programs[BENCH_MAX_LIST]; /* --program     */
+    size_t nprograms;
+    uint32_t depth;       /* binary-trees, gcbench: --depth                  */
+    double cycles;        /* interp: fraction of steps making a cycle        */
+    bool sizes_given;     /* --objects was given (interp's default is 100k)  */
+    bool micro;           /* --micro                                         */
     gpugc_backend backends[GPUGC_BACKEND_COUNT]; /* in the order given       */
     size_t nbackends;
     const struct bench_runner *peers[BENCH_MAX_LIST]; /* --peers, in order   */
@@ -187,14 +211,31 @@ typedef struct bench_runner {
      * with a message on stderr. */
     int (*run)(const struct bench_runner *r, const bench_job *job,
                bench_result *res);
+    /* Runs a whole program in this process (a child of its own) into
+     * *res.  0, or -1 with a message.  NULL: runs no programs. */
+    int (*program)(const struct bench_runner *r, const struct bench_program_job *job,
+                   struct bench_program_result *res);
+    /* The microbenchmark into *res; NULL: none. */
+    int (*micro)(const struct bench_runner *r, struct bench_micro_result *res);
 } bench_runner;
 
 /* run_gpugc.c: gpugc on backend b. */
 bench_runner bench_runner_gpugc(gpugc_backend b);
+/* The runners' programs and microbenchmarks (prog_gpugc.c, prog_bdwgc.c),
+ * named by their runners. */
+int bench_gpugc_program(const bench_runner *r, const struct bench_program_job *job,
+                        struct bench_program_result *res);
+int bench_gpugc_micro(const bench_runner *r, struct bench_micro_result *res);
+int bench_bdwgc_program(const bench_runner *r, const struct bench_program_job *job,
+                        struct bench_program_result *res);
+int bench_bdwgc_micro(const bench_runner *r, struct bench_micro_result *res);
 /* bdwgc.c and cpython.c; bdwgc's `available` says why when libgc was not
  * found at configure time. */
 extern const bench_runner bench_runner_bdwgc;
 extern const bench_runner bench_runner_cpython;
+/* prog_malloc.c: malloc/free, a runner of programs without cycles and of
+ * the microbenchmark; it collects nothing (run is NULL). */
+extern const bench_runner bench_runner_malloc;
 
 /* ------------------------------------------------------------------------ */
 /* The measuring loop (measure.c)                                            */
@@ -252,6 +293,18 @@ int bench_available_isolated(const bench_runner *r, char *why, size_t size);
  * what the cgroup limit leaves. */
 uint64_t bench_memory_available(void);
 
+/* Runs fn(arg, buf) in a child process and copies the size bytes it
+ * leaves in buf back.  0 when the child ran fn to success, else -1 (with a
+ * message: fn's, or that the child died); what names the child in it. */
+int bench_in_child(int (*fn)(void *arg, void *buf), void *arg, void *buf, size_t size,
+                   const char *what);
+
+/* Resets this process's peak RSS to its current RSS (a child starts with
+ * its parent's peak) and returns the current RSS; bench_peak_rss, the
+ * peak since, in bytes (the parent's peak where the reset is refused). */
+uint64_t bench_rss_reset(void);
+uint64_t bench_peak_rss(void);
+
 /* Runs argv (argv[0] a path) with stdout into *out (malloc'd, NUL ended,
  * the caller frees it).  The exit status, or -1 with a message. */
 int bench_spawn(char *const argv[], char **out);
@@ -282,6 +335,128 @@ static inline void bench_tick(uint64_t done, uint64_t total) {
 }
 
 /* ------------------------------------------------------------------------ */
+/* Whole programs and the microbenchmark (program.c)                         */
+/* ------------------------------------------------------------------------ */
+
+typedef enum { BENCH_BINARY_TREES, BENCH_GCBENCH, BENCH_INTERP } bench_program_id;
+
+typedef struct bench_program {
+    const char *name;
+    bench_program_id id;
+    const char *doc;    /* one line for --help                               */
+    const char *checks; /* what the check values are, in order               */
+    bool cycles;        /* makes garbage cycles: malloc/free cannot run it   */
+} bench_program;
+
+extern const bench_program bench_programs[];
+extern const size_t bench_nprograms;
+const bench_program *bench_program_find(const char *name);
+
+/* One program to run.  binary-trees and gcbench: depth; interp: a live set
+ * of `objects` table entries, filled, then `steps` seeded steps. */
+typedef struct bench_program_job {
+    const bench_program *program;
+    uint32_t depth;
+    uint64_t objects, steps, seed;
+    double cycles;
+} bench_program_job;
+
+/* What one program run measured; plain data, it travels through a pipe.
+ * NAN: not measurable by this runner. */
+typedef struct bench_program_result {
+    char runner[16];
+    bool peer;
+    double total_ms;       /* the program, end to end                        */
+    double gc_ms;          /* in collections                                 */
+    double max_pause_ms;   /* the longest collection; NAN without any        */
+    uint64_t collections;
+    bool generations;      /* gen[] holds collections per generation         */
+    uint64_t gen[GPUGC_GENERATIONS];
+    uint64_t peak_rss;     /* bytes, the run's process                       */
+    char check[200];       /* the check values, space-separated decimals     */
+    char note[160];
+} bench_program_result;
+
+/* interp's steps, the same for every runner (peer_programs.py makes the
+ * same from the same seed): splitmix64, one or two draws per step. */
+enum { BENCH_INTERP_MAX_SLOTS = 8, BENCH_INTERP_STEPS_PER_OBJECT = 10 };
+typedef enum { BENCH_OP_CREATE, BENCH_OP_LINK, BENCH_OP_RESIZE, BENCH_OP_DROP,
+               BENCH_OP_CYCLE } bench_interp_kind;
+typedef struct bench_interp_op {
+    bench_interp_kind kind;
+    uint64_t i;     /* the table entry the step works on                     */
+    uint64_t j;     /* create, cycle: slot s takes entry (j + s) % n; link:
+                       the entry stored                                      */
+    uint32_t k;     /* create, resize: slots; cycle: objects in the ring;
+                       link: the slot, modulo the object's slot count        */
+} bench_interp_op;
+typedef struct bench_interp {
+    uint64_t rng, n, step, steps;
+    uint32_t t_cycle, t_create, t_link, t_resize; /* 16-bit thresholds        */
+} bench_interp;
+void bench_interp_init(bench_interp *it, const bench_program_job *job);
+/* The next step: the first n fill entry i with a create, then `steps`
+ * drawn ones.  false when done. */
+bool bench_interp_next(bench_interp *it, bench_interp_op *op);
+/* Appends v to res->check. */
+void bench_check_add(struct bench_program_result *res, uint64_t v);
+
+/* One step of interp's check: the running hash of ids. */
+static inline uint64_t bench_interp_hash(uint64_t h, uint64_t id) {
+    return h * 31u + id;
+}
+
+/* The microbenchmark: one row per operation, size and slot count. */
+typedef enum { BENCH_MICRO_NEW, BENCH_MICRO_FREE, BENCH_MICRO_NEW_FREE, BENCH_MICRO_INCREF,
+               BENCH_MICRO_DECREF, BENCH_MICRO_INCREF_DECREF, BENCH_MICRO_SET_REF,
+               BENCH_MICRO_GET_REF, BENCH_MICRO_RESIZE, BENCH_MICRO_FREE_TREE } bench_micro_op;
+typedef struct bench_micro_row {
+    bench_micro_op op;
+    const char *name;
+    uint32_t size, slots; /* the object's payload bytes and slots            */
+} bench_micro_row;
+enum { BENCH_MICRO_MAX = 48, BENCH_MICRO_BATCH = 512, BENCH_MICRO_ROUNDS = 201,
+       BENCH_MICRO_TREE_DEPTH = 9 };
+extern const bench_micro_row bench_micro_rows[];
+extern const size_t bench_nmicro_rows;
+
+/* Nodes of a complete tree of depth d. */
+static inline uint64_t bench_tree_size(unsigned d) {
+    return (UINT64_C(1) << (d + 1)) - 1;
+}
+
+typedef struct bench_micro_result {
+    char runner[16];
+    double ns[BENCH_MICRO_MAX]; /* per bench_micro_rows entry; NAN: none     */
+    uint64_t peak_rss;
+    char note[160];
+} bench_micro_result;
+
+/* ns per operation: the median over BENCH_MICRO_ROUNDS calls of round,
+ * each returning ns per operation of one batch. */
+double bench_micro_median(double (*round)(void *arg), void *arg);
+uint64_t bench_now_ns(void);
+
+/* A program record: the job and what the run measured. */
+typedef struct bench_program_record {
+    bench_program_job job;
+    bench_program_result r;
+} bench_program_record;
+
+/* Runs every program of o on every runner that runs it (appending
+ * records and skips; malloc skipped where a program makes cycles), and
+ * checks that they agree.  0, or -1 (a run failed, or checks differ: said
+ * on stderr, the records kept for the report). */
+int bench_programs_run(const bench_options *o, const bench_runner *runners, size_t nrunners,
+                       bench_program_record *records, size_t *nrecords,
+                       struct bench_skip *skips, size_t *nskips);
+/* Records a program set of o may make, at most. */
+size_t bench_programs_count(const bench_options *o);
+/* Runs the microbenchmark on every runner with one.  0 or -1. */
+int bench_micro_run(const bench_runner *runners, size_t nrunners, bench_micro_result *out,
+                    size_t *nout);
+
+/* ------------------------------------------------------------------------ */
 /* Output (report.c)                                                         */
 /* ------------------------------------------------------------------------ */
 
@@ -294,26 +469,36 @@ typedef struct bench_record {
     bench_result r;
 } bench_record;
 
-/* A runner that did not run: everywhere (workload NULL) or at one size. */
+/* A runner that did not run: everywhere (workload and program NULL), at
+ * one size of a workload, or on one program. */
 typedef struct bench_skip {
     const char *runner;
     const bench_workload *workload;
     uint64_t objects;
     char reason[256];
+    const bench_program *program;
 } bench_skip;
 
 typedef struct bench_report {
     const bench_options *o;
     const bench_record *records;
     size_t nrecords;
+    const bench_program_record *programs;
+    size_t nprograms;
+    const bench_micro_result *micro;
+    size_t nmicro;
     const bench_skip *skips;
     size_t nskips;
 } bench_report;
 
 /* The human tables: per workload and size, collect and mark figures with
- * speedups, every stage, memory; then a summary across sizes. */
+ * speedups, every stage, memory; then a summary across sizes; per program
+ * total time, collections, pauses, peak RSS and ratios; the
+ * microbenchmark's ns per operation beside malloc and Boehm; the skips. */
 void bench_report_table(FILE *out, const bench_report *rep);
-/* JSON and CSV files as SCHEMA.md describes.  0, or -1 with a message. */
+/* JSON and CSV files as SCHEMA.md describes: CSV one file per kind of
+ * record, programs and micro records beside path (name-programs.csv,
+ * name-micro.csv).  0, or -1 with a message. */
 int bench_report_json(const char *path, const bench_report *rep);
 int bench_report_csv(const char *path, const bench_report *rep);
 

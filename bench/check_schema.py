@@ -1,12 +1,17 @@
 """check_schema.py - checks gpugc-bench's JSON (and CSV) output against the
-schema bench/SCHEMA.md documents, and that every runner measured the same
-graph:
+schema bench/SCHEMA.md documents, that every runner measured the same graph,
+and that every runner of a program computed the same check values:
 
     python3 check_schema.py RESULTS.json [RESULTS.csv] [--groups N]
-                            [--require-peers NAME,...]
+                            [--require-peers NAME,...] [--programs N] [--micro]
 
 --groups: how many (workload, size) groups the runs must form;
---require-peers: peers that must have run in every group.
+--require-peers: peers that must have run in every group, and on every
+program (malloc only on programs without cycles, where it is asked for);
+--programs: how many program groups (program and size) there must be;
+--micro: the file must hold microbenchmark records.
+The CSV files of programs and micro records are read beside RESULTS.csv
+(NAME-programs.csv, NAME-micro.csv).
 Exits 1, listing the problems, when anything is off."""
 import argparse
 import csv
@@ -32,21 +37,122 @@ FIELDS = [
 ]
 
 
+# A program record's fields, in order.
+PROGRAM_FIELDS = [
+    ("kind", (str,)), ("program", (str,)), ("runner", (str,)), ("runner_kind", (str,)),
+    ("depth", INT + NONE), ("objects", INT + NONE), ("steps", INT + NONE),
+    ("cycles", NUM + NONE), ("seed", INT + NONE), ("check", (str,)), ("total_ms", NUM),
+    ("gc_ms", NUM + NONE), ("collections", INT), ("generations", (dict,)),
+    ("max_pause_ms", NUM + NONE), ("peak_rss_bytes", INT), ("speedup", (dict,)),
+    ("note", (str,)),
+]
+PROGRAMS = ("binary-trees", "gcbench", "interp")
+CYCLIC = ("interp",)  # programs malloc/free cannot run
+GENERATIONS = ("gen0", "gen1", "gen2")
+# A microbenchmark record's fields, in order.
+MICRO_FIELDS = [
+    ("kind", (str,)), ("op", (str,)), ("runner", (str,)), ("size", INT), ("slots", INT),
+    ("ns_per_op", NUM), ("ops_per_round", INT), ("rounds", INT), ("peak_rss_bytes", INT),
+    ("speedup", (dict,)), ("note", (str,)),
+]
+MICRO_OPS = ("new", "free", "new+free", "incref", "decref", "incref+decref", "set_ref",
+             "get_ref", "resize_refs", "free tree")
+
+
+def check_types(rec, fields):
+    """Missing fields, wrong types, fields the schema lacks."""
+    problems = []
+    for key, kinds in fields:
+        if key not in rec:
+            problems.append("%s missing" % key)
+        elif not isinstance(rec[key], kinds) or isinstance(rec[key], bool):
+            problems.append("%s is %r" % (key, rec[key]))
+    extra = set(rec) - {k for k, _ in fields}
+    if extra:
+        problems.append("fields the schema lacks: %s" % ", ".join(sorted(extra)))
+    if not problems and "speedup" in rec:
+        problems += ["speedup.%s is %r" % (k, v) for k, v in rec["speedup"].items()
+                     if not isinstance(v, NUM + NONE) or isinstance(v, bool)]
+    return problems
+
+
+def check_program(rec):
+    """Problems with one entry of "programs"."""
+    problems = check_types(rec, PROGRAM_FIELDS)
+    if problems:
+        return problems
+    gens, interp = rec["generations"], rec["program"] == "interp"
+    if rec["kind"] != "program" or rec["program"] not in PROGRAMS:
+        problems.append("kind %r / program %r" % (rec["kind"], rec["program"]))
+    if rec["runner_kind"] not in ("backend", "peer"):
+        problems.append("runner_kind %r" % rec["runner_kind"])
+    if interp != (rec["depth"] is None) or any((rec[k] is None) == interp
+                                               for k in ("objects", "steps", "seed", "cycles")):
+        problems.append("depth (binary-trees, gcbench) or objects/steps/seed/cycles (interp)")
+    if rec["runner"] == "malloc" and rec["program"] in CYCLIC:
+        problems.append("malloc ran %s, which makes cycles" % rec["program"])
+    if list(gens) != list(GENERATIONS) or not all(isinstance(v, INT + NONE) for v in gens.values()):
+        problems.append("generations is %r" % gens)
+    elif gens["gen0"] is not None and sum(gens.values()) != rec["collections"]:
+        problems.append("generations add up to %d, collections %d"
+                        % (sum(gens.values()), rec["collections"]))
+    if not rec["check"] or not all(w.isdigit() for w in rec["check"].split(" ")):
+        problems.append("check %r is not decimals separated by spaces" % rec["check"])
+    if rec["total_ms"] <= 0:
+        problems.append("total_ms %r" % rec["total_ms"])
+    gc_ms, pause = rec["gc_ms"], rec["max_pause_ms"]
+    if gc_ms is not None and gc_ms > rec["total_ms"] + 1e-6:
+        problems.append("gc_ms exceeds total_ms")
+    if pause is not None and (rec["collections"] == 0 or (gc_ms is not None and
+                                                         pause > gc_ms + 1e-6)):
+        problems.append("max_pause_ms %r with %d collections, gc_ms %r"
+                        % (pause, rec["collections"], gc_ms))
+    if rec["runner"] in rec["speedup"] and not close(rec["speedup"][rec["runner"]], 1):
+        problems.append("speedup over itself is not 1")
+    return problems
+
+
+def check_micro(rec):
+    """Problems with one entry of "micro"."""
+    problems = check_types(rec, MICRO_FIELDS)
+    if problems:
+        return problems
+    if rec["kind"] != "micro" or rec["op"] not in MICRO_OPS:
+        problems.append("kind %r / op %r" % (rec["kind"], rec["op"]))
+    if rec["ns_per_op"] <= 0 or rec["rounds"] < 1 or rec["ops_per_round"] < 1:
+        problems.append("ns_per_op %r, rounds %r" % (rec["ns_per_op"], rec["rounds"]))
+    if rec["runner"] in rec["speedup"] and not close(rec["speedup"][rec["runner"]], 1):
+        problems.append("speedup over itself is not 1")
+    return problems
+
+
+def check_programs(programs, groups, peers):
+    """Every runner of a program computed the same check values."""
+    problems, seen = [], {}
+    for r in programs:
+        seen.setdefault((r["program"], r["depth"], r["objects"]), []).append(r)
+    if groups is not None and len(seen) != groups:
+        problems.append("%d program groups, expected %d" % (len(seen), groups))
+    for (program, depth, objects), group in seen.items():
+        where = "%s, %s" % (program, "depth %d" % depth if depth is not None
+                            else "%d objects" % objects)
+        checks = {r["check"] for r in group}
+        if len(checks) > 1:
+            problems.append("%s: runners disagree on the check values: %s" % (
+                where, "; ".join("%s %s" % (r["runner"], r["check"]) for r in group)))
+        ran = {r["runner"] for r in group}
+        problems += ["%s: peer %s did not run" % (where, p) for p in peers
+                     if p not in ran and not (p == "malloc" and program in CYCLIC)]
+    return problems
+
+
 def close(a, b):
     return abs(a - b) <= 1e-6 * max(1.0, abs(a), abs(b))
 
 
 def check_run(run):
     """Problems with one entry of "runs"; empty when it is right."""
-    problems = []
-    for key, kinds in FIELDS:
-        if key not in run:
-            problems.append("%s missing" % key)
-        elif not isinstance(run[key], kinds) or isinstance(run[key], bool):
-            problems.append("%s is %r" % (key, run[key]))
-    extra = set(run) - {k for k, _ in FIELDS}
-    if extra:
-        problems.append("fields the schema lacks: %s" % ", ".join(sorted(extra)))
+    problems = check_types(run, FIELDS)
     if problems:
         return problems
     peer, st = run["kind"] == "peer", run["stages"]
@@ -58,9 +164,6 @@ def check_run(run):
         v = st.get(s)
         if not (isinstance(v, NUM) or (peer and v is None and s != "total")):
             problems.append("stages.%s is %r" % (s, v))
-    for name, v in run["speedup"].items():
-        if not isinstance(v, NUM + NONE):
-            problems.append("speedup.%s is %r" % (name, v))
     if problems:
         return problems
     if not close(run["collect_ms"], st["total"]):
@@ -106,10 +209,10 @@ def check_groups(runs, groups, peers):
     return problems
 
 
-def flat(run):
-    """The run as CSV columns: groups become group.name."""
+def flat(run, fields):
+    """The record as CSV columns: groups become group.name."""
     out = []
-    for key, _ in FIELDS:
+    for key, _ in fields:
         if isinstance(run[key], dict):
             out += [("%s.%s" % (key, k), v) for k, v in run[key].items()]
         else:
@@ -117,19 +220,22 @@ def flat(run):
     return out
 
 
-def check_csv(path, runs):
-    with open(path, newline="") as f:
-        rows = list(csv.reader(f))
+def check_csv(path, runs, fields):
+    try:
+        with open(path, newline="") as f:
+            rows = list(csv.reader(f))
+    except OSError as e:
+        return ["%s: %s" % (path, e.strerror)]
     if not rows:
         return ["%s is empty" % path]
     header, body, problems = rows[0], rows[1:], []
-    want = [k for k, _ in flat(runs[0])]
+    want = [k for k, _ in flat(runs[0], fields)]
     if header != want:
         return ["CSV header %s, expected %s" % (header, want)]
     if len(body) != len(runs):
         return ["%d CSV rows for %d runs" % (len(body), len(runs))]
     for i, (row, run) in enumerate(zip(body, runs)):
-        for cell, (key, value) in zip(row, flat(run)):
+        for cell, (key, value) in zip(row, flat(run, fields)):
             if value is None:
                 ok = cell == ""
             elif isinstance(value, str):
@@ -147,6 +253,8 @@ def main():
     ap.add_argument("csv", nargs="?")
     ap.add_argument("--groups", type=int)
     ap.add_argument("--require-peers", default="")
+    ap.add_argument("--programs", type=int)
+    ap.add_argument("--micro", action="store_true")
     args = ap.parse_args()
     with open(args.json) as f:
         doc = json.load(f)
@@ -159,25 +267,46 @@ def main():
                                              for k in ("version", "command", "date")):
         problems.append("gpugc_bench.version/command/date missing")
     runs, skipped = doc.get("runs"), doc.get("skipped")
-    if not isinstance(runs, list) or not runs or not isinstance(skipped, list):
-        sys.exit("%s: no \"runs\" list (or it is empty), or no \"skipped\" list" % args.json)
+    # Files from before programs and micro existed have neither list.
+    programs, micro = doc.get("programs", []), doc.get("micro", [])
+    if not all(isinstance(x, list) for x in (runs, skipped, programs, micro)):
+        sys.exit("%s: no \"runs\", \"programs\", \"micro\" or \"skipped\" list" % args.json)
+    if not (runs or programs or micro):
+        sys.exit("%s: no runs, programs or micro records at all" % args.json)
+    if args.micro and not micro:
+        problems.append("no micro records")
     for s in skipped:
         if not (isinstance(s.get("backend"), str) and isinstance(s.get("reason"), str)
                 and "workload" in s and "objects" in s):
             problems.append("skipped entry %r" % s)
     for i, run in enumerate(runs):
         problems += ["runs[%d] (%s): %s" % (i, run.get("backend"), p) for p in check_run(run)]
+    for i, rec in enumerate(programs):
+        problems += ["programs[%d] (%s): %s" % (i, rec.get("runner"), p)
+                     for p in check_program(rec)]
+    for i, rec in enumerate(micro):
+        problems += ["micro[%d] (%s): %s" % (i, rec.get("runner"), p) for p in check_micro(rec)]
     if not problems:
         peers = [p for p in args.require_peers.split(",") if p]
-        problems += check_groups(runs, args.groups, peers)
+        if runs or args.groups is not None:
+            problems += check_groups(runs, args.groups, [p for p in peers if p != "malloc"])
+        if programs or args.programs is not None:
+            problems += check_programs(programs, args.programs, peers)
         if args.csv:
-            problems += check_csv(args.csv, runs)
+            stem = args.csv[:-4] if args.csv.endswith(".csv") else args.csv
+            ext = args.csv[len(stem):]
+            for records, fields, suffix in ((runs, FIELDS, ""),
+                                            (programs, PROGRAM_FIELDS, "-programs"),
+                                            (micro, MICRO_FIELDS, "-micro")):
+                if records:
+                    problems += check_csv(stem + suffix + ext, records, fields)
     for p in problems:
         print("%s: %s" % (args.json, p))
     if problems:
         sys.exit(1)
-    print("%s: %d runs (%s) match the schema" % (
-        args.json, len(runs), ", ".join(dict.fromkeys(r["backend"] for r in runs))))
+    print("%s: %d runs (%s), %d programs (%s), %d micro records match the schema" % (
+        args.json, len(runs), ", ".join(dict.fromkeys(r["backend"] for r in runs)),
+        len(programs), ", ".join(dict.fromkeys(r["runner"] for r in programs)), len(micro)))
 
 
 if __name__ == "__main__":

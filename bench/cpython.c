@@ -2,7 +2,9 @@
  * file, runs peer_cpython.py on it with the python3 found at configure
  * time, and reads back the one flat JSON object the script prints.  The
  * script builds the same graph and times gc.collect() the way measure.c
- * times the in-process heaps; building is not what is measured.
+ * times the in-process heaps; building is not what is measured.  The
+ * whole programs run the same way, in peer_programs.py, which times itself
+ * (the interpreter's start is not part of a program).
  *
  * The file, native byte order: "GPUGCSH1", then seven uint64 (n, nold,
  * slots, mode (1: pause), repeat, the unreachable count of the first
@@ -10,6 +12,7 @@
  * uint32) and flags (n bytes). */
 #include "bench.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -17,6 +20,7 @@
 #ifdef BENCH_PYTHON
 
 #define SCRIPT BENCH_DIR "/peer_cpython.py"
+#define PROGRAMS BENCH_DIR "/peer_programs.py"
 
 static int cpython_available(const bench_runner *r, char *why, size_t size) {
     (void)r;
@@ -24,8 +28,9 @@ static int cpython_available(const bench_runner *r, char *why, size_t size) {
         snprintf(why, size, "%s is not there any more", BENCH_PYTHON);
         return -1;
     }
-    if (access(SCRIPT, R_OK) != 0) {
-        snprintf(why, size, "%s is missing", SCRIPT);
+    if (access(SCRIPT, R_OK) != 0 || access(PROGRAMS, R_OK) != 0) {
+        snprintf(why, size, "%s is missing",
+                 access(SCRIPT, R_OK) != 0 ? SCRIPT : PROGRAMS);
         return -1;
     }
     return 0;
@@ -159,8 +164,63 @@ static int cpython_run(const bench_runner *r, const bench_job *job, bench_result
     return rc == 0 ? 0 : -1;
 }
 
+/* Runs peer_programs.py PROGRAM DEPTH OBJECTS STEPS CYCLES SEED and reads
+ * its figures back; the check values come as a string. */
+static int cpython_program(const bench_runner *r, const bench_program_job *job,
+                           bench_program_result *res) {
+    (void)r;
+    static const char *const keys[] = {
+        "total_ns", "gc_ns", "collections", "gen0", "gen1", "gen2", "max_pause_ns",
+        "peak_rss_bytes",
+    };
+    double v[sizeof keys / sizeof keys[0]];
+    char args[5][32], version[32];
+    snprintf(args[0], sizeof args[0], "%u", job->depth);
+    snprintf(args[1], sizeof args[1], "%llu", (unsigned long long)job->objects);
+    snprintf(args[2], sizeof args[2], "%llu", (unsigned long long)job->steps);
+    snprintf(args[3], sizeof args[3], "%.17g", job->cycles);
+    snprintf(args[4], sizeof args[4], "%llu", (unsigned long long)job->seed);
+    char *argv[] = {BENCH_PYTHON, PROGRAMS, (char *)job->program->name, args[0], args[1],
+                    args[2], args[3], args[4], NULL};
+    char *out = NULL;
+    int rc = bench_spawn(argv, &out);
+    if (rc != 0) {
+        if (rc > 0)
+            fprintf(stderr, "gpugc-bench: cpython: %s failed\n", PROGRAMS);
+        free(out);
+        return -1;
+    }
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0] && rc == 0; i++)
+        if (json_number(out, keys[i], &v[i]) != 0) {
+            fprintf(stderr, "gpugc-bench: cpython: no \"%s\" in the script's output:\n%s\n",
+                    keys[i], out);
+            rc = -1;
+        }
+    if (rc == 0 && json_string(out, "check", res->check, sizeof res->check) != 0) {
+        fprintf(stderr, "gpugc-bench: cpython: no check values in:\n%s\n", out);
+        rc = -1;
+    }
+    if (json_string(out, "python", version, sizeof version) != 0)
+        snprintf(version, sizeof version, "?");
+    free(out);
+    if (rc != 0)
+        return -1;
+    res->total_ms = v[0] / 1e6;
+    res->gc_ms = v[1] / 1e6;
+    res->collections = (uint64_t)v[2];
+    res->generations = true;
+    for (int g = 0; g < GPUGC_GENERATIONS; g++)
+        res->gen[g] = (uint64_t)v[3 + g];
+    res->max_pause_ms = res->collections > 0 ? v[6] / 1e6 : NAN;
+    res->peak_rss = (uint64_t)v[7];
+    snprintf(res->note, sizeof res->note, "Python %s, automatic collection, __slots__ objects",
+             version);
+    return 0;
+}
+
 const bench_runner bench_runner_cpython = {"cpython", true, GPUGC_BACKEND_AUTO,
-                                           cpython_available, cpython_estimate, cpython_run};
+                                           cpython_available, cpython_estimate, cpython_run,
+                                           cpython_program, NULL};
 
 #else /* !BENCH_PYTHON */
 
@@ -171,6 +231,6 @@ static int cpython_missing(const bench_runner *r, char *why, size_t size) {
 }
 
 const bench_runner bench_runner_cpython = {"cpython", true, GPUGC_BACKEND_AUTO,
-                                           cpython_missing, NULL, NULL};
+                                           cpython_missing, NULL, NULL, NULL, NULL};
 
 #endif

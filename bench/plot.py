@@ -3,11 +3,14 @@
     python3 bench/plot.py RESULTS.json OUT.png|OUT.svg
 
 gpugc-bench --plot runs it; it also redraws any results file kept under
-bench/results/.  Two panels: on the left, collect time per object against
-the number of objects for every backend and peer, log-log (for the pause
-benchmark: the pause in ms against the old heap's size); on the right, where
-each runner's collect time goes at the largest size, stage by stage.  Peers
-that cannot tell their stages apart show one "not split" block.
+bench/results/.  Panels, two to a row, for what the file holds: for the
+collection runs, collect time per object against the number of objects for
+every backend and peer, log-log (for the pause benchmark: the pause in ms
+against the old heap's size), and where each runner's collect time goes at
+the largest size, stage by stage (peers that cannot tell their stages apart
+show one "not split" block); for each program, a bar per runner of its total
+time, the part in collections stacked on top; for the microbenchmark, ns per
+operation of every runner, log scale.
 """
 import json
 import shutil
@@ -19,9 +22,11 @@ STAGE_COLORS = ["#9467bd", "#2ca02c", "#98df8a", "#1f77b4", "#c5b0d5", "#ff7f0e"
 LINE_COLORS = ["#1f77b4", "#2ca02c", "#9467bd", "#ff7f0e", "#d62728", "#8c564b",
                "#e377c2", "#17becf", "#bcbd22", "#7f7f7f"]
 TERMINALS = {
-    ".png": 'pngcairo noenhanced size 1400,560 font ",10"',
-    ".svg": 'svg noenhanced size 1400,560 dynamic font ",10"',
+    ".png": 'pngcairo noenhanced size 1400,%d font ",10"',
+    ".svg": 'svg noenhanced size 1400,%d dynamic font ",10"',
 }
+ROW_HEIGHT = 560
+PROGRAM_COLORS = ["#1f77b4", "#ff7f0e"]
 
 
 def quote(text):
@@ -61,14 +66,11 @@ def stage_rows(runs):
     return rows
 
 
-def script(doc, out):
+def collection_panels(doc):
+    """The collection runs' two panels: curves, then stages."""
     runs = doc["runs"]
-    meta = doc.get("gpugc_bench", {})
-    machine = meta.get("machine", {})
     pause = runs[0]["mode"] == "pause"
-    workloads = ", ".join(dict.fromkeys(r["workload"] for r in runs))
-    lines = ["set terminal %s" % TERMINALS[out[out.rfind("."):]],
-             "set output %s" % quote(out)]
+    lines = []
     curves = series(runs)
     lines.append("$curves << EOD")
     for _, points in curves:
@@ -78,11 +80,10 @@ def script(doc, out):
     lines.append("$stages << EOD")
     lines += [" ".join([quote(label)] + ["%.4f" % v for v in values]) for label, values in rows]
     lines.append("EOD")
-    title = "gpugc-bench: %s, %s - %s, %s cores" % (
-        workloads, "pause (generation 0 under an old heap)" if pause else "full collections",
-        machine.get("cpu", "?"), machine.get("cores", "?"))
+    workloads = ", ".join(dict.fromkeys(r["workload"] for r in runs))
     lines += [
-        "set multiplot layout 1,2 title %s" % quote(title),
+        "set title %s" % quote("%s: %s" % (workloads, "pause (generation 0 under an old heap)"
+                                           if pause else "full collections")),
         "set logscale xy",
         "set format x '%.0s%c'",
         "set autoscale xfix",
@@ -99,7 +100,8 @@ def script(doc, out):
         "unset grid",
         "set grid ytics",
         "set key outside right top vertical",
-        "set xlabel %s" % quote("at the largest size; collect time under each bar"),
+        "set title %s" % quote("stages at the largest size"),
+        "set xlabel %s" % quote("collect time under each bar"),
         "set ylabel %s" % quote("share of collect time, %"),
         "set yrange [0:100]",
         "set style data histograms",
@@ -110,9 +112,108 @@ def script(doc, out):
         "plot " + ", ".join("$stages using %d%s lc rgb '%s' title %s"
                             % (k + 2, ":xtic(1)" if k == 0 else "", STAGE_COLORS[k], quote(name))
                             for k, name in enumerate(STAGES + ["not split"])),
-        "unset multiplot",
+        "unset yrange",
+        "unset style",
+        "set xtics norotate",
     ]
-    return "\n".join(lines) + "\n"
+    return lines, 2
+
+
+def program_groups(programs):
+    """Records per program and size, in the order they ran."""
+    groups = {}
+    for r in programs:
+        groups.setdefault((r["program"], r["depth"], r["objects"]), []).append(r)
+    return groups
+
+
+def program_panels(doc):
+    """A bar per runner of each program: outside collections, in them."""
+    lines, n = [], 0
+    for (program, depth, objects), group in program_groups(doc["programs"]).items():
+        block = "$program%d" % n
+        lines.append("%s << EOD" % block)
+        for r in group:
+            gc = r["gc_ms"] or 0.0
+            total = r["total_ms"]
+            label = "%s %s ms" % (r["runner"], "%.0f" % total if total >= 100 else "%.3g" % total)
+            lines.append("%s %.6f %.6f" % (quote(label), max(0.0, total - gc), gc))
+        lines.append("EOD")
+        lines += [
+            "set title %s" % quote("%s, %s: the whole program" % (
+                program, "depth %d" % depth if depth is not None else "%d objects" % objects)),
+            "unset logscale",
+            "set grid ytics",
+            "set key outside right top vertical",
+            "set xlabel %s" % quote("total time under each bar"),
+            "set ylabel %s" % quote("ms"),
+            "set yrange [0:*]",
+            "set style data histograms",
+            "set style histogram rowstacked",
+            "set style fill solid 0.8 border -1",
+            "set boxwidth 0.7",
+            "set xtics rotate by -30",
+            "plot %s using 2:xtic(1) lc rgb '%s' title 'outside collections', "
+            "%s using 3 lc rgb '%s' title 'in collections'"
+            % (block, PROGRAM_COLORS[0], block, PROGRAM_COLORS[1]),
+            "unset yrange",
+            "set xtics norotate",
+        ]
+        n += 1
+    return lines, n
+
+
+def micro_panel(doc):
+    """ns per operation, a cluster per row, a bar per runner."""
+    micro = doc["micro"]
+    runners = list(dict.fromkeys(r["runner"] for r in micro))
+    rows = {}
+    for r in micro:
+        rows.setdefault((r["op"], r["size"], r["slots"]), {})[r["runner"]] = r["ns_per_op"]
+    lines = ["$micro << EOD"]
+    for (op, size, slots), values in rows.items():
+        cells = ["%.6g" % values[k] if k in values else "-" for k in runners]
+        lines.append(" ".join([quote("%s %d/%d" % (op, size, slots))] + cells))
+    lines.append("EOD")
+    lines += [
+        "set title %s" % quote("microbenchmark: ns per operation (payload bytes/slots)"),
+        "set datafile missing '-'",
+        "set logscale y",
+        "set grid ytics",
+        "set key outside right top vertical",
+        "set xlabel ''",
+        "set ylabel %s" % quote("ns per operation"),
+        "set style data histograms",
+        "set style histogram clustered gap 1",
+        "set style fill solid 0.8 border -1",
+        "set xtics rotate by -60 font ',8'",
+        "plot " + ", ".join("$micro using %d%s lc rgb '%s' title %s"
+                            % (k + 2, ":xtic(1)" if k == 0 else "",
+                               LINE_COLORS[k % len(LINE_COLORS)], quote(name))
+                            for k, name in enumerate(runners)),
+        "unset logscale",
+        "set xtics norotate font ''",
+    ]
+    return lines, 1
+
+
+def script(doc, out):
+    meta = doc.get("gpugc_bench", {})
+    machine = meta.get("machine", {})
+    body, panels = [], 0
+    for present, make in ((doc.get("runs"), collection_panels),
+                          (doc.get("programs"), program_panels),
+                          (doc.get("micro"), micro_panel)):
+        if present:
+            lines, n = make(doc)
+            body += lines
+            panels += n
+    nrows = (panels + 1) // 2
+    title = "gpugc-bench - %s, %s cores" % (machine.get("cpu", "?"), machine.get("cores", "?"))
+    lines = ["set terminal %s" % (TERMINALS[out[out.rfind("."):]] % (ROW_HEIGHT * nrows)),
+             "set output %s" % quote(out),
+             "set multiplot layout %d,2 title %s" % (nrows, quote(title))]
+    return "\n".join(lines + body + ["unset multiplot"]) + "\n"
 
 
 def main():
@@ -126,8 +227,8 @@ def main():
         sys.exit("plot.py: gnuplot not found (Debian: apt-get install gnuplot-nox)")
     with open(src) as f:
         doc = json.load(f)
-    if not doc.get("runs"):
-        sys.exit("plot.py: %s has no runs to draw" % src)
+    if not (doc.get("runs") or doc.get("programs") or doc.get("micro")):
+        sys.exit("plot.py: %s has nothing to draw" % src)
     result = subprocess.run([gnuplot], input=script(doc, out), text=True,
                             capture_output=True, check=False)
     if result.returncode != 0:

@@ -126,10 +126,7 @@ static int reap(pid_t pid, const char *what) {
     return WEXITSTATUS(status);
 }
 
-/* Runs fn(arg, buf) in a child process and copies the size bytes it
- * leaves in buf back.  0 when the child ran fn to success, else -1 (with a
- * message: fn's, or that the child died). */
-static int in_child(int (*fn)(void *arg, void *buf), void *arg, void *buf, size_t size,
+int bench_in_child(int (*fn)(void *arg, void *buf), void *arg, void *buf, size_t size,
                     const char *what) {
     int fd[2];
     if (pipe(fd) != 0) {
@@ -170,22 +167,29 @@ typedef struct isolated_run {
     const bench_job *job;
 } isolated_run;
 
-/* In the child: the run, and its RSS unless the runner measured it. */
-static int run_child(void *arg, void *buf) {
-    const isolated_run *ir = arg;
-    bench_result *res = buf;
-    /* A child starts with its parent's peak RSS as its own; "5" resets it
-     * to the current RSS (Linux 4.0+).  Without it the growth below is
-     * still right, the peak may be the parent's. */
+uint64_t bench_rss_reset(void) {
+    /* "5" resets the peak to the current RSS (Linux 4.0+).  Without it
+     * growth is still right, the peak may be the parent's. */
     FILE *clear = fopen("/proc/self/clear_refs", "w");
     if (clear != NULL) {
         fputs("5", clear);
         fclose(clear);
     }
-    uint64_t before = proc_kib("/proc/self/status", "VmRSS:");
+    return proc_kib("/proc/self/status", "VmRSS:");
+}
+
+uint64_t bench_peak_rss(void) {
+    return proc_kib("/proc/self/status", "VmHWM:");
+}
+
+/* In the child: the run, and its RSS unless the runner measured it. */
+static int run_child(void *arg, void *buf) {
+    const isolated_run *ir = arg;
+    bench_result *res = buf;
+    uint64_t before = bench_rss_reset();
     int rc = ir->r->run(ir->r, ir->job, res);
     if (res->peak_rss == 0) {
-        res->peak_rss = proc_kib("/proc/self/status", "VmHWM:");
+        res->peak_rss = bench_peak_rss();
         res->rss_growth = res->peak_rss > before ? res->peak_rss - before : 0;
     }
     return rc;
@@ -195,7 +199,7 @@ int bench_run_isolated(const bench_runner *r, const bench_job *job, bench_result
     isolated_run ir = {r, job};
     char what[64];
     snprintf(what, sizeof what, "the %s run", r->name);
-    return in_child(run_child, &ir, res, sizeof *res, what);
+    return bench_in_child(run_child, &ir, res, sizeof *res, what);
 }
 
 typedef struct availability {
@@ -214,7 +218,7 @@ int bench_available_isolated(const bench_runner *r, char *why, size_t size) {
     availability a = {0};
     char what[64];
     snprintf(what, sizeof what, "asking whether %s is available", r->name);
-    if (in_child(available_child, (void *)r, &a, sizeof a, what) != 0) {
+    if (bench_in_child(available_child, (void *)r, &a, sizeof a, what) != 0) {
         snprintf(why, size, "asking whether it is available failed");
         return -1;
     }

@@ -1,6 +1,7 @@
 /* report.c - what gpugc-bench prints: the human tables on stdout, and the
  * JSON and CSV files that SCHEMA.md describes.  Both files are written from
- * one walk over a run's fields (run_fields), and stage figures come from
+ * one walk over a record's fields (run_fields for collection runs,
+ * program_fields, micro_fields), and stage figures come from
  * walking GPUGC_COLLECTION_STATS, so a stage the library adds shows up
  * everywhere without a change here. */
 #include "bench.h"
@@ -247,6 +248,136 @@ static void summary(FILE *out, const bench_report *rep) {
     }
 }
 
+/* ------------------------------------------------------------------------ */
+/* Programs and the microbenchmark                                           */
+/* ------------------------------------------------------------------------ */
+
+static bool same_job(const bench_program_job *a, const bench_program_job *b) {
+    return a->program == b->program && a->depth == b->depth && a->objects == b->objects;
+}
+
+/* The peers the programs' ratios are given against, in the order they
+ * ran: the same for every record, so that the CSV has one header. */
+static size_t program_refs(const bench_report *rep, const char *refs[MAX_REFS]) {
+    size_t n = 0;
+    for (size_t i = 0; i < rep->nprograms; i++) {
+        const bench_program_result *r = &rep->programs[i].r;
+        bool seen = false;
+        for (size_t k = 0; k < n; k++)
+            seen |= strcmp(refs[k], r->runner) == 0;
+        if (r->peer && !seen && n < MAX_REFS)
+            refs[n++] = r->runner;
+    }
+    return n;
+}
+
+/* ref's total time over rec's on the same job; NAN when ref did not run it. */
+static double program_ratio(const bench_report *rep, const bench_program_record *rec,
+                            const char *ref) {
+    for (size_t i = 0; i < rep->nprograms; i++) {
+        const bench_program_record *r = &rep->programs[i];
+        if (same_job(&r->job, &rec->job) && strcmp(r->r.runner, ref) == 0)
+            return r->r.total_ms / rec->r.total_ms;
+    }
+    return NAN;
+}
+
+static void ratio_cell(FILE *out, double x) {
+    if (isnan(x))
+        fprintf(out, "  %9s", "-");
+    else
+        fprintf(out, "  %8.2fx", x);
+}
+
+static void program_table(FILE *out, const bench_report *rep, size_t lo, size_t hi) {
+    const bench_program_job *job = &rep->programs[lo].job;
+    const char *refs[MAX_REFS];
+    size_t nrefs = program_refs(rep, refs);
+    if (job->program->id == BENCH_INTERP)
+        fprintf(out, "\n== %s, %llu objects, %llu steps, cycles %g, seed %llu",
+                job->program->name, (unsigned long long)job->objects,
+                (unsigned long long)job->steps, job->cycles, (unsigned long long)job->seed);
+    else
+        fprintf(out, "\n== %s, depth %u", job->program->name, job->depth);
+    fprintf(out, ": the whole program, automatic collection\n");
+    fprintf(out, "%-13s %10s %10s %5s %11s %20s %12s %12s", "runner", "total ms", "gc ms",
+            "gc %", "collections", "gen0/gen1/gen2", "max pause ms", "peak RSS MiB");
+    for (size_t k = 0; k < nrefs; k++)
+        fprintf(out, "  vs %-6s", refs[k]);
+    fputc('\n', out);
+    for (size_t i = lo; i < hi; i++) {
+        const bench_program_record *rec = &rep->programs[i];
+        const bench_program_result *r = &rec->r;
+        char gens[48] = "-";
+        if (r->generations)
+            snprintf(gens, sizeof gens, "%llu/%llu/%llu", (unsigned long long)r->gen[0],
+                     (unsigned long long)r->gen[1], (unsigned long long)r->gen[2]);
+        fprintf(out, "%-13s %10.1f", r->runner, r->total_ms);
+        cell(out, " %*.1f", 10, r->gc_ms);
+        cell(out, " %*.1f", 5, 100 * r->gc_ms / r->total_ms);
+        fprintf(out, " %11llu %20s", (unsigned long long)r->collections, gens);
+        cell(out, " %*.3f", 12, r->max_pause_ms);
+        fprintf(out, " %12.1f", (double)r->peak_rss / (1 << 20));
+        for (size_t k = 0; k < nrefs; k++)
+            ratio_cell(out, program_ratio(rep, rec, refs[k]));
+        fputc('\n', out);
+    }
+    if (nrefs > 0)
+        fprintf(out, "vs X: X's total time over the runner's (above 1: the runner is faster)\n");
+    fprintf(out, "check, every runner: %s\n  (%s)\n", rep->programs[lo].r.check,
+            job->program->checks);
+    for (size_t i = lo; i < hi; i++)
+        if (rep->programs[i].r.note[0] != '\0')
+            fprintf(out, "note: %s: %s\n", rep->programs[i].r.runner, rep->programs[i].r.note);
+}
+
+/* The microbenchmark result of runner, or NULL. */
+static const bench_micro_result *micro_of(const bench_report *rep, const char *runner) {
+    for (size_t i = 0; i < rep->nmicro; i++)
+        if (strcmp(rep->micro[i].runner, runner) == 0)
+            return &rep->micro[i];
+    return NULL;
+}
+
+/* ref's ns over res's for row i (above 1: res is faster); NAN without. */
+static double micro_ratio(const bench_report *rep, const bench_micro_result *res, size_t i,
+                          const char *ref) {
+    const bench_micro_result *r = micro_of(rep, ref);
+    return r != NULL ? r->ns[i] / res->ns[i] : NAN;
+}
+
+static const char *const micro_refs[] = {"bdwgc", "malloc"};
+enum { NMICRO_REFS = sizeof micro_refs / sizeof micro_refs[0] };
+
+static void micro_table(FILE *out, const bench_report *rep) {
+    const bench_micro_result *g = micro_of(rep, "gpugc");
+    fprintf(out, "\n== micro: ns per operation, the median of %d rounds of %d (free tree: "
+            "one decref of a %d-node tree, per node)\n%-14s %5s %5s", BENCH_MICRO_ROUNDS,
+            BENCH_MICRO_BATCH, (1 << (BENCH_MICRO_TREE_DEPTH + 1)) - 1, "op", "size", "slots");
+    for (size_t k = 0; k < rep->nmicro; k++)
+        fprintf(out, " %9s", rep->micro[k].runner);
+    if (g != NULL)
+        for (size_t k = 0; k < NMICRO_REFS; k++)
+            if (micro_of(rep, micro_refs[k]) != NULL)
+                fprintf(out, "  vs %-6s", micro_refs[k]);
+    fputc('\n', out);
+    for (size_t i = 0; i < bench_nmicro_rows; i++) {
+        const bench_micro_row *row = &bench_micro_rows[i];
+        fprintf(out, "%-14s %5u %5u", row->name, row->size, row->slots);
+        for (size_t k = 0; k < rep->nmicro; k++)
+            cell(out, " %*.2f", 9, rep->micro[k].ns[i]);
+        if (g != NULL)
+            for (size_t k = 0; k < NMICRO_REFS; k++)
+                if (micro_of(rep, micro_refs[k]) != NULL)
+                    ratio_cell(out, micro_ratio(rep, g, i, micro_refs[k]));
+        fputc('\n', out);
+    }
+    if (g != NULL)
+        fprintf(out, "vs X: X's ns over gpugc's (above 1: gpugc is faster)\n");
+    for (size_t k = 0; k < rep->nmicro; k++)
+        fprintf(out, "note: %s: %s\n", rep->micro[k].runner, rep->micro[k].note);
+}
+
 void bench_report_table(FILE *out, const bench_report *rep) {
     for (size_t lo = 0, hi; lo < rep->nrecords; lo = hi) {
         for (hi = lo + 1; hi < rep->nrecords &&
@@ -254,13 +385,23 @@ void bench_report_table(FILE *out, const bench_report *rep) {
             ;
         group_table(out, rep, lo, hi);
     }
-    if (rep->o->nsizes > 1)
+    if (rep->nrecords > 0 && rep->o->nsizes > 1)
         summary(out, rep);
+    for (size_t lo = 0, hi; lo < rep->nprograms; lo = hi) {
+        for (hi = lo + 1; hi < rep->nprograms &&
+                          same_job(&rep->programs[hi].job, &rep->programs[lo].job); hi++)
+            ;
+        program_table(out, rep, lo, hi);
+    }
+    if (rep->nmicro > 0)
+        micro_table(out, rep);
     for (size_t i = 0; i < rep->nskips; i++) {
         const bench_skip *s = &rep->skips[i];
         if (s->workload != NULL)
             fprintf(out, "skipped: %s on %s, %llu objects: %s\n", s->runner,
                     s->workload->name, (unsigned long long)s->objects, s->reason);
+        else if (s->program != NULL)
+            fprintf(out, "skipped: %s on %s: %s\n", s->runner, s->program->name, s->reason);
         else
             fprintf(out, "skipped: %s: %s\n", s->runner, s->reason);
     }
@@ -342,6 +483,103 @@ static void run_fields(const bench_report *rep, const bench_record *rec, emit_fn
     emit(ctx, "note", v_str(r->note));
 }
 
+static value v_nan_or(bool ok, double x) {
+    return ok ? v_num(x) : v_null();
+}
+
+/* Every field of program record i, in SCHEMA.md's order. */
+static void program_fields(const bench_report *rep, size_t i, emit_fn emit, void *ctx) {
+    const bench_program_record *rec = &rep->programs[i];
+    const bench_program_job *job = &rec->job;
+    const bench_program_result *r = &rec->r;
+    bool sized = job->program->id == BENCH_INTERP;
+    static const char *const gens[GPUGC_GENERATIONS] = {"gen0", "gen1", "gen2"};
+
+    emit(ctx, "kind", v_str("program"));
+    emit(ctx, "program", v_str(job->program->name));
+    emit(ctx, "runner", v_str(r->runner));
+    emit(ctx, "runner_kind", v_str(r->peer ? "peer" : "backend"));
+    emit(ctx, "depth", sized ? v_null() : v_int(job->depth));
+    emit(ctx, "objects", sized ? v_int(job->objects) : v_null());
+    emit(ctx, "steps", sized ? v_int(job->steps) : v_null());
+    emit(ctx, "cycles", v_nan_or(sized, job->cycles));
+    emit(ctx, "seed", sized ? v_int(job->seed) : v_null());
+    emit(ctx, "check", v_str(r->check));
+    emit(ctx, "total_ms", v_num(r->total_ms));
+    emit(ctx, "gc_ms", v_num(r->gc_ms));
+    emit(ctx, "collections", v_int(r->collections));
+    emit(ctx, "generations", (value){.kind = V_BEGIN});
+    for (int g = 0; g < GPUGC_GENERATIONS; g++)
+        emit(ctx, gens[g], r->generations ? v_int(r->gen[g]) : v_null());
+    emit(ctx, "generations", (value){.kind = V_END});
+    emit(ctx, "max_pause_ms", v_num(r->max_pause_ms));
+    emit(ctx, "peak_rss_bytes", v_int(r->peak_rss));
+    emit(ctx, "speedup", (value){.kind = V_BEGIN});
+    const char *refs[MAX_REFS];
+    for (size_t k = 0, n = program_refs(rep, refs); k < n; k++)
+        emit(ctx, refs[k], v_num(program_ratio(rep, rec, refs[k])));
+    emit(ctx, "speedup", (value){.kind = V_END});
+    emit(ctx, "note", v_str(r->note));
+}
+
+/* The microbenchmark's records: one per runner and row it measured. */
+static size_t micro_count(const bench_report *rep) {
+    size_t n = 0;
+    for (size_t k = 0; k < rep->nmicro; k++)
+        for (size_t i = 0; i < bench_nmicro_rows; i++)
+            n += !isnan(rep->micro[k].ns[i]);
+    return n;
+}
+
+static void micro_fields(const bench_report *rep, size_t n, emit_fn emit, void *ctx) {
+    const bench_micro_result *res = NULL;
+    size_t i = 0;
+    for (size_t k = 0; k < rep->nmicro && res == NULL; k++)
+        for (i = 0; i < bench_nmicro_rows; i++)
+            if (!isnan(rep->micro[k].ns[i]) && n-- == 0) {
+                res = &rep->micro[k];
+                break;
+            }
+    const bench_micro_row *row = &bench_micro_rows[i];
+    bool tree = row->op == BENCH_MICRO_FREE_TREE;
+    emit(ctx, "kind", v_str("micro"));
+    emit(ctx, "op", v_str(row->name));
+    emit(ctx, "runner", v_str(res->runner));
+    emit(ctx, "size", v_int(row->size));
+    emit(ctx, "slots", v_int(row->slots));
+    emit(ctx, "ns_per_op", v_num(res->ns[i]));
+    emit(ctx, "ops_per_round", v_int(tree ? (1u << (BENCH_MICRO_TREE_DEPTH + 1)) - 1
+                                          : BENCH_MICRO_BATCH));
+    emit(ctx, "rounds", v_int(BENCH_MICRO_ROUNDS));
+    emit(ctx, "peak_rss_bytes", v_int(res->peak_rss));
+    emit(ctx, "speedup", (value){.kind = V_BEGIN});
+    for (size_t k = 0; k < NMICRO_REFS; k++)
+        if (micro_of(rep, micro_refs[k]) != NULL)
+            emit(ctx, micro_refs[k], v_num(micro_ratio(rep, res, i, micro_refs[k])));
+    emit(ctx, "speedup", (value){.kind = V_END});
+    emit(ctx, "note", v_str(res->note));
+}
+
+static void collection_fields(const bench_report *rep, size_t i, emit_fn emit, void *ctx) {
+    run_fields(rep, &rep->records[i], emit, ctx);
+}
+
+/* The three kinds of record, as JSON lists and CSV files. */
+typedef void (*fields_fn)(const bench_report *rep, size_t i, emit_fn emit, void *ctx);
+static const struct {
+    const char *json, *csv_suffix;
+    fields_fn fields;
+} kinds[] = {
+    {"runs", "", collection_fields},
+    {"programs", "-programs", program_fields},
+    {"micro", "-micro", micro_fields},
+};
+enum { NKINDS = sizeof kinds / sizeof kinds[0] };
+
+static size_t kind_count(const bench_report *rep, size_t k) {
+    return k == 0 ? rep->nrecords : k == 1 ? rep->nprograms : micro_count(rep);
+}
+
 /* ------------------------------------------------------------------------ */
 /* JSON                                                                      */
 /* ------------------------------------------------------------------------ */
@@ -404,15 +642,20 @@ int bench_report_json(const char *path, const bench_report *rep) {
     json_string(f, rep->o->command);
     fprintf(f, ", \"date\": \"%s\",\n    \"machine\": {\"cpu\": ", date);
     json_string(f, cpu);
-    fprintf(f, ", \"cores\": %u, \"memory_bytes\": %llu}},\n  \"runs\": [\n", cores,
+    fprintf(f, ", \"cores\": %u, \"memory_bytes\": %llu}},\n", cores,
             (unsigned long long)memory);
-    for (size_t i = 0; i < rep->nrecords; i++) {
-        json_ctx j = {f, true};
-        fputs("    {", f);
-        run_fields(rep, &rep->records[i], json_emit, &j);
-        fputs(i + 1 < rep->nrecords ? "},\n" : "}\n", f);
+    for (size_t k = 0; k < NKINDS; k++) {
+        size_t n = kind_count(rep, k);
+        fprintf(f, "  \"%s\": [%s", kinds[k].json, n > 0 ? "\n" : "");
+        for (size_t i = 0; i < n; i++) {
+            json_ctx j = {f, true};
+            fputs("    {", f);
+            kinds[k].fields(rep, i, json_emit, &j);
+            fputs(i + 1 < n ? "},\n" : "}\n  ", f);
+        }
+        fputs("],\n", f);
     }
-    fputs("  ],\n  \"skipped\": [", f);
+    fputs("  \"skipped\": [", f);
     for (size_t i = 0; i < rep->nskips; i++) {
         const bench_skip *s = &rep->skips[i];
         fputs(i > 0 ? ",\n    {\"backend\": " : "\n    {\"backend\": ", f);
@@ -423,6 +666,9 @@ int bench_report_json(const char *path, const bench_report *rep) {
         if (s->workload != NULL) {
             json_string(f, s->workload->name);
             fprintf(f, ", \"objects\": %llu}", (unsigned long long)s->objects);
+        } else if (s->program != NULL) {
+            json_string(f, s->program->name);
+            fputs(", \"objects\": null}", f);
         } else {
             fputs("null, \"objects\": null}", f);
         }
@@ -482,26 +728,47 @@ static void csv_emit(void *ctx, const char *name, value v) {
     }
 }
 
-int bench_report_csv(const char *path, const bench_report *rep) {
+/* One kind's records into path: a header row, then a row each. */
+static int csv_file(const char *path, const bench_report *rep, size_t k) {
     FILE *f = fopen(path, "w");
     if (f == NULL) {
         perror(path);
         return -1;
     }
-    for (size_t i = 0; i < rep->nrecords; i++) {
+    for (size_t i = 0, n = kind_count(rep, k); i < n; i++) {
         if (i == 0) {
             csv_ctx h = {f, true, true, NULL};
-            run_fields(rep, &rep->records[0], csv_emit, &h);
+            kinds[k].fields(rep, 0, csv_emit, &h);
             fputc('\n', f);
         }
         csv_ctx c = {f, false, true, NULL};
-        run_fields(rep, &rep->records[i], csv_emit, &c);
+        kinds[k].fields(rep, i, csv_emit, &c);
         fputc('\n', f);
     }
     int failed = ferror(f);
     if (fclose(f) != 0 || failed) {
         perror(path);
         return -1;
+    }
+    return 0;
+}
+
+int bench_report_csv(const char *path, const bench_report *rep) {
+    size_t len = strlen(path);
+    size_t stem = len >= 4 && strcmp(path + len - 4, ".csv") == 0 ? len - 4 : len;
+    for (size_t k = 0; k < NKINDS; k++) {
+        char name[4096];
+        /* Collection runs go to path itself (an empty file when nothing
+         * ran at all), programs and micro records beside it when they ran. */
+        if (k > 0 && kind_count(rep, k) == 0)
+            continue;
+        snprintf(name, sizeof name, "%.*s%s%s", (int)stem, path, kinds[k].csv_suffix,
+                 path + stem);
+        if (k > 0 || kind_count(rep, 0) > 0 || (rep->nprograms == 0 && rep->nmicro == 0)) {
+            if (csv_file(name, rep, k) != 0)
+                return -1;
+            printf("csv: %s\n", name);
+        }
     }
     return 0;
 }

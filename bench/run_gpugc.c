@@ -121,5 +121,5 @@ static int gpugc_run(const bench_runner *r, const bench_job *job, bench_result *
 
 bench_runner bench_runner_gpugc(gpugc_backend b) {
     return (bench_runner){gpugc_backend_name(b), false, b, gpugc_available,
-                          gpugc_estimate, gpugc_run};
+                          gpugc_estimate, gpugc_run, bench_gpugc_program, bench_gpugc_micro};
 }

@@ -1,6 +1,6 @@
 """test_cli.py - gpugc-bench's command line: bad flags, size ranges, a size
-this machine cannot hold (refused at once, before anything is built), and
---plot.
+this machine cannot hold (refused at once, before anything is built), what
+--program and --micro select, and --plot.
 
     python3 test_cli.py GPUGC_BENCH SCRATCH_DIR
 """
@@ -33,15 +33,43 @@ def main():
 
     for bad in (["--objects", "20x"], ["--objects", "5k..2k"], ["--workload", "nope"],
                 ["--garbage", "1.5"], ["--hold", "0"], ["--peers", "jvm"],
-                ["--backend", "cpu,cpu"], ["--repeat", "0"], ["stray"]):
+                ["--backend", "cpu,cpu"], ["--repeat", "0"], ["stray"],
+                ["--program", "nope"], ["--program", "gcbench,gcbench"], ["--depth", "3"],
+                ["--depth", "22"], ["--cycles", "1.5"], ["--peers", "malloc,malloc"]):
         p, _ = run(bench, *bad)
         check(p.returncode == 2 and "see --help" in p.stderr,
               "%s: exit %d, stderr %r" % (" ".join(bad), p.returncode, p.stderr))
 
     p, _ = run(bench, "--help")
     check(p.returncode == 0 and all(w in p.stdout for w in
-                                    ("random", "list", "tree", "powerlaw", "pylike", "wide")),
-          "--help does not list every workload")
+                                    ("random", "list", "tree", "powerlaw", "pylike", "wide",
+                                     "binary-trees", "gcbench", "interp", "--micro")),
+          "--help does not list every workload, program and --micro")
+
+    # --program alone runs no collection benchmark; with --workload both run;
+    # malloc is skipped on interp, which makes cycles.
+    out = os.path.join(scratch, "cli_programs.json")
+    p, _ = run(bench, "--program", "binary-trees,interp", "--depth", "4", "--objects", "500",
+               "--backend", "cpu", "--peers", "malloc", "--json", out)
+    check(p.returncode == 0, "--program alone failed: %s" % p.stderr)
+    if p.returncode == 0:
+        with open(out) as f:
+            doc = json.load(f)
+        ran = [(r["program"], r["runner"]) for r in doc["programs"]]
+        check(doc["runs"] == [] and ran == [("binary-trees", "cpu"), ("binary-trees", "malloc"),
+                                            ("interp", "cpu")],
+              "--program alone ran %s and %d collection runs" % (ran, len(doc["runs"])))
+        check(any(s["backend"] == "malloc" and s["workload"] == "interp"
+                  for s in doc["skipped"]), "malloc on interp is not listed as skipped")
+    p, _ = run(bench, "--program", "binary-trees", "--depth", "4", "--workload", "tree",
+               "--objects", "1k", *small, "--json", out)
+    check(p.returncode == 0, "--program with --workload failed: %s" % p.stderr)
+    if p.returncode == 0:
+        with open(out) as f:
+            doc = json.load(f)
+        check(len(doc["runs"]) == 1 and len(doc["programs"]) == 1,
+              "--program with --workload: %d runs, %d programs"
+              % (len(doc["runs"]), len(doc["programs"])))
 
     # 4 G objects need far more than any machine this runs on: refused at
     # once, with the largest size that fits, before generating anything.
@@ -66,7 +94,9 @@ def main():
             plot = os.path.join(scratch, "cli_plot" + ext)
             if os.path.exists(plot):
                 os.remove(plot)
-            p, _ = run(bench, "--objects", "2k,4k", *small, "--plot", plot)
+            # collection runs and a program in one picture
+            p, _ = run(bench, "--objects", "2k,4k", "--workload", "pylike", "--program",
+                       "binary-trees", "--depth", "4", *small, "--plot", plot)
             ok = p.returncode == 0 and os.path.exists(plot)
             if ok:
                 with open(plot, "rb") as f:
