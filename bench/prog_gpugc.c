@@ -432,8 +432,9 @@ int bench_gpugc_micro(const bench_runner *r, bench_micro_result *res) {
         gpugc_decref(h, m->b);
     }
     snprintf(res->note, sizeof res->note,
-             "a heap with the defaults; batches of %d stay under threshold 700: "
-             "%llu collections ran", BENCH_MICRO_BATCH, (unsigned long long)c.n);
+             "a heap with the defaults; batches of %d stay under threshold %d: "
+             "%llu collections ran", BENCH_MICRO_BATCH, GPUGC_DEFAULT_THRESHOLD0,
+             (unsigned long long)c.n);
     gpugc_heap_free(h);
     free(m);
     return 0;

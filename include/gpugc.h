@@ -138,9 +138,19 @@ typedef enum {
 /* A heap's configuration: fill it with gpugc_config_init, then change what
  * you need.  The fields GPUGC_OPTIONS lists (below) are options, which the
  * environment overrides. */
+/* The default generation-0 threshold.  CPython's is 700 (2000 from 3.13);
+ * measured with gpugc-bench --program binary-trees,gcbench,interp on 2
+ * cores (defaults otherwise), 700 / 2000 / 5000 / 10000 gave total times
+ * of 952 / 855 / 758 / 727 ms (binary-trees, depth 16), 927 / 828 / 715 /
+ * 689 ms (GCBench) and 289 / 273 / 248 / 220 ms (interp, 100k), with the
+ * longest pauses 3.9 / 3.7 / 3.0 / 4.1, 8.5 / 4.6 / 2.6 / 4.0 and 21.5 /
+ * 21.5 / 7.6 / 12.8 ms and the same peak memory: 5000 takes most of the
+ * gain with the shortest pauses. */
+#define GPUGC_DEFAULT_THRESHOLD0 5000
+
 typedef struct gpugc_config {
     gpugc_backend backend;  /* option GPUGC_BACKEND                         */
-    uint32_t threshold[GPUGC_GENERATIONS]; /* CPython's (700, 10, 10):
+    uint32_t threshold[GPUGC_GENERATIONS]; /* (GPUGC_DEFAULT_THRESHOLD0, 10, 10):
                                generation 0 is collected when allocations
                                minus deallocations of tracked objects exceed
                                threshold[0]; generation g>0 when g-1 was

@@ -24,8 +24,9 @@ void gpugc_config_init(gpugc_config *cfg) {
 #define OPTION_DEFAULT(kind, field, NAME, dflt, max, doc) cfg->field = dflt;
     GPUGC_OPTIONS(OPTION_DEFAULT)
 #undef OPTION_DEFAULT
-    /* CPython's defaults (Modules/gcmodule.c). */
-    cfg->threshold[0] = 700;
+    /* CPython's older generations (Modules/gcmodule.c); generation 0's is
+     * gpugc's own, by measurement (gpugc.h). */
+    cfg->threshold[0] = GPUGC_DEFAULT_THRESHOLD0;
     cfg->threshold[1] = 10;
     cfg->threshold[2] = 10;
 #ifdef GPUGC_DEBUG

@@ -541,7 +541,7 @@ static void test_automatic_collection(void **state) {
      * allocations or so, and the heap should never hold many more. */
     gpugc_config cfg;
     gpugc_config_init(&cfg);
-    assert_int_equal(cfg.threshold[0], 700); /* CPython's defaults */
+    assert_int_equal(cfg.threshold[0], GPUGC_DEFAULT_THRESHOLD0);
     assert_int_equal(cfg.threshold[1], 10);
     assert_int_equal(cfg.threshold[2], 10);
     cfg.threshold[0] = 10;

@@ -108,7 +108,7 @@ static void test_thresholds(void **state) {
     assert_non_null(h);
     uint32_t t[GPUGC_GENERATIONS];
     assert_int_equal(gpugc_get_threshold(h, t), GPUGC_OK);
-    assert_int_equal(t[0], 700);
+    assert_int_equal(t[0], GPUGC_DEFAULT_THRESHOLD0);
     assert_int_equal(t[1], 10);
     assert_int_equal(t[2], 10);
 
