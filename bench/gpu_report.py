@@ -37,9 +37,12 @@ def main():
         groups.setdefault((r["workload"], r["objects"]), []).append(r)
     for (workload, objects), runs in groups.items():
         cpu = [r["mark_ms"] for r in runs
-               if r.get("backend_ran") in ("cpu", "cpu-parallel") and r.get("mark_ms")]
+               if r.get("backend_ran") in ("cpu", "cpu-parallel") and not r.get("fallback")
+               and r.get("mark_ms")]
         for r in runs:
             name = r.get("backend_ran") or r.get("backend") or r.get("peer") or r.get("kind")
+            if r.get("fallback"):  # the chosen backend failed: the CPU reference's marks
+                name = f"{name} (fallback: {r.get('backend')} failed)"
             mark = r.get("mark_ms")
             search = (r.get("stages") or {}).get("mark")
             geps = r["edges"] / (search * 1e-3) / 1e9 if search and r.get("edges") else None

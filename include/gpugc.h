@@ -557,8 +557,8 @@ GPUGC_API void gpugc_set_output(gpugc_heap *h, gpugc_output fn, void *data);
  * (the benchmark prints every field this way). */
 #define GPUGC_COLLECTION_STATS(X)                                               \
     X(int32_t, generation, "generation collected")                              \
-    X(int32_t, backend, "gpugc_backend that ran the mark phase")                \
-    X(int32_t, fallback, "1 if the backend failed and the CPU reference ran")   \
+    X(int32_t, backend, "gpugc_backend whose mark was used (CPU after a fallback)") \
+    X(int32_t, fallback, "1 if the chosen backend failed and the CPU reference ran") \
     X(uint64_t, objects, "objects in the collected set")                        \
     X(uint64_t, edges, "reference slots of the set's objects")                  \
     X(uint64_t, unreachable, "unreachable objects found")                       \

@@ -46,6 +46,8 @@ static int run_mark(gpugc_heap *h, mark_job *job) {
               ops->name, gpugc_strerror(st));
     for (size_t k = 0; k < job->nset; k++)
         bit_clear(job->garbage, job->set[k]);
+    /* The figures name the backend whose marks are used: the reference. */
+    job->stats->backend = GPUGC_BACKEND_CPU;
     job->stats->fallback = 1;
     return gpugc__backend_cpu.mark(h, NULL, job);
 }

@@ -449,6 +449,7 @@ static void test_fault_each_stage(void **state) {
             assert_int_equal(collect(&cpu, &a), 0);
             assert_int_equal(collect(&gpu, &b), 0);
             assert_int_equal(b.fallback, fresh);
+            assert_int_equal(b.backend, fresh ? GPUGC_BACKEND_CPU : device);
             /* some garbage for this round: a few small cycles */
             for (int g = 0; g < 2; g++) {
                 graph *x = both[g];
@@ -472,6 +473,7 @@ static void test_fault_each_stage(void **state) {
             expect_same(&cpu, &gpu);
             if (!b.fallback)
                 break; /* the collection made fewer than k + 1 requests */
+            assert_int_equal(b.backend, GPUGC_BACKEND_CPU); /* whose marks were used */
             fired++;
             assert_true(gpu.errors >= 1);
             assert_int_equal(gpu.last_status, GPUGC_EDEVICE);

@@ -165,6 +165,7 @@ static void test_mark_fault_frees_nothing(void **state) {
         assert_int_equal(r, 1);
         assert_int_equal(gpugc_last_collection(h, &st, sizeof st), GPUGC_OK);
         assert_int_equal(st.fallback, 1);
+        assert_int_equal(st.backend, GPUGC_BACKEND_CPU); /* whose marks were used */
         assert_int_equal(gpugc_object_count(h), 1);
         gpugc_decref(h, live);
         return;
