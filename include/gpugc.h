@@ -725,6 +725,10 @@ typedef enum {
     GPUGC_FAULT_DEVICE_ALLOC,  /* a device memory allocation               */
     GPUGC_FAULT_DEVICE_COPY,   /* a copy or map between host and device    */
     GPUGC_FAULT_DEVICE_LAUNCH, /* a kernel launch                           */
+    GPUGC_FAULT_DEVICE_RUNAWAY, /* a device search that never ends: from the
+                                  next level on, every level reads as one
+                                  more object (the bound on the search must
+                                  stop it)                                  */
     GPUGC_FAULT_COUNT
 } gpugc_fault;
 

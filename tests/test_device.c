@@ -491,6 +491,40 @@ static void test_fault_each_stage(void **state) {
     graph_close(&gpu);
 }
 
+/* A device whose search never ends (every level reads as one more member,
+ * as a kernel bug could make it): the bound on the search stops it, the
+ * collection finishes on the CPU reference with the same result, says so,
+ * and the next one runs on the device again.  Handoff off: a narrow
+ * search would otherwise be finished on the CPU before the bound. */
+static void test_runaway_search_falls_back(void **state) {
+    (void)state;
+    uint32_t n = 3000;
+    graph cpu, gpu;
+    graph_open(&cpu, 0, GPUGC_BACKEND_CPU, 0, n);
+    graph_open(&gpu, 1, device, 0, n);
+    graph *both[2] = {&cpu, &gpu};
+    for (int g = 0; g < 2; g++) {
+        rng_state = 5;
+        make_objects(both[g], 2);
+        wire_random(both[g]);
+        for (uint32_t i = 0; i < n; i += 3)
+            drop(both[g], i);
+    }
+    assert_int_equal(gpugc_inject_fault(gpu.h, GPUGC_FAULT_DEVICE_RUNAWAY, 0), GPUGC_OK);
+    gpugc_collection_stats a, b;
+    int64_t na = collect(&cpu, &a), nb = collect(&gpu, &b);
+    assert_int_equal(nb, na);
+    expect_same(&cpu, &gpu);
+    assert_int_equal(b.fallback, 1);
+    assert_int_equal(b.backend, GPUGC_BACKEND_CPU);
+    assert_int_equal(gpu.errors, 2); /* the fault found, then the fallback */
+    assert_int_equal(gpu.last_status, GPUGC_EDEVICE);
+    gpu.errors = 0;
+    collect_both(&cpu, &gpu);
+    graph_close(&cpu);
+    graph_close(&gpu);
+}
+
 /* No driver, ICD or device: the backend says so, choosing it explicitly fails
  * heap creation with GPUGC_ENODEV, and AUTO collects on the CPU. */
 static void test_no_device(void **state) {
@@ -548,6 +582,7 @@ int main(void) {
         cmocka_unit_test(test_transfer_bound),
         cmocka_unit_test(test_corrupt_counts),
         cmocka_unit_test(test_fault_each_stage),
+        cmocka_unit_test(test_runaway_search_falls_back),
     };
     return cmocka_run_group_tests(tests, need_device, NULL);
 }

@@ -376,9 +376,13 @@ static int mark(device_mark *d, const mark_job *job, bool *handed, uint64_t *ns_
                          "gpugc_collect: object %u has more references from slots than its count",
                          ctl[CTL_CORRUPT]);
     /* Invariant: ctl holds the sizes of levels 0 .. known, and levels
-     * before `depth` were looked at; narrow counts the levels in a row
-     * that were narrow and not growing. */
+     * before `depth` were looked at, `reached` members in all; narrow
+     * counts the levels in a row that were narrow and not growing.  Each
+     * member joins one level at most, so more members or more levels than
+     * the set has are a device fault, not a search to wait for. */
     uint32_t known = 0, batch = 1, prev = UINT32_MAX, narrow = 0;
+    uint64_t reached = 0;
+    bool runaway = gpugc__fault_fires(d->h, GPUGC_FAULT_DEVICE_RUNAWAY);
     for (uint32_t depth = 0;; depth++) {
         if (depth > known) {
             rc = queue_levels(d, known + 1, batch);
@@ -389,9 +393,16 @@ static int mark(device_mark *d, const mark_job *job, bool *handed, uint64_t *ns_
             known += batch;
             batch = batch * 2 < BATCH_MAX ? batch * 2 : BATCH_MAX;
         }
-        uint32_t n = ctl[CTL_COUNT(depth)];
+        uint32_t n = runaway ? 1 : ctl[CTL_COUNT(depth)];
         if (n == 0)
             return GPUGC_OK; /* the search is over; later levels are empty */
+        reached += n;
+        if (reached > job->nset || depth >= job->nset)
+            return gpugc__set_error(d->h, GPUGC_EDEVICE,
+                                    "%s: the search reached %llu members in %u levels of a set "
+                                    "of %zu: the device is at fault",
+                                    d->api->name, (unsigned long long)reached, depth + 1,
+                                    job->nset);
         narrow = n < HANDOFF_WIDTH && n <= prev ? narrow + 1 : 0;
         prev = n;
         if (d->handoff && narrow >= HANDOFF_LEVELS) {
