@@ -167,11 +167,16 @@ static uint64_t sweep(gpugc_heap *h, uint32_t *garbage, size_t n, bool save, uin
 
 /* ---- a collection ---------------------------------------------------------- */
 
-/* The set of a collection of generations 0..g, in a new array; room is
- * made now in the generation survivors join (`target`) and, with `save`,
- * in the garbage list, so that nothing can fail once garbage is known.
- * NULL (reported) when memory is short: nothing changed. */
-static uint32_t *build_set(gpugc_heap *h, int g, uint32_t target, bool save, size_t *n) {
+/* The set of a collection of generations 0..g.  Room is made first in the
+ * generation survivors join (`target`) and, with `save`, in the garbage
+ * list, so that nothing can fail once garbage is known.  A full collection
+ * promotes first, and its set is the oldest generation's own list: no copy
+ * (*owned false; promote_undo puts the young back if the mark fails).  A
+ * young one's set is a new array (*owned true), since promotion changes
+ * the generations the mark reads.  GPUGC_ENOMEM (reported) when memory is
+ * short: nothing changed. */
+static int build_set(gpugc_heap *h, int g, uint32_t target, bool save, uint32_t **out, size_t *n,
+                     bool *owned) {
     size_t count = 0, moved = 0;
     for (int s = 0; s <= g; s++) {
         count += h->gen[s].ids.n;
@@ -180,18 +185,61 @@ static uint32_t *build_set(gpugc_heap *h, int g, uint32_t target, bool save, siz
     }
     if (!gpugc__vec_reserve(h, &h->gen[target].ids, moved, "gpugc_collect") ||
         (save && !gpugc__vec_reserve(h, &h->saved, count, "gpugc_collect (garbage list)")))
-        return NULL;
+        return GPUGC_ENOMEM;
+    *n = count;
+    if (g == GPUGC_GENERATIONS - 1) {
+        promote(h, g, target);
+        *owned = false;
+        *out = h->gen[target].ids.v;
+        return GPUGC_OK;
+    }
     uint32_t *set = gpugc__heap_malloc(h, count * sizeof *set + 1, "gpugc_collect (set)");
     if (!set)
-        return NULL;
+        return GPUGC_ENOMEM;
     size_t k = 0;
     for (int s = 0; s <= g; s++) {
         if (h->gen[s].ids.n)
             memcpy(set + k, h->gen[s].ids.v, h->gen[s].ids.n * sizeof *set);
         k += h->gen[s].ids.n;
     }
-    *n = count;
-    return set;
+    *owned = true;
+    *out = set;
+    return GPUGC_OK;
+}
+
+/* Undoes a full collection's promotion of young[s] members of each younger
+ * generation s, which promote appended in order of s. */
+static void promote_undo(gpugc_heap *h, const size_t young[GPUGC_GENERATIONS]) {
+    for (int s = GPUGC_GENERATIONS - 2; s >= 0; s--)
+        gpugc__gen_move_tail(h, GPUGC_GENERATIONS - 1, (uint32_t)s, young[s]);
+}
+
+/* The garbage of a collection whose marks are in h->garbage: the set's
+ * members with their bit set.  A young set is compacted in place; a full
+ * collection's (the oldest generation's list, which the sweep changes)
+ * gives a new array, listed from the bitmap in id order, whose words are
+ * zero for the live heap.  NULL (reported) when memory is short. */
+static uint32_t *list_garbage(gpugc_heap *h, uint32_t *set, size_t n, bool owned, size_t *ng) {
+    size_t found = 0;
+    if (owned) {
+        for (size_t k = 0; k < n; k++)
+            if (bit_get(h->garbage, set[k]))
+                set[found++] = set[k];
+        *ng = found;
+        return set;
+    }
+    size_t words = ((size_t)h->nids + 63) / 64;
+    for (size_t w = 0; w < words; w++)
+        found += (size_t)__builtin_popcountll(h->garbage[w]);
+    uint32_t *garbage = gpugc__heap_malloc(h, found * sizeof *garbage + 1, "gpugc_collect (garbage)");
+    if (!garbage)
+        return NULL;
+    size_t k = 0;
+    for (size_t w = 0; w < words && k < found; w++)
+        for (uint64_t b = h->garbage[w]; b; b &= b - 1)
+            garbage[k++] = (uint32_t)(w * 64 + (unsigned)__builtin_ctzll(b));
+    *ng = found;
+    return garbage;
 }
 
 /* The generations' counters once a collection of 0..g has found what of
@@ -231,40 +279,47 @@ static int64_t collect_generations(gpugc_heap *h, int g, uint64_t *saved) {
     uint64_t t0 = gpugc__now_ns();
     st.generation = g;
     uint32_t target = g + 1 < GPUGC_GENERATIONS ? (uint32_t)g + 1 : (uint32_t)g;
-    bool save = h->debug & GPUGC_DEBUG_SAVEALL;
-    size_t n = 0;
-    uint32_t *set = build_set(h, g, target, save, &n);
-    if (!set)
+    bool save = h->debug & GPUGC_DEBUG_SAVEALL, owned;
+    size_t n = 0, young[GPUGC_GENERATIONS] = {0}, ng = 0;
+    for (int s = 0; s + 1 < GPUGC_GENERATIONS; s++)
+        young[s] = h->gen[s].ids.n;
+    uint32_t *set;
+    if (build_set(h, g, target, save, &set, &n, &owned) != GPUGC_OK)
         return GPUGC_ENOMEM;
 
+    /* Program code run meanwhile (an error handler) may not change the
+     * heap: the marks are being computed from it. */
+    h->busy |= BUSY_MARKING;
     mark_job job = {set, n, g, h->garbage, &st};
     int status = run_mark(h, &job);
-    if (status != GPUGC_OK) {
+    uint32_t *garbage = status == GPUGC_OK ? list_garbage(h, set, n, owned, &ng) : NULL;
+    h->busy &= ~BUSY_MARKING;
+    if (!garbage) {
         for (size_t k = 0; k < n; k++)
             bit_clear(h->garbage, set[k]);
-        free(set);
-        return status;
+        if (owned)
+            free(set);
+        else
+            promote_undo(h, young);
+        return status != GPUGC_OK ? status : GPUGC_ENOMEM;
     }
 
     uint64_t t1 = gpugc__now_ns();
-    promote(h, g, target);
-    size_t ng = 0;
-    for (size_t k = 0; k < n; k++)
-        if (bit_get(h->garbage, set[k]))
-            set[ng++] = set[k];
+    if (owned)
+        promote(h, g, target);
     count_collection(h, g, n - ng);
     st.objects = n;
     st.unreachable = ng;
     if (h->debug & GPUGC_DEBUG_COLLECTABLE)
         for (size_t k = 0; k < ng; k++)
-            gpugc__debug_object(h, "collectable", set[k]);
-    st.collected = sweep(h, set, ng, save, saved);
+            gpugc__debug_object(h, "collectable", garbage[k]);
+    st.collected = sweep(h, garbage, ng, save, saved);
     st.resurrected = ng - st.collected - *saved;
     if (g == GPUGC_GENERATIONS - 1) { /* the old heap as the sweep left it */
         h->long_lived_pending = 0;
         h->long_lived_total = h->gen[g].ids.n;
     }
-    free(set);
+    free(garbage);
     uint64_t t2 = gpugc__now_ns();
     st.ns_sweep = t2 - t1;
     st.ns_total = t2 - t0;
@@ -305,8 +360,9 @@ static int64_t collect(gpugc_heap *h, int g) {
 }
 
 int64_t gpugc_collect(gpugc_heap *h, int generation) {
-    if (!gpugc__enter(h, "gpugc_collect"))
-        return GPUGC_REFUSED(h);
+    int refused = gpugc__enter(h, "gpugc_collect");
+    if (refused != GPUGC_OK)
+        return refused;
     int64_t found;
     if (generation < 0 || generation >= GPUGC_GENERATIONS)
         found = gpugc__set_error(h, GPUGC_EINVAL, "gpugc_collect: generation %d is not 0, 1 or 2",
@@ -338,14 +394,14 @@ void gpugc__maybe_collect(gpugc_heap *h) {
 }
 
 void gpugc_enable(gpugc_heap *h) {
-    if (!gpugc__enter(h, "gpugc_enable"))
+    if (gpugc__enter(h, "gpugc_enable") != GPUGC_OK)
         return;
     h->enabled = true;
     gpugc__leave(h);
 }
 
 void gpugc_disable(gpugc_heap *h) {
-    if (!gpugc__enter(h, "gpugc_disable"))
+    if (gpugc__enter(h, "gpugc_disable") != GPUGC_OK)
         return;
     h->enabled = false;
     gpugc__leave(h);

@@ -101,8 +101,9 @@ static int inject_fault(gpugc_heap *h, gpugc_fault site, int64_t countdown) {
 }
 
 int gpugc_inject_fault(gpugc_heap *h, gpugc_fault site, int64_t countdown) {
-    if (!gpugc__enter(h, "gpugc_inject_fault"))
-        return GPUGC_REFUSED(h);
+    int refused = gpugc__enter(h, "gpugc_inject_fault");
+    if (refused != GPUGC_OK)
+        return refused;
     int r = inject_fault(h, site, countdown);
     gpugc__leave(h);
     return r;

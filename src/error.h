@@ -8,6 +8,7 @@
 #include <stddef.h>
 
 #include "gpugc.h"
+#include "heap.h"
 
 /* Records status and message on h (or the thread's heap-less slot) and calls
  * the handler.  Returns status, so callers can `return gpugc__set_error(...)`. */
@@ -35,20 +36,26 @@ static inline void gpugc__thread_leave(gpugc_heap *h) { (void)h; }
 #endif
 
 /* The entry of every public call that changes a heap, and its exit: h is
- * not NULL (else GPUGC_EINVAL, reported on behalf of fn) and the threading
- * contract holds (debug builds; else GPUGC_ETHREAD).  False when the call
- * is refused: it then returns GPUGC_REFUSED(h) (or NULL), having changed
+ * not NULL (else GPUGC_EINVAL, reported on behalf of fn), the threading
+ * contract holds (debug builds; else GPUGC_ETHREAD), and no collection is
+ * marking (an error handler called meanwhile; else GPUGC_EBUSY: the marks
+ * are being computed from the heap).  GPUGC_OK, or the status of the
+ * refusal, reported: the call then returns it (or NULL), having changed
  * nothing.  Debug builds check on the outermost exit that the heap is
  * settled: not busy, nothing pending. */
-static inline bool gpugc__enter(gpugc_heap *h, const char *fn) {
-    if (!h) {
-        gpugc__set_error(NULL, GPUGC_EINVAL, "%s: heap is NULL", fn);
-        return false;
+static inline int gpugc__enter(gpugc_heap *h, const char *fn) {
+    if (!h)
+        return gpugc__set_error(NULL, GPUGC_EINVAL, "%s: heap is NULL", fn);
+    if (!gpugc__thread_enter(h, fn))
+        return GPUGC_ETHREAD;
+    if (h->busy & BUSY_MARKING) {
+        gpugc__thread_leave(h);
+        return gpugc__set_error(h, GPUGC_EBUSY,
+                                "%s: called while a collection marks (from an error handler)", fn);
     }
-    return gpugc__thread_enter(h, fn);
+    return GPUGC_OK;
 }
 static inline void gpugc__leave(gpugc_heap *h) { gpugc__thread_leave(h); }
-#define GPUGC_REFUSED(h) ((h) ? GPUGC_ETHREAD : GPUGC_EINVAL)
 
 /* True when a fault armed at `site` fires now (gpugc_inject_fault). */
 bool gpugc__fault_fires(gpugc_heap *h, gpugc_fault site);

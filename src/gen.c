@@ -30,6 +30,19 @@ int gpugc__gen_move(gpugc_heap *h, uint32_t id, uint32_t g) {
     return gpugc__gen_add(h, id, g); /* cannot fail: the room is there */
 }
 
+void gpugc__gen_move_tail(gpugc_heap *h, uint32_t from, uint32_t to, size_t count) {
+    u32vec *src = &h->gen[from].ids, *dst = &h->gen[to].ids;
+    GPUGC_ASSERT(count <= src->n && dst->n + count <= dst->cap);
+    for (size_t k = src->n - count; k < src->n; k++) {
+        uint32_t id = src->v[k];
+        h->gen_pos[id] = (uint32_t)dst->n;
+        dst->v[dst->n++] = id;
+        dirty_id(h, id);
+        h->meta[id] = (h->meta[id] & ~META_GEN_MASK) | to;
+    }
+    src->n -= count;
+}
+
 void gpugc__gen_merge(gpugc_heap *h, uint32_t from, uint32_t to) {
     u32vec *src = &h->gen[from].ids, *dst = &h->gen[to].ids;
     size_t kept = 0;

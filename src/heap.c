@@ -176,7 +176,7 @@ static gpugc_type type_register(gpugc_heap *h, const gpugc_type_desc *desc) {
 }
 
 gpugc_type gpugc_type_register(gpugc_heap *h, const gpugc_type_desc *desc) {
-    if (!gpugc__enter(h, "gpugc_type_register"))
+    if (gpugc__enter(h, "gpugc_type_register") != GPUGC_OK)
         return (gpugc_type)-1;
     gpugc_type r = type_register(h, desc);
     gpugc__leave(h);

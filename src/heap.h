@@ -68,6 +68,8 @@ enum {
     BUSY_RELEASING = 1u << 3,  /* the decref cascade: a nested release
                                   leaves its ids to the running one         */
     BUSY_DYING = 1u << 4,      /* gpugc_heap_free: counts stop moving       */
+    BUSY_MARKING = 1u << 5,    /* a collection's mark phase: no call that
+                                  changes the heap (an error handler's)     */
 };
 
 /* A module's own id-indexed array (weak-reference lists, allocation

@@ -349,8 +349,9 @@ static int make_immortal(gpugc_heap *h, void *obj) {
 }
 
 int gpugc_make_immortal(gpugc_heap *h, void *obj) {
-    if (!gpugc__enter(h, "gpugc_make_immortal"))
-        return GPUGC_REFUSED(h);
+    int refused = gpugc__enter(h, "gpugc_make_immortal");
+    if (refused != GPUGC_OK)
+        return refused;
     int r = make_immortal(h, obj);
     gpugc__leave(h);
     return r;
@@ -362,7 +363,7 @@ int gpugc_make_immortal(gpugc_heap *h, void *obj) {
 
 void *gpugc_new_at(gpugc_heap *h, gpugc_type t, uint32_t nrefs, size_t size, const char *file,
                    int line) {
-    if (!gpugc__enter(h, "gpugc_new"))
+    if (gpugc__enter(h, "gpugc_new") != GPUGC_OK)
         return NULL;
     void *p = new_at(h, t, nrefs, size, file, line);
     gpugc__leave(h);
@@ -370,30 +371,32 @@ void *gpugc_new_at(gpugc_heap *h, gpugc_type t, uint32_t nrefs, size_t size, con
 }
 
 void gpugc_incref(gpugc_heap *h, void *obj) {
-    if (!gpugc__enter(h, "gpugc_incref"))
+    if (gpugc__enter(h, "gpugc_incref") != GPUGC_OK)
         return;
     incref(h, obj);
     gpugc__leave(h);
 }
 
 void gpugc_decref(gpugc_heap *h, void *obj) {
-    if (!gpugc__enter(h, "gpugc_decref"))
+    if (gpugc__enter(h, "gpugc_decref") != GPUGC_OK)
         return;
     decref(h, obj);
     gpugc__leave(h);
 }
 
 int gpugc_set_ref(gpugc_heap *h, void *obj, uint32_t slot, void *target) {
-    if (!gpugc__enter(h, "gpugc_set_ref"))
-        return GPUGC_REFUSED(h);
+    int refused = gpugc__enter(h, "gpugc_set_ref");
+    if (refused != GPUGC_OK)
+        return refused;
     int st = set_ref(h, obj, slot, target);
     gpugc__leave(h);
     return st;
 }
 
 int gpugc_resize_refs(gpugc_heap *h, void *obj, uint32_t nrefs) {
-    if (!gpugc__enter(h, "gpugc_resize_refs"))
-        return GPUGC_REFUSED(h);
+    int refused = gpugc__enter(h, "gpugc_resize_refs");
+    if (refused != GPUGC_OK)
+        return refused;
     int st = resize_refs(h, obj, nrefs);
     gpugc__leave(h);
     return st;

@@ -111,8 +111,9 @@ out:
 }
 
 int gpugc_validate(gpugc_heap *h) {
-    if (!gpugc__enter(h, "gpugc_validate"))
-        return GPUGC_REFUSED(h);
+    int refused = gpugc__enter(h, "gpugc_validate");
+    if (refused != GPUGC_OK)
+        return refused;
     int r = validate(h);
     gpugc__leave(h);
     return r;

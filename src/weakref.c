@@ -154,7 +154,7 @@ static gpugc_weakref *weakref_new(gpugc_heap *h, void *obj, gpugc_weakref_cb cb,
 }
 
 gpugc_weakref *gpugc_weakref_new(gpugc_heap *h, void *obj, gpugc_weakref_cb cb, void *data) {
-    if (!gpugc__enter(h, "gpugc_weakref_new"))
+    if (gpugc__enter(h, "gpugc_weakref_new") != GPUGC_OK)
         return NULL;
     gpugc_weakref *r = weakref_new(h, obj, cb, data);
     gpugc__leave(h);
@@ -175,7 +175,7 @@ static void *weakref_get(gpugc_heap *h, gpugc_weakref *w) {
 }
 
 void *gpugc_weakref_get(gpugc_heap *h, gpugc_weakref *w) {
-    if (!gpugc__enter(h, "gpugc_weakref_get"))
+    if (gpugc__enter(h, "gpugc_weakref_get") != GPUGC_OK)
         return NULL;
     void *r = weakref_get(h, w);
     gpugc__leave(h);
@@ -213,7 +213,7 @@ static void weakref_free(gpugc_heap *h, gpugc_weakref *w) {
 }
 
 void gpugc_weakref_free(gpugc_heap *h, gpugc_weakref *w) {
-    if (!gpugc__enter(h, "gpugc_weakref_free"))
+    if (gpugc__enter(h, "gpugc_weakref_free") != GPUGC_OK)
         return;
     weakref_free(h, w);
     gpugc__leave(h);

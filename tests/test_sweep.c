@@ -841,6 +841,62 @@ static void test_refcount_death_callback(void **state) {
     assert_int_equal(errors, 3);
 }
 
+/* 16. An error handler called while a collection marks (its backend
+ * failed, or the mark did) may not change the heap, from which the marks
+ * are being computed: a collection, a slot store and a decref from it are
+ * refused with GPUGC_EBUSY and change nothing; the collection then ends as
+ * it would have (on the CPU after a fallback, or failed, freeing nothing). */
+static struct {
+    int acted, collect_status, set_status, decref_status;
+    void *held;
+} M;
+
+static void meddling_handler(gpugc_heap *h, int status, const char *message, void *data) {
+    count_error(h, status, message, data);
+    if (status != GPUGC_EFAULT || M.acted++)
+        return;
+    M.collect_status = (int)gpugc_collect(h, 0);
+    M.set_status = gpugc_set_ref(h, S.keep, 0, NULL);
+    gpugc_decref(h, M.held);
+    M.decref_status = gpugc_last_error(h);
+}
+
+static void test_error_handler_refused_while_marking(void **state) {
+    (void)state;
+    memset(&M, 0, sizeof M);
+    void *a, *b;
+    pair(S.node, 0, 1, &a, &b);
+    drop(a);
+    drop(b);
+    M.held = obj(S.node, 1, 2);
+    link_to(S.keep, 0, M.held);
+    size_t rc = gpugc_refcount(S.h, M.held);
+    gpugc_set_error_handler(S.h, meddling_handler, NULL);
+    assert_int_equal(gpugc_inject_fault(S.h, GPUGC_FAULT_MARK, 0), GPUGC_OK);
+    int64_t found = gpugc_collect(S.h, 2);
+    gpugc_set_error_handler(S.h, count_error, NULL);
+    assert_int_equal(M.acted, 1);
+    assert_int_equal(M.collect_status, GPUGC_EBUSY);
+    assert_int_equal(M.set_status, GPUGC_EBUSY);
+    assert_int_equal(M.decref_status, GPUGC_EBUSY);
+    assert_int_equal(gpugc_refcount(S.h, M.held), rc);
+    assert_ptr_equal(gpugc_get_ref(S.h, S.keep, 0), M.held);
+    /* The serial reference (cpu, or AUTO's choice for a set this small)
+     * has no fallback: the collection fails; any other backend falls back. */
+    if (found == GPUGC_EFAULT) {
+        assert_int_equal(gpugc_object_count(S.h), 4);
+        assert_int_equal(gpugc_collect(S.h, 2), 2);
+    } else {
+        gpugc_collection_stats st;
+        assert_int_equal(found, 2);
+        assert_int_equal(gpugc_last_collection(S.h, &st, sizeof st), GPUGC_OK);
+        assert_int_equal(st.fallback, 1);
+    }
+    assert_int_equal(gpugc_object_count(S.h), 2); /* keep and held */
+    assert_int_equal(gpugc_validate(S.h), GPUGC_OK);
+    drop(M.held);
+}
+
 int main(void) {
     int gate = backend_gate();
     if (gate)
@@ -863,6 +919,7 @@ int main(void) {
         CASE(test_callback_count_and_order),
         CASE(test_saveall_with_resurrection),
         CASE(test_refcount_death_callback),
+        CASE(test_error_handler_refused_while_marking),
     };
 #undef CASE
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -316,8 +316,14 @@ static int download_unreached(device_mark *d, const mark_job *job) {
         rc = download(d, B_UNREACHED, 0, d->bits, words * sizeof(uint32_t), job->stats);
     if (rc != GPUGC_OK)
         return rc;
+    /* job->garbage is all zero here (backend.h); on a little-endian host two
+     * 32-bit words lie in memory as the 64-bit word they make. */
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    memcpy(job->garbage, d->bits, words * sizeof *d->bits);
+#else
     for (size_t w = 0; w < words; w++)
         job->garbage[w / 2] |= (uint64_t)d->bits[w] << (32 * (w % 2));
+#endif
     return GPUGC_OK;
 }
 

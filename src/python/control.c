@@ -38,8 +38,9 @@ static int set_threshold(gpugc_heap *h, const uint32_t threshold[GPUGC_GENERATIO
 }
 
 int gpugc_set_threshold(gpugc_heap *h, const uint32_t threshold[GPUGC_GENERATIONS]) {
-    if (!gpugc__enter(h, "gpugc_set_threshold"))
-        return GPUGC_REFUSED(h);
+    int refused = gpugc__enter(h, "gpugc_set_threshold");
+    if (refused != GPUGC_OK)
+        return refused;
     int r = set_threshold(h, threshold);
     gpugc__leave(h);
     return r;
@@ -68,7 +69,7 @@ static void freeze(gpugc_heap *h) {
 }
 
 void gpugc_freeze(gpugc_heap *h) {
-    if (!gpugc__enter(h, "gpugc_freeze"))
+    if (gpugc__enter(h, "gpugc_freeze") != GPUGC_OK)
         return;
     freeze(h);
     gpugc__leave(h);
@@ -81,7 +82,7 @@ static void unfreeze(gpugc_heap *h) {
 }
 
 void gpugc_unfreeze(gpugc_heap *h) {
-    if (!gpugc__enter(h, "gpugc_unfreeze"))
+    if (gpugc__enter(h, "gpugc_unfreeze") != GPUGC_OK)
         return;
     unfreeze(h);
     gpugc__leave(h);
@@ -111,8 +112,9 @@ static int set_debug(gpugc_heap *h, unsigned flags) {
 }
 
 int gpugc_set_debug(gpugc_heap *h, unsigned flags) {
-    if (!gpugc__enter(h, "gpugc_set_debug"))
-        return GPUGC_REFUSED(h);
+    int refused = gpugc__enter(h, "gpugc_set_debug");
+    if (refused != GPUGC_OK)
+        return refused;
     int r = set_debug(h, flags);
     gpugc__leave(h);
     return r;
@@ -147,7 +149,7 @@ static void set_output(gpugc_heap *h, gpugc_output fn, void *data) {
 }
 
 void gpugc_set_output(gpugc_heap *h, gpugc_output fn, void *data) {
-    if (!gpugc__enter(h, "gpugc_set_output"))
+    if (gpugc__enter(h, "gpugc_set_output") != GPUGC_OK)
         return;
     set_output(h, fn, data);
     gpugc__leave(h);
@@ -190,8 +192,9 @@ static int callback_add(gpugc_heap *h, gpugc_callback fn, void *data) {
 }
 
 int gpugc_callback_add(gpugc_heap *h, gpugc_callback fn, void *data) {
-    if (!gpugc__enter(h, "gpugc_callback_add"))
-        return GPUGC_REFUSED(h);
+    int refused = gpugc__enter(h, "gpugc_callback_add");
+    if (refused != GPUGC_OK)
+        return refused;
     int r = callback_add(h, fn, data);
     gpugc__leave(h);
     return r;
@@ -214,8 +217,9 @@ static int callback_remove(gpugc_heap *h, gpugc_callback fn, void *data) {
 }
 
 int gpugc_callback_remove(gpugc_heap *h, gpugc_callback fn, void *data) {
-    if (!gpugc__enter(h, "gpugc_callback_remove"))
-        return GPUGC_REFUSED(h);
+    int refused = gpugc__enter(h, "gpugc_callback_remove");
+    if (refused != GPUGC_OK)
+        return refused;
     int r = callback_remove(h, fn, data);
     gpugc__leave(h);
     return r;

@@ -125,8 +125,9 @@ out:
 
 int gpugc_dump_dot(gpugc_heap *h, FILE *f, void *const *objs, size_t nobjs, unsigned depth,
                    size_t max_nodes) {
-    if (!gpugc__enter(h, "gpugc_dump_dot"))
-        return GPUGC_REFUSED(h);
+    int refused = gpugc__enter(h, "gpugc_dump_dot");
+    if (refused != GPUGC_OK)
+        return refused;
     int r = dump_dot(h, f, objs, nobjs, depth, max_nodes);
     gpugc__leave(h);
     return r;

@@ -72,8 +72,9 @@ static int get_objects(gpugc_heap *h, int generation, gpugc_visit visit, void *d
 }
 
 int gpugc_get_objects(gpugc_heap *h, int generation, gpugc_visit visit, void *data) {
-    if (!gpugc__enter(h, "gpugc_get_objects"))
-        return GPUGC_REFUSED(h);
+    int refused = gpugc__enter(h, "gpugc_get_objects");
+    if (refused != GPUGC_OK)
+        return refused;
     int r = get_objects(h, generation, visit, data);
     gpugc__leave(h);
     return r;
@@ -104,8 +105,9 @@ static int get_referrers(gpugc_heap *h, const void *obj, gpugc_visit visit, void
 }
 
 int gpugc_get_referrers(gpugc_heap *h, const void *obj, gpugc_visit visit, void *data) {
-    if (!gpugc__enter(h, "gpugc_get_referrers"))
-        return GPUGC_REFUSED(h);
+    int refused = gpugc__enter(h, "gpugc_get_referrers");
+    if (refused != GPUGC_OK)
+        return refused;
     int r = get_referrers(h, obj, visit, data);
     gpugc__leave(h);
     return r;
@@ -128,8 +130,9 @@ static int get_referents(gpugc_heap *h, const void *obj, gpugc_visit visit, void
 }
 
 int gpugc_get_referents(gpugc_heap *h, const void *obj, gpugc_visit visit, void *data) {
-    if (!gpugc__enter(h, "gpugc_get_referents"))
-        return GPUGC_REFUSED(h);
+    int refused = gpugc__enter(h, "gpugc_get_referents");
+    if (refused != GPUGC_OK)
+        return refused;
     int r = get_referents(h, obj, visit, data);
     gpugc__leave(h);
     return r;
@@ -165,8 +168,9 @@ static int untrack(gpugc_heap *h, void *obj) {
 }
 
 int gpugc_untrack(gpugc_heap *h, void *obj) {
-    if (!gpugc__enter(h, "gpugc_untrack"))
-        return GPUGC_REFUSED(h);
+    int refused = gpugc__enter(h, "gpugc_untrack");
+    if (refused != GPUGC_OK)
+        return refused;
     int r = untrack(h, obj);
     gpugc__leave(h);
     return r;
@@ -186,8 +190,9 @@ static int track(gpugc_heap *h, void *obj) {
 }
 
 int gpugc_track(gpugc_heap *h, void *obj) {
-    if (!gpugc__enter(h, "gpugc_track"))
-        return GPUGC_REFUSED(h);
+    int refused = gpugc__enter(h, "gpugc_track");
+    if (refused != GPUGC_OK)
+        return refused;
     int r = track(h, obj);
     gpugc__leave(h);
     return r;
@@ -208,8 +213,9 @@ static int garbage(gpugc_heap *h, gpugc_visit visit, void *data) {
 }
 
 int gpugc_garbage(gpugc_heap *h, gpugc_visit visit, void *data) {
-    if (!gpugc__enter(h, "gpugc_garbage"))
-        return GPUGC_REFUSED(h);
+    int refused = gpugc__enter(h, "gpugc_garbage");
+    if (refused != GPUGC_OK)
+        return refused;
     int r = garbage(h, visit, data);
     gpugc__leave(h);
     return r;
@@ -234,8 +240,9 @@ static int garbage_clear(gpugc_heap *h) {
 }
 
 int gpugc_garbage_clear(gpugc_heap *h) {
-    if (!gpugc__enter(h, "gpugc_garbage_clear"))
-        return GPUGC_REFUSED(h);
+    int refused = gpugc__enter(h, "gpugc_garbage_clear");
+    if (refused != GPUGC_OK)
+        return refused;
     int r = garbage_clear(h);
     gpugc__leave(h);
     return r;

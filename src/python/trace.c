@@ -90,8 +90,9 @@ static int trace_start(gpugc_heap *h) {
 }
 
 int gpugc_trace_start(gpugc_heap *h) {
-    if (!gpugc__enter(h, "gpugc_trace_start"))
-        return GPUGC_REFUSED(h);
+    int refused = gpugc__enter(h, "gpugc_trace_start");
+    if (refused != GPUGC_OK)
+        return refused;
     int r = trace_start(h);
     gpugc__leave(h);
     return r;
@@ -103,8 +104,9 @@ static int trace_stop(gpugc_heap *h) {
 }
 
 int gpugc_trace_stop(gpugc_heap *h) {
-    if (!gpugc__enter(h, "gpugc_trace_stop"))
-        return GPUGC_REFUSED(h);
+    int refused = gpugc__enter(h, "gpugc_trace_stop");
+    if (refused != GPUGC_OK)
+        return refused;
     int r = trace_stop(h);
     gpugc__leave(h);
     return r;
@@ -144,8 +146,9 @@ static int trace_reset_peak(gpugc_heap *h) {
 }
 
 int gpugc_trace_reset_peak(gpugc_heap *h) {
-    if (!gpugc__enter(h, "gpugc_trace_reset_peak"))
-        return GPUGC_REFUSED(h);
+    int refused = gpugc__enter(h, "gpugc_trace_reset_peak");
+    if (refused != GPUGC_OK)
+        return refused;
     int r = trace_reset_peak(h);
     gpugc__leave(h);
     return r;
@@ -293,7 +296,7 @@ static gpugc_trace_snapshot *trace_snapshot_take(gpugc_heap *h) {
 }
 
 gpugc_trace_snapshot *gpugc_trace_snapshot_take(gpugc_heap *h) {
-    if (!gpugc__enter(h, "gpugc_trace_snapshot_take"))
+    if (gpugc__enter(h, "gpugc_trace_snapshot_take") != GPUGC_OK)
         return NULL;
     gpugc_trace_snapshot *r = trace_snapshot_take(h);
     gpugc__leave(h);
