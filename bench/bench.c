@@ -1,8 +1,10 @@
 /* bench.c - gpugc-bench, the benchmark runner: parses the flags, checks
- * before building anything that every run fits in this machine's memory,
- * then for each workload and size generates the shape once and measures it
- * on every backend and peer, runs the whole programs and the
- * microbenchmark, each run in a child process of its own, and reports.
+ * before building anything which runs fit in this machine's memory, then
+ * for each workload and size generates the shape once and measures it on
+ * every backend and peer, runs the whole programs and the microbenchmark,
+ * each run in a child process of its own, and reports.  A run that fails
+ * (or is refused, or times out) is recorded as such and the others go on:
+ * a GPU machine's one call must come back with everything that did run.
  * Without flags it runs the default comparison. */
 #include "bench.h"
 
@@ -79,12 +81,21 @@ static void usage(FILE *out) {
           "  --plot FILE      draw FILE (.png or .svg, with gnuplot): time per object\n"
           "                   against size for each runner, and the stages; a bar per\n"
           "                   runner for each program; micro ns per operation\n"
+          "  --no-memory-check  run what the memory check would refuse (also\n"
+          "                   GPUGC_BENCH_NO_MEMORY_CHECK=1): for machines whose\n"
+          "                   MemAvailable grows as memory is used, such as some VMs\n"
+          "  --run-timeout S  kill a run after S seconds and record it as timed out\n"
+          "                   (default: no limit)\n"
           "  --help           print this text\n"
           "\n"
           "--program or --micro alone runs no collection benchmark; add --workload for\n"
           "both.  Runs that need more memory than this machine has are refused before\n"
-          "anything is built (peers: skipped).  GPUGC_BACKEND in the environment\n"
-          "overrides the backend of every gpugc run.\n",
+          "anything is built (peers: skipped).  A run that fails, crashes, times out or\n"
+          "is refused is recorded with its status and message, the others still run,\n"
+          "the files are written, and gpugc-bench exits 1 (2 when runs were only\n"
+          "refused).  SIGTERM or SIGINT stops the run under way and writes what ran.\n"
+          "GPUGC_BACKEND in the environment overrides the backend of every gpugc run;\n"
+          "GPUGC_BENCH_FAULT=RUNNER:KIND makes runs fail, for testing (bench/SCHEMA.md).\n",
           out);
 }
 
@@ -292,6 +303,8 @@ static int parse_options(int argc, char **argv, bench_options *o) {
         {"json", required_argument, NULL, 'j'},
         {"csv", required_argument, NULL, 'c'},
         {"plot", required_argument, NULL, 'o'},
+        {"no-memory-check", no_argument, NULL, 'M'},
+        {"run-timeout", required_argument, NULL, 'T'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -299,8 +312,11 @@ static int parse_options(int argc, char **argv, bench_options *o) {
     uint64_t v;
     int c, rc = 0;
 
+    const char *no_check = getenv("GPUGC_BENCH_NO_MEMORY_CHECK");
     *o = (bench_options){.chains = 1, .seed = 1, .hold = 0.01, .garbage = -1,
-                         .repeat = 3, .young = 1000000, .depth = 16, .cycles = 0.05};
+                         .repeat = 3, .young = 1000000, .depth = 16, .cycles = 0.05,
+                         .no_memory_check = no_check != NULL && *no_check != '\0' &&
+                                            strcmp(no_check, "0") != 0};
     record_command(o, argc, argv);
     while (rc == 0 && (c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
         switch (c) {
@@ -373,6 +389,13 @@ static int parse_options(int argc, char **argv, bench_options *o) {
             break;
         case 'o':
             o->plot_path = optarg;
+            break;
+        case 'M':
+            o->no_memory_check = true;
+            break;
+        case 'T':
+            rc = parse_count("--run-timeout", optarg, 1, 1000000, &v);
+            o->run_timeout = (double)v;
             break;
         case 'h':
             usage(stdout);
@@ -451,10 +474,12 @@ static uint64_t largest_fit(const bench_options *o, const bench_workload *w,
     return lo;
 }
 
-/* Refuses (-1) when a gpugc run cannot fit; records peers that cannot as
- * skipped at that size.  Leaves a tenth of what is available as room. */
-static int check_memory(const bench_options *o, const bench_runner *runners, size_t nrunners,
-                        bench_skip *skips, size_t *nskips) {
+/* Lists in *refused the gpugc runs that cannot fit, and as skipped the
+ * peers that cannot; with --no-memory-check only warns.  Leaves a tenth of
+ * what is available as room. */
+static void check_memory(const bench_options *o, const bench_runner *runners, size_t nrunners,
+                         bench_skip *skips, size_t *nskips, bench_skip *refused,
+                         size_t *nrefused) {
     uint64_t avail = bench_memory_available();
     avail -= avail / 10;
     for (size_t w = 0; w < o->nworkloads; w++) {
@@ -465,24 +490,29 @@ static int check_memory(const bench_options *o, const bench_runner *runners, siz
                 uint64_t need = run_needs(o, wl, o->sizes[k], r);
                 if (need <= avail)
                     continue;
-                if (!r->peer) {
-                    fprintf(stderr,
-                            "gpugc-bench: refusing: %s with %llu objects on %s needs about "
-                            "%.1f GiB of memory and this machine has %.1f GiB to give; "
-                            "at most about %llu objects fit. Nothing was built.\n",
-                            wl->name, (unsigned long long)o->sizes[k], r->name, gib(need),
-                            gib(avail),
-                            (unsigned long long)largest_fit(o, wl, r, avail, o->sizes[k]));
-                    return -1;
+                char reason[256];
+                snprintf(reason, sizeof reason,
+                         "needs about %.1f GiB of memory, this machine has %.1f GiB to give%s",
+                         gib(need), gib(avail), r->peer ? "" : "; at most about ");
+                if (!r->peer)
+                    snprintf(reason + strlen(reason), sizeof reason - strlen(reason),
+                             "%llu objects fit",
+                             (unsigned long long)largest_fit(o, wl, r, avail, o->sizes[k]));
+                if (o->no_memory_check) {
+                    fprintf(stderr, "gpugc-bench: warning: %s with %llu objects on %s %s; "
+                            "running it anyway (--no-memory-check)\n", wl->name,
+                            (unsigned long long)o->sizes[k], r->name, reason);
+                    continue;
                 }
-                bench_skip *s = &skips[(*nskips)++];
+                bench_skip *s = r->peer ? &skips[(*nskips)++] : &refused[(*nrefused)++];
                 *s = (bench_skip){r->name, wl, o->sizes[k], "", NULL};
-                snprintf(s->reason, sizeof s->reason,
-                         "needs about %.1f GiB of memory, this machine has %.1f GiB to give",
-                         gib(need), gib(avail));
+                snprintf(s->reason, sizeof s->reason, "%s", reason);
+                if (!r->peer)
+                    fprintf(stderr, "gpugc-bench: refusing: %s with %llu objects on %s %s "
+                            "(--no-memory-check runs it anyway)\n", wl->name,
+                            (unsigned long long)o->sizes[k], r->name, reason);
             }
     }
-    return 0;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -495,60 +525,94 @@ static double now_ms(void) {
     return (double)t.tv_sec * 1e3 + (double)t.tv_nsec / 1e6;
 }
 
-static bool skipped_at(const bench_skip *skips, size_t nskips, const char *runner,
-                       const bench_workload *w, uint64_t n) {
-    for (size_t i = 0; i < nskips; i++)
-        if (strcmp(skips[i].runner, runner) == 0 && skips[i].workload == w &&
-            skips[i].objects == n)
-            return true;
-    return false;
+/* The entry of runner on w at size n in list, or NULL. */
+static const bench_skip *listed_at(const bench_skip *list, size_t n_list, const char *runner,
+                                   const bench_workload *w, uint64_t n) {
+    for (size_t i = 0; i < n_list; i++)
+        if (strcmp(list[i].runner, runner) == 0 && list[i].workload == w &&
+            list[i].objects == n)
+            return &list[i];
+    return NULL;
 }
 
-/* Generates workload w at size n and measures it on every runner,
- * appending to records. */
-static int run_size(const bench_options *o, const bench_workload *w, uint64_t n,
-                    const bench_runner *runners, size_t nrunners, const bench_skip *skips,
-                    size_t nskips, bench_record *records, size_t *nrecords) {
+/* Where the runners of one size go: the lists to consult and the records
+ * to append to. */
+typedef struct run_lists {
+    const bench_skip *skips, *refused;
+    size_t nskips, nrefused;
+    bench_record *records;
+    size_t nrecords;
+} run_lists;
+
+/* Generates workload w at size n (unless no runner can run on it) and
+ * measures it on every runner, appending a record for each that is not
+ * skipped: measured, or with the status and message of its failure.
+ * Returns the number of records that are not BENCH_OK. */
+static size_t run_size(const bench_options *o, const bench_workload *w, uint64_t n,
+                       const bench_runner *runners, size_t nrunners, run_lists *l) {
     bench_params p = bench_params_for(o, w, n);
     bench_shape shape = {0};
-    bench_progress_begin("generating %s, %llu objects", w->name, (unsigned long long)n);
-    double t0 = now_ms();
-    int st;
-    if (o->mode == BENCH_PAUSE) {
-        bench_params yp = bench_params_for(o, bench_workload_find("pylike"), o->young);
-        yp.seed = o->seed + 1;
-        st = bench_shape_pause(w, &p, &yp, &shape);
-    } else {
-        st = w->generate(&p, &shape);
-    }
-    bench_progress_end();
-    if (st != GPUGC_OK) {
-        bench_shape_free(&shape);
-        return -1;
-    }
     bench_job job = {o, &shape, {0}, {0}};
-    bench_shape_count(&shape, 0, shape.nold, &job.old);
-    bench_shape_count(&shape, shape.nold, shape.n, &job.young);
-    printf("%s, %llu objects: generated in %.0f ms\n", w->name, (unsigned long long)n,
-           now_ms() - t0);
+    bool wanted = false;
+    for (size_t i = 0; i < nrunners; i++)
+        wanted |= !listed_at(l->skips, l->nskips, runners[i].name, w, n) &&
+                  !listed_at(l->refused, l->nrefused, runners[i].name, w, n);
+    const char *no_shape = NULL;
+    if (wanted && bench_stop_signal() == 0) {
+        bench_progress_begin("generating %s, %llu objects", w->name, (unsigned long long)n);
+        double t0 = now_ms();
+        int st;
+        if (o->mode == BENCH_PAUSE) {
+            bench_params yp = bench_params_for(o, bench_workload_find("pylike"), o->young);
+            yp.seed = o->seed + 1;
+            st = bench_shape_pause(w, &p, &yp, &shape);
+        } else {
+            st = w->generate(&p, &shape);
+        }
+        bench_progress_end();
+        if (st != GPUGC_OK) {
+            no_shape = "generating the shape failed (see the messages before)";
+        } else {
+            printf("%s, %llu objects: generated in %.0f ms\n", w->name, (unsigned long long)n,
+                   now_ms() - t0);
+            bench_shape_count(&shape, 0, shape.nold, &job.old);
+            bench_shape_count(&shape, shape.nold, shape.n, &job.young);
+        }
+    }
 
-    int rc = 0;
-    for (size_t i = 0; i < nrunners && rc == 0; i++) {
+    size_t failed = 0;
+    for (size_t i = 0; i < nrunners; i++) {
         const bench_runner *r = &runners[i];
-        if (skipped_at(skips, nskips, r->name, w, n))
+        if (listed_at(l->skips, l->nskips, r->name, w, n))
             continue;
-        bench_record *rec = &records[*nrecords];
-        *rec = (bench_record){w, p, n, job.old, job.young, {.peer = r->peer}};
+        const bench_skip *refusal = listed_at(l->refused, l->nrefused, r->name, w, n);
+        bench_record *rec = &l->records[l->nrecords++];
+        *rec = (bench_record){w, p, n, job.old, job.young, BENCH_OK, "", {.peer = r->peer}};
         snprintf(rec->r.runner, sizeof rec->r.runner, "%s", r->name);
-        rc = bench_run_isolated(r, &job, &rec->r);
-        if (rc == 0) {
+        if (refusal != NULL) {
+            rec->status = BENCH_REFUSED;
+            snprintf(rec->message, sizeof rec->message, "%s", refusal->reason);
+        } else if (bench_stop_signal() != 0) {
+            rec->status = BENCH_STOPPED;
+            snprintf(rec->message, sizeof rec->message,
+                     "not run: gpugc-bench got signal %d before", bench_stop_signal());
+        } else if (no_shape != NULL) {
+            rec->status = BENCH_FAILED;
+            snprintf(rec->message, sizeof rec->message, "%s", no_shape);
+        } else {
+            rec->status = bench_run_isolated(r, &job, &rec->r, rec->message,
+                                             sizeof rec->message);
+        }
+        if (rec->status == BENCH_OK) {
             printf("  %-13s built in %8.1f ms, collected in %9.3f ms (median of %u)\n",
                    r->name, rec->r.build_ms, (double)rec->r.stats.ns_total / 1e6, o->repeat);
-            (*nrecords)++;
+        } else {
+            printf("  %-13s %s: %s\n", r->name, bench_status_name(rec->status), rec->message);
+            failed++;
         }
     }
     bench_shape_free(&shape);
-    return rc;
+    return failed;
 }
 
 /* Draws o->plot_path from the results with plot.py, through a JSON file
@@ -600,6 +664,9 @@ int main(int argc, char **argv) {
     int rc = parse_options(argc, argv, &o);
     if (rc != 0)
         return rc > 0 ? EXIT_SUCCESS : EXIT_USAGE;
+    bench_progress_init();
+    bench_catch_stop();
+    bench_set_run_timeout(o.run_timeout);
     const char *env = getenv("GPUGC_BACKEND");
     if (env != NULL)
         fprintf(stderr, "gpugc-bench: warning: GPUGC_BACKEND=%s overrides "
@@ -608,10 +675,12 @@ int main(int argc, char **argv) {
     size_t ngroups = o.collections ? o.nworkloads * o.nsizes : 0, nall = o.nbackends + o.npeers;
     size_t njobs = bench_programs_count(&o);
     bench_skip *skips = calloc(nall * (ngroups + 1) + o.nprograms + 1, sizeof *skips);
+    bench_skip *refused = calloc(nall * ngroups + 1, sizeof *refused);
     bench_record *records = calloc(nall * ngroups + 1, sizeof *records);
     bench_program_record *programs = calloc(nall * njobs + 1, sizeof *programs);
     bench_micro_result *micro = calloc(nall + 1, sizeof *micro);
-    if (skips == NULL || records == NULL || programs == NULL || micro == NULL) {
+    if (skips == NULL || refused == NULL || records == NULL || programs == NULL ||
+        micro == NULL) {
         fprintf(stderr, "gpugc-bench: no memory for the results\n");
         return EXIT_FAILURE;
     }
@@ -648,45 +717,57 @@ int main(int argc, char **argv) {
     putchar('\n');
     for (size_t i = 0; i < nskips; i++)
         printf("%s: skipped: %s\n", skips[i].runner, skips[i].reason);
+    /* From here on every run is recorded, whatever happens to the others,
+     * and the report is written. */
+    size_t failed = 0, nrefused = 0;
     if (nrunners == 0 || (o.collections && ncollectors == 0)) {
         fprintf(stderr, "gpugc-bench: none of the backends and peers asked for is available\n");
         rc = EXIT_FAILURE;
     } else if (o.collections) {
         size_t before = nskips;
-        if (check_memory(&o, collectors, ncollectors, skips, &nskips) != 0)
-            rc = EXIT_USAGE;
-        for (size_t i = before; i < nskips && rc == 0; i++)
+        check_memory(&o, collectors, ncollectors, skips, &nskips, refused, &nrefused);
+        for (size_t i = before; i < nskips; i++)
             printf("%s: skipped on %s with %llu objects: %s\n", skips[i].runner,
                    skips[i].workload->name, (unsigned long long)skips[i].objects,
                    skips[i].reason);
+        run_lists l = {skips, refused, nskips, nrefused, records, 0};
+        for (size_t w = 0; w < o.nworkloads; w++)
+            for (size_t k = 0; k < o.nsizes; k++)
+                failed += run_size(&o, bench_workload_find(o.workloads[w]), o.sizes[k],
+                                   collectors, ncollectors, &l);
+        nrecords = l.nrecords;
     }
-    for (size_t w = 0; w < o.nworkloads && rc == 0 && o.collections; w++)
-        for (size_t k = 0; k < o.nsizes && rc == 0; k++)
-            if (run_size(&o, bench_workload_find(o.workloads[w]), o.sizes[k], collectors,
-                         ncollectors, skips, nskips, records, &nrecords) != 0)
-                rc = EXIT_FAILURE;
     /* Programs that failed, or whose runners disagree on the checks,
      * still get the table of what ran: it shows which runner is off. */
-    bool partial = false;
-    if (rc == 0 && njobs > 0 &&
-        bench_programs_run(&o, runners, nrunners, programs, &nprograms, skips, &nskips) != 0) {
-        partial = nprograms > 0;
+    if (rc == 0 && njobs > 0 && bench_stop_signal() == 0 &&
+        bench_programs_run(&o, runners, nrunners, programs, &nprograms, skips, &nskips) != 0)
         rc = EXIT_FAILURE;
-    }
-    if (rc == 0 && o.micro && bench_micro_run(runners, nrunners, micro, &nmicro) != 0)
+    if (rc == 0 && o.micro && bench_stop_signal() == 0 &&
+        bench_micro_run(runners, nrunners, micro, &nmicro) != 0)
         rc = EXIT_FAILURE;
-    if (rc == 0 || partial) {
-        bench_report rep = {&o, records, nrecords, programs, nprograms, micro, nmicro,
-                            skips, nskips};
-        bench_report_table(stdout, &rep);
-        if ((o.json_path != NULL && bench_report_json(o.json_path, &rep) != 0) ||
-            (o.csv_path != NULL && bench_report_csv(o.csv_path, &rep) != 0) ||
-            (o.plot_path != NULL && plot(&o, &rep) != 0))
-            rc = EXIT_FAILURE;
-    }
+    /* Every failure is in the records: 1 when a run failed, 2 when runs
+     * were only refused (this machine cannot hold them). */
+    size_t not_ok = 0;
+    for (size_t i = 0; i < nrecords; i++)
+        not_ok += records[i].status != BENCH_OK && records[i].status != BENCH_REFUSED;
+    if (rc == 0 && (not_ok > 0 || bench_stop_signal() != 0))
+        rc = EXIT_FAILURE;
+    else if (rc == 0 && failed > 0)
+        rc = EXIT_USAGE;
+    bench_report rep = {&o, records, nrecords, programs, nprograms, micro, nmicro,
+                        skips, nskips};
+    bench_report_table(stdout, &rep);
+    if ((o.json_path != NULL && bench_report_json(o.json_path, &rep) != 0) ||
+        (o.csv_path != NULL && bench_report_csv(o.csv_path, &rep) != 0) ||
+        (o.plot_path != NULL && nrecords + nprograms + nmicro > 0 && plot(&o, &rep) != 0))
+        rc = EXIT_FAILURE;
+    if (failed > 0)
+        fprintf(stderr, "gpugc-bench: %zu of %zu runs did not succeed (see the table)\n",
+                failed, nrecords);
     free(micro);
     free(programs);
     free(records);
+    free(refused);
     free(skips);
     return rc;
 }

@@ -80,6 +80,8 @@ typedef struct bench_options {
     const struct bench_runner *peers[BENCH_MAX_LIST]; /* --peers, in order   */
     size_t npeers;
     const char *json_path, *csv_path, *plot_path; /* NULL: not written      */
+    bool no_memory_check; /* --no-memory-check, GPUGC_BENCH_NO_MEMORY_CHECK  */
+    double run_timeout;   /* --run-timeout: seconds per run; 0: none         */
     char command[1024];   /* the command line, for the record                */
 } bench_options;
 
@@ -172,6 +174,19 @@ enum { GPUGC_COLLECTION_STATS(BENCH_STAT_INDEX) BENCH_NSTATS };
 #undef BENCH_STAT_INDEX
 #define BENCH_STAT_BIT(name) (UINT32_C(1) << BENCH_STAT_##name)
 #define BENCH_STATS_ALL ((UINT32_C(1) << BENCH_NSTATS) - 1)
+
+/* How a run ended.  A run that did not end BENCH_OK is still recorded,
+ * with a message, and the others go on. */
+typedef enum {
+    BENCH_OK = 0,
+    BENCH_FAILED,   /* exited with an error, or died of a signal             */
+    BENCH_TIMEOUT,  /* ran past --run-timeout, killed                        */
+    BENCH_REFUSED,  /* the memory check said it cannot fit; never started    */
+    BENCH_STOPPED,  /* gpugc-bench got SIGTERM or SIGINT: killed, or not run */
+} bench_status;
+
+/* "ok", "failed", "timeout", "refused", "stopped". */
+const char *bench_status_name(bench_status st);
 
 /* What one run measured.  Plain data: it travels from the child process
  * that ran it through a pipe. */
@@ -280,9 +295,10 @@ int bench_measure(const bench_heap_ops *ops, void *heap, const bench_job *job,
 /* ------------------------------------------------------------------------ */
 
 /* Runs r on job in a child process and copies its result back, with the
- * child's peak RSS and growth unless the runner set them.  0 or -1. */
-int bench_run_isolated(const bench_runner *r, const bench_job *job,
-                       bench_result *res);
+ * child's peak RSS and growth unless the runner set them.  BENCH_OK, or
+ * how it failed with a one-line message in why. */
+bench_status bench_run_isolated(const bench_runner *r, const bench_job *job,
+                                bench_result *res, char *why, size_t why_size);
 
 /* r->available, asked in a child process: a backend may start threads
  * when asked (an OpenCL platform does), and a process that forks must not
@@ -290,14 +306,36 @@ int bench_run_isolated(const bench_runner *r, const bench_job *job,
 int bench_available_isolated(const bench_runner *r, char *why, size_t size);
 
 /* Memory this process may still use, in bytes: MemAvailable, lowered to
- * what the cgroup limit leaves. */
+ * what the cgroup limit leaves; GPUGC_BENCH_MEMORY_AVAILABLE (bytes), for
+ * testing, replaces both. */
 uint64_t bench_memory_available(void);
 
 /* Runs fn(arg, buf) in a child process and copies the size bytes it
- * leaves in buf back.  0 when the child ran fn to success, else -1 (with a
- * message: fn's, or that the child died); what names the child in it. */
-int bench_in_child(int (*fn)(void *arg, void *buf), void *arg, void *buf, size_t size,
-                   const char *what);
+ * leaves in buf back.  BENCH_OK when the child ran fn to success; else
+ * BENCH_FAILED (fn failed, or the child died), BENCH_TIMEOUT (it ran past
+ * the run timeout and was killed) or BENCH_STOPPED (this process was asked
+ * to stop), with a message on stderr (what names the child) and in why:
+ * the child's last "gpugc-bench: " line on stderr, or how it died.  The
+ * child's stderr passes through this process on its way out. */
+bench_status bench_in_child(int (*fn)(void *arg, void *buf), void *arg, void *buf,
+                            size_t size, const char *what, char *why, size_t why_size);
+
+/* Seconds a child may run before it is killed; 0: no limit. */
+void bench_set_run_timeout(double seconds);
+
+/* SIGTERM and SIGINT no longer end gpugc-bench at once: the running child
+ * is killed, no other starts, and what ran is reported (so that a caller's
+ * `timeout` still leaves the JSON).  bench_stop_signal: the signal that
+ * came, or 0. */
+void bench_catch_stop(void);
+int bench_stop_signal(void);
+
+/* For testing the failure paths without a GPU: the fault that
+ * GPUGC_BENCH_FAULT (RUNNER:KIND, comma-separated) asks of runner, or NULL.
+ * KIND: "mark" (every collection's mark phase fails: a device or
+ * cpu-parallel backend falls back to the CPU reference, cpu's run fails),
+ * "crash" (the run's process aborts), "hang" (it sleeps until killed). */
+const char *bench_fault(const char *runner);
 
 /* Resets this process's peak RSS to its current RSS (a child starts with
  * its parent's peak) and returns the current RSS; bench_peak_rss, the
@@ -327,6 +365,10 @@ void bench_progress_begin(const char *fmt, ...)
 void bench_progress(uint64_t done, uint64_t total);
 /* Clears the line, if one was shown. */
 void bench_progress_end(void);
+
+/* Decides, before any child process starts, whether progress shows: the
+ * children's stderr is a pipe through gpugc-bench, not the terminal. */
+void bench_progress_init(void);
 
 /* Calls bench_progress every 64k items: for tight loops. */
 static inline void bench_tick(uint64_t done, uint64_t total) {
@@ -466,6 +508,8 @@ typedef struct bench_record {
     bench_params params;  /* as generated: defaults resolved              */
     uint64_t objects;     /* the size asked for (the old heap when pausing) */
     bench_counts old, young; /* as in the run's bench_job                  */
+    bench_status status;  /* not BENCH_OK: r holds nothing but the runner  */
+    char message[256];    /* why it did not end BENCH_OK                    */
     bench_result r;
 } bench_record;
 

@@ -4,12 +4,18 @@ and that every runner of a program computed the same check values:
 
     python3 check_schema.py RESULTS.json [RESULTS.csv] [--groups N]
                             [--require-peers NAME,...] [--programs N] [--micro]
+                            [--require-runners NAME,...]
 
 --groups: how many (workload, size) groups the runs must form;
 --require-peers: peers that must have run in every group, and on every
 program (malloc only on programs without cycles, where it is asked for);
 --programs: how many program groups (program and size) there must be;
---micro: the file must hold microbenchmark records.
+--micro: the file must hold microbenchmark records;
+--require-runners: runners (backends or peers) that must have succeeded
+(status ok) in every group.
+Runs that did not succeed (status failed, timeout, refused, stopped) are
+checked for their message and null figures, and left out of the checks
+across a group.
 The CSV files of programs and micro records are read beside RESULTS.csv
 (NAME-programs.csv, NAME-micro.csv).
 Exits 1, listing the problems, when anything is off."""
@@ -25,7 +31,7 @@ NONE = (type(None),)
 # Every field of a run, in order, with the types it may have.
 FIELDS = [
     ("workload", (str,)), ("mode", (str,)), ("kind", (str,)), ("backend", (str,)),
-    ("backend_ran", (str,)), ("objects", INT), ("young", INT), ("set_objects", INT),
+    ("backend_ran", (str,)), ("status", (str,)), ("message", (str,)), ("objects", INT), ("young", INT), ("set_objects", INT),
     ("edges", INT), ("held", INT), ("garbage", NUM), ("garbage_objects", INT),
     ("expected_unreachable", INT), ("unreachable", INT + NONE), ("collect_ms", NUM),
     ("collect_ms_min", NUM), ("collect_ms_max", NUM), ("mark_ms", NUM + NONE),
@@ -35,6 +41,16 @@ FIELDS = [
     ("metadata_bytes_per_object", NUM), ("heap_bytes_per_object", NUM),
     ("peak_rss_bytes", INT), ("speedup", (dict,)), ("note", (str,)),
 ]
+
+
+STATUSES = ("ok", "failed", "timeout", "refused", "stopped")
+# What a run that did not succeed holds as null: everything it would have
+# measured.
+UNMEASURED = {"backend_ran", "set_objects", "edges", "held", "garbage_objects",
+              "expected_unreachable", "unreachable", "collect_ms", "collect_ms_min",
+              "collect_ms_max", "mark_ms", "ns_per_object", "bytes_h2d", "bytes_d2h",
+              "generation", "fallback", "build_ms", "metadata_bytes_per_object",
+              "heap_bytes_per_object", "peak_rss_bytes"}
 
 
 # A program record's fields, in order.
@@ -152,9 +168,13 @@ def close(a, b):
 
 def check_run(run):
     """Problems with one entry of "runs"; empty when it is right."""
+    if run.get("status", "ok") != "ok":
+        return check_failed_run(run)
     problems = check_types(run, FIELDS)
     if problems:
         return problems
+    if run["message"] != "":
+        problems.append("status ok with message %r" % run["message"])
     peer, st = run["kind"] == "peer", run["stages"]
     if run["kind"] not in ("backend", "peer") or run["mode"] not in ("full", "pause"):
         problems.append("kind %r / mode %r" % (run["kind"], run["mode"]))
@@ -188,11 +208,37 @@ def check_run(run):
         problems.append("speedup over itself is not 1")
     if not peer and run["fallback"] == 0 and run["backend"] not in ("auto", run["backend_ran"]):
         problems.append("ran on %s" % run["backend_ran"])
+    # After a fallback the marks used are the CPU reference's.
+    if run["fallback"] not in (0, 1) or (run["fallback"] == 1 and (
+            peer or run["backend_ran"] != "cpu" or run["backend"] == "cpu")):
+        problems.append("fallback %r: %s ran on %s" % (run["fallback"], run["backend"],
+                                                        run["backend_ran"]))
     return problems
 
 
-def check_groups(runs, groups, peers):
-    """Runs of one workload and size must agree on the graph."""
+def check_failed_run(run):
+    """A run that did not succeed: its status and message, the flags, and
+    null for every figure."""
+    fields = [(k, t + NONE if k in UNMEASURED else t) for k, t in FIELDS]
+    problems = check_types(run, fields)
+    if problems:
+        return problems
+    if run["status"] not in STATUSES:
+        problems.append("status %r" % run["status"])
+    if not run["message"]:
+        problems.append("status %s without a message" % run["status"])
+    problems += ["%s is %r, not null" % (k, run[k]) for k in sorted(UNMEASURED)
+                 if run[k] is not None]
+    problems += ["stages.%s is %r, not null" % (k, v) for k, v in run["stages"].items()
+                 if v is not None]
+    problems += ["speedup.%s is %r, not null" % (k, v) for k, v in run["speedup"].items()
+                 if v is not None]
+    return problems
+
+
+def check_groups(runs, groups, peers, required=()):
+    """Runs of one workload and size must agree on the graph; the required
+    runners must have succeeded in every group."""
     problems, seen = [], {}
     for r in runs:
         seen.setdefault((r["workload"], r["objects"]), []).append(r)
@@ -200,6 +246,9 @@ def check_groups(runs, groups, peers):
         problems.append("%d workload/size groups, expected %d" % (len(seen), groups))
     for (workload, objects), group in seen.items():
         where = "%s, %d objects" % (workload, objects)
+        ok = {r["backend"] for r in group if r["status"] == "ok"}
+        problems += ["%s: %s did not succeed" % (where, b) for b in required if b not in ok]
+        group = [r for r in group if r["status"] == "ok"]
         for key in ("set_objects", "edges", "expected_unreachable", "held", "young"):
             values = {r[key] for r in group}
             if len(values) > 1:
@@ -255,6 +304,8 @@ def main():
     ap.add_argument("--require-peers", default="")
     ap.add_argument("--programs", type=int)
     ap.add_argument("--micro", action="store_true")
+    ap.add_argument("--require-runners", default="",
+                    help="runners that must have succeeded in every group")
     args = ap.parse_args()
     with open(args.json) as f:
         doc = json.load(f)
@@ -289,7 +340,8 @@ def main():
     if not problems:
         peers = [p for p in args.require_peers.split(",") if p]
         if runs or args.groups is not None:
-            problems += check_groups(runs, args.groups, [p for p in peers if p != "malloc"])
+            problems += check_groups(runs, args.groups, [p for p in peers if p != "malloc"],
+                                     [b for b in args.require_runners.split(",") if b])
         if programs or args.programs is not None:
             problems += check_programs(programs, args.programs, peers)
         if args.csv:

@@ -227,6 +227,8 @@ def main():
         sys.exit("plot.py: gnuplot not found (Debian: apt-get install gnuplot-nox)")
     with open(src) as f:
         doc = json.load(f)
+    # Runs that did not succeed (status other than ok) have no figures.
+    doc["runs"] = [r for r in doc.get("runs", []) if r.get("status", "ok") == "ok"]
     if not (doc.get("runs") or doc.get("programs") or doc.get("micro")):
         sys.exit("plot.py: %s has nothing to draw" % src)
     result = subprocess.run([gnuplot], input=script(doc, out), text=True,

@@ -235,8 +235,9 @@ int bench_programs_run(const bench_options *o, const bench_runner *runners, size
             char what[128];
             snprintf(what, sizeof what, "the %s run of %s", r->name, label);
             bench_progress_begin("%s: %s", label, r->name);
+            char why[256];
             rc = bench_in_child(program_child, &(program_run){r, job}, &rec->r,
-                                sizeof rec->r, what);
+                                sizeof rec->r, what, why, sizeof why) == BENCH_OK ? 0 : -1;
             bench_progress_end();
             if (rc != 0)
                 break;
@@ -285,7 +286,9 @@ int bench_micro_run(const bench_runner *runners, size_t nrunners, bench_micro_re
         char what[64];
         snprintf(what, sizeof what, "the %s microbenchmark", res->runner);
         bench_progress_begin("micro: %s", res->runner);
-        int rc = bench_in_child(micro_child, (void *)r, res, sizeof *res, what);
+        char why[256];
+        int rc = bench_in_child(micro_child, (void *)r, res, sizeof *res, what, why,
+                                sizeof why) == BENCH_OK ? 0 : -1;
         bench_progress_end();
         if (rc != 0)
             return -1;

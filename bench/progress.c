@@ -1,11 +1,14 @@
 /* progress.c - one progress line on stderr for steps that run longer than a
  * second: silent for short steps, and silent altogether when stderr is not
- * a terminal (CI logs, redirected runs). */
+ * a terminal (CI logs, redirected runs).  Child processes write theirs
+ * through gpugc-bench, which decided for them before they started. */
 #include "bench.h"
 
 #include <stdarg.h>
 #include <time.h>
 #include <unistd.h>
+
+static int terminal = -1; /* stderr is a terminal; -1: not asked yet */
 
 static struct {
     char label[160];
@@ -19,9 +22,15 @@ static double now_s(void) {
     return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
 }
 
+void bench_progress_init(void) {
+    terminal = isatty(STDERR_FILENO) == 1;
+}
+
 void bench_progress_begin(const char *fmt, ...) {
     bench_progress_end();
-    progress.active = isatty(STDERR_FILENO) == 1;
+    if (terminal < 0)
+        bench_progress_init();
+    progress.active = terminal == 1;
     if (!progress.active)
         return;
     va_list ap;

@@ -49,6 +49,11 @@ static const bench_counts *set_of(const bench_report *rep, const bench_record *r
     return pausing(rep) ? &rec->young : &rec->old;
 }
 
+/* A run that measured something; the others hold a status and a message. */
+static bool ran_ok(const bench_record *rec) {
+    return rec->status == BENCH_OK;
+}
+
 static bool measured(const bench_record *rec, size_t field) {
     return (rec->r.measured >> field) & 1u;
 }
@@ -81,7 +86,8 @@ static double per_heap_object(const bench_record *rec, double bytes) {
     return bytes / (double)(rec->r.heap_objects > 0 ? rec->r.heap_objects : 1);
 }
 
-/* The backend that ran the mark phase; a peer is its own. */
+/* The backend whose marks the collection used (the CPU reference after a
+ * fallback); a peer is its own. */
 static const char *ran_name(const bench_record *rec) {
     const char *name = rec->r.peer ? rec->r.runner
                                    : gpugc_backend_name((gpugc_backend)rec->r.stats.backend);
@@ -95,9 +101,9 @@ static bool same_group(const bench_record *a, const bench_record *b) {
 /* How many times faster rec collected than the run called ref on the same
  * workload and size; NAN when there is no such run. */
 static double speedup(const bench_report *rep, const bench_record *rec, const char *ref) {
-    for (size_t i = 0; i < rep->nrecords; i++) {
+    for (size_t i = 0; i < rep->nrecords && ran_ok(rec); i++) {
         const bench_record *r = &rep->records[i];
-        if (same_group(r, rec) && strcmp(r->r.runner, ref) == 0)
+        if (ran_ok(r) && same_group(r, rec) && strcmp(r->r.runner, ref) == 0)
             return collect_ms(r) / collect_ms(rec);
     }
     return NAN;
@@ -111,7 +117,7 @@ static size_t speedup_refs(const bench_report *rep, const char *refs[MAX_REFS]) 
     for (size_t i = 0; i < rep->nrecords; i++) {
         const bench_record *r = &rep->records[i];
         bool seen = false;
-        if (!r->r.peer && strcmp(r->r.runner, "cpu") != 0)
+        if (!ran_ok(r) || (!r->r.peer && strcmp(r->r.runner, "cpu") != 0))
             continue;
         for (size_t k = 0; k < n; k++)
             seen |= strcmp(refs[k], r->r.runner) == 0;
@@ -136,7 +142,9 @@ static void group_header(FILE *out, const bench_report *rep, const bench_record 
     const bench_counts *c = set_of(rep, rec);
     fprintf(out, "\n== %s, %llu objects", rec->workload->name,
             (unsigned long long)rec->objects);
-    if (pausing(rep))
+    if (!ran_ok(rec))
+        fprintf(out, ": no run succeeded");
+    else if (pausing(rep))
         fprintf(out, " + %llu young: generation 0 collections of %llu tracked young "
                 "objects (%llu slots, %llu of them garbage)",
                 (unsigned long long)rec->young.objects, (unsigned long long)c->tracked,
@@ -151,19 +159,29 @@ static void group_header(FILE *out, const bench_report *rep, const bench_record 
 
 static void group_table(FILE *out, const bench_report *rep, size_t lo, size_t hi) {
     const char *refs[MAX_REFS];
-    size_t nrefs = speedup_refs(rep, refs);
-    group_header(out, rep, &rep->records[lo]);
+    size_t nrefs = speedup_refs(rep, refs), first = lo;
+    while (first + 1 < hi && !ran_ok(&rep->records[first]))
+        first++;
+    group_header(out, rep, &rep->records[first]);
 
-    fprintf(out, "%-13s %10s %10s %10s %19s %11s %11s", "runner", "collect ms", "mark ms",
-            "ns/object", "range ms", "bytes h2d", "bytes d2h");
+    /* "marked by": the backend whose marks were used, which after a
+     * fallback is the CPU reference, not the runner asked for. */
+    fprintf(out, "%-13s %-15s %10s %10s %10s %19s %11s %11s", "runner", "marked by",
+            "collect ms", "mark ms", "ns/object", "range ms", "bytes h2d", "bytes d2h");
     for (size_t k = 0; k < nrefs; k++)
         fprintf(out, "  vs %-7s", refs[k]);
     fputc('\n', out);
     for (size_t i = lo; i < hi; i++) {
         const bench_record *rec = &rep->records[i];
-        char range[40];
+        if (!ran_ok(rec)) {
+            fprintf(out, "%-13s %-15s %s\n", rec->r.runner, bench_status_name(rec->status),
+                    rec->message);
+            continue;
+        }
+        char range[40], by[40];
         snprintf(range, sizeof range, "%.3f..%.3f", rec->r.collect_ms_min, rec->r.collect_ms_max);
-        fprintf(out, "%-13s %10.3f", rec->r.runner, collect_ms(rec));
+        snprintf(by, sizeof by, "%s%s", ran_name(rec), rec->r.stats.fallback ? " (fallback)" : "");
+        fprintf(out, "%-13s %-15s %10.3f", rec->r.runner, by, collect_ms(rec));
         cell(out, " %*.3f", 10, mark_ms(rec));
         fprintf(out, " %10.2f %19s %11llu %11llu", per_object_ns(rep, rec), range,
                 (unsigned long long)rec->r.stats.bytes_h2d,
@@ -178,6 +196,8 @@ static void group_table(FILE *out, const bench_report *rep, size_t lo, size_t hi
         fputc('\n', out);
     }
 
+    if (!ran_ok(&rep->records[first]))
+        return;
     fprintf(out, "stage ms     ");
     for (size_t f = 0; f < BENCH_NSTATS; f++)
         if (stat_stage(f) != NULL)
@@ -186,6 +206,8 @@ static void group_table(FILE *out, const bench_report *rep, size_t lo, size_t hi
     for (size_t i = lo; i < hi; i++) {
         const bench_record *rec = &rep->records[i];
         double v[BENCH_NSTATS];
+        if (!ran_ok(rec))
+            continue;
         stat_values(&rec->r.stats, v);
         fprintf(out, "%-13s", rec->r.runner);
         for (size_t f = 0; f < BENCH_NSTATS; f++)
@@ -198,6 +220,8 @@ static void group_table(FILE *out, const bench_report *rep, size_t lo, size_t hi
             "peak RSS MiB", "build ms");
     for (size_t i = lo; i < hi; i++) {
         const bench_record *rec = &rep->records[i];
+        if (!ran_ok(rec))
+            continue;
         fprintf(out, "%-13s %15.1f %15.1f %13.1f %10.1f\n", rec->r.runner,
                 per_heap_object(rec, rec->r.metadata_bytes),
                 per_heap_object(rec, (double)rec->r.rss_growth),
@@ -206,11 +230,15 @@ static void group_table(FILE *out, const bench_report *rep, size_t lo, size_t hi
     for (size_t i = lo; i < hi; i++) {
         const bench_record *rec = &rep->records[i];
         const gpugc_collection_stats *s = &rec->r.stats;
+        if (!ran_ok(rec))
+            continue;
         if (rec->r.note[0] != '\0')
             fprintf(out, "note: %s: %s\n", rec->r.runner, rec->r.note);
         if (!rec->r.peer && (s->fallback || strcmp(ran_name(rec), rec->r.runner) != 0))
-            fprintf(out, "note: %s: the mark phase ran on %s%s\n", rec->r.runner,
-                    ran_name(rec), s->fallback ? " (fallback after a backend failure)" : "");
+            fprintf(out, s->fallback ? "note: %s: fallback: the backend failed, the marks "
+                                       "used are %s's (the CPU reference)\n"
+                                     : "note: %s: the marks used are %s's\n",
+                    rec->r.runner, ran_name(rec));
     }
 }
 
@@ -237,7 +265,7 @@ static void summary(FILE *out, const bench_report *rep) {
                 double v = NAN;
                 for (size_t j = 0; j < rep->nrecords; j++) {
                     const bench_record *r = &rep->records[j];
-                    if (r->workload == wl && r->objects == o->sizes[k] &&
+                    if (ran_ok(r) && r->workload == wl && r->objects == o->sizes[k] &&
                         strcmp(r->r.runner, rec->r.runner) == 0)
                         v = pausing(rep) ? collect_ms(r) : per_object_ns(rep, r);
                 }
@@ -438,43 +466,49 @@ static void run_fields(const bench_report *rep, const bench_record *rec, emit_fn
     double v[BENCH_NSTATS];
     stat_values(s, v);
 
+    /* A run that did not succeed has its status and message, the flags
+     * and sizes asked for, and null for everything it would have measured. */
+    bool m = ran_ok(rec);
+    value null = v_null();
     emit(ctx, "workload", v_str(rec->workload->name));
     emit(ctx, "mode", v_str(pausing(rep) ? "pause" : "full"));
     emit(ctx, "kind", v_str(r->peer ? "peer" : "backend"));
     emit(ctx, "backend", v_str(r->runner));
-    emit(ctx, "backend_ran", v_str(ran_name(rec)));
+    emit(ctx, "backend_ran", m ? v_str(ran_name(rec)) : null);
+    emit(ctx, "status", v_str(bench_status_name(rec->status)));
+    emit(ctx, "message", v_str(rec->message));
     emit(ctx, "objects", v_int(rec->objects));
-    emit(ctx, "young", v_int(rec->young.objects));
-    emit(ctx, "set_objects", v_int(measured(rec, BENCH_STAT_objects) ? s->objects : c->tracked));
-    emit(ctx, "edges", v_int(measured(rec, BENCH_STAT_edges) ? s->edges : c->slots));
-    emit(ctx, "held", v_int(rec->old.held + rec->young.held));
+    emit(ctx, "young", v_int(pausing(rep) ? rep->o->young : 0));
+    emit(ctx, "set_objects", !m ? null : v_int(measured(rec, BENCH_STAT_objects) ? s->objects : c->tracked));
+    emit(ctx, "edges", !m ? null : v_int(measured(rec, BENCH_STAT_edges) ? s->edges : c->slots));
+    emit(ctx, "held", m ? v_int(rec->old.held + rec->young.held) : null);
     emit(ctx, "garbage", v_num(p->garbage));
-    emit(ctx, "garbage_objects", v_int(c->garbage));
-    emit(ctx, "expected_unreachable", v_int(c->garbage_tracked));
-    emit(ctx, "unreachable", measured(rec, BENCH_STAT_unreachable) ? v_int(s->unreachable) : v_null());
-    emit(ctx, "collect_ms", v_num(collect_ms(rec)));
-    emit(ctx, "collect_ms_min", v_num(r->collect_ms_min));
-    emit(ctx, "collect_ms_max", v_num(r->collect_ms_max));
-    emit(ctx, "mark_ms", v_num(mark_ms(rec)));
-    emit(ctx, "ns_per_object", v_num(per_object_ns(rep, rec)));
+    emit(ctx, "garbage_objects", m ? v_int(c->garbage) : null);
+    emit(ctx, "expected_unreachable", m ? v_int(c->garbage_tracked) : null);
+    emit(ctx, "unreachable", m && measured(rec, BENCH_STAT_unreachable) ? v_int(s->unreachable) : null);
+    emit(ctx, "collect_ms", m ? v_num(collect_ms(rec)) : null);
+    emit(ctx, "collect_ms_min", m ? v_num(r->collect_ms_min) : null);
+    emit(ctx, "collect_ms_max", m ? v_num(r->collect_ms_max) : null);
+    emit(ctx, "mark_ms", m ? v_num(mark_ms(rec)) : null);
+    emit(ctx, "ns_per_object", m ? v_num(per_object_ns(rep, rec)) : null);
     emit(ctx, "stages", (value){.kind = V_BEGIN});
     for (size_t i = 0; i < BENCH_NSTATS; i++)
         if (stat_stage(i) != NULL)
-            emit(ctx, stat_stage(i), measured(rec, i) ? v_num(v[i] / 1e6) : v_null());
+            emit(ctx, stat_stage(i), m && measured(rec, i) ? v_num(v[i] / 1e6) : null);
     emit(ctx, "stages", (value){.kind = V_END});
-    emit(ctx, "bytes_h2d", v_int(s->bytes_h2d));
-    emit(ctx, "bytes_d2h", v_int(s->bytes_d2h));
-    emit(ctx, "generation", v_int((uint64_t)s->generation));
-    emit(ctx, "fallback", v_int((uint64_t)s->fallback));
-    emit(ctx, "degree", rec->workload->default_degree > 0 ? v_int(p->degree) : v_null());
-    emit(ctx, "chains", strcmp(rec->workload->name, "list") == 0 ? v_int(p->chains) : v_null());
+    emit(ctx, "bytes_h2d", m ? v_int(s->bytes_h2d) : null);
+    emit(ctx, "bytes_d2h", m ? v_int(s->bytes_d2h) : null);
+    emit(ctx, "generation", m ? v_int((uint64_t)s->generation) : null);
+    emit(ctx, "fallback", m ? v_int((uint64_t)s->fallback) : null);
+    emit(ctx, "degree", rec->workload->default_degree > 0 ? v_int(p->degree) : null);
+    emit(ctx, "chains", strcmp(rec->workload->name, "list") == 0 ? v_int(p->chains) : null);
     emit(ctx, "seed", v_int(p->seed));
     emit(ctx, "hold", v_num(p->hold));
     emit(ctx, "repeat", v_int(rep->o->repeat));
-    emit(ctx, "build_ms", v_num(r->build_ms));
-    emit(ctx, "metadata_bytes_per_object", v_num(per_heap_object(rec, r->metadata_bytes)));
-    emit(ctx, "heap_bytes_per_object", v_num(per_heap_object(rec, (double)r->rss_growth)));
-    emit(ctx, "peak_rss_bytes", v_int(r->peak_rss));
+    emit(ctx, "build_ms", m ? v_num(r->build_ms) : null);
+    emit(ctx, "metadata_bytes_per_object", m ? v_num(per_heap_object(rec, r->metadata_bytes)) : null);
+    emit(ctx, "heap_bytes_per_object", m ? v_num(per_heap_object(rec, (double)r->rss_growth)) : null);
+    emit(ctx, "peak_rss_bytes", m ? v_int(r->peak_rss) : null);
     emit(ctx, "speedup", (value){.kind = V_BEGIN});
     const char *refs[MAX_REFS];
     for (size_t k = 0, n = speedup_refs(rep, refs); k < n; k++)

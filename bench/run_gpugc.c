@@ -4,10 +4,12 @@
 #include "bench.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 typedef struct gheap {
     gpugc_heap *h;
-    void **objs; /* object i of the shape, while it lives */
+    void **objs;     /* object i of the shape, while it lives */
+    bool fail_mark;  /* GPUGC_BENCH_FAULT=RUNNER:mark (bench_fault) */
 } gheap;
 
 static int g_build(void *heap, const bench_shape *s, uint64_t lo, uint64_t hi,
@@ -46,6 +48,8 @@ static int g_build(void *heap, const bench_shape *s, uint64_t lo, uint64_t hi,
 
 static int g_collect(void *heap, int gen, gpugc_collection_stats *st, uint32_t *measured) {
     gheap *g = heap;
+    if (g->fail_mark)
+        gpugc_inject_fault(g->h, GPUGC_FAULT_MARK, 0);
     if (gpugc_collect(g->h, gen) < 0 ||
         gpugc_last_collection(g->h, st, sizeof *st) != GPUGC_OK) {
         fprintf(stderr, "gpugc-bench: collection of generation %d failed: %s\n", gen,
@@ -103,7 +107,9 @@ static int gpugc_run(const bench_runner *r, const bench_job *job, bench_result *
     gpugc_config cfg;
     gpugc_config_init(&cfg);
     cfg.backend = r->backend;
-    gheap g = {gpugc_heap_new(&cfg), malloc(job->shape->n * sizeof(void *) + 1)};
+    const char *fault = bench_fault(r->name);
+    gheap g = {gpugc_heap_new(&cfg), malloc(job->shape->n * sizeof(void *) + 1),
+               fault != NULL && strcmp(fault, "mark") == 0};
     int rc = -1;
     if (g.h == NULL)
         fprintf(stderr, "gpugc-bench: %s: no heap: %s\n", r->name,

@@ -1,5 +1,7 @@
 """test_cli.py - gpugc-bench's command line: bad flags, size ranges, a size
-this machine cannot hold (refused at once, before anything is built), what
+this machine cannot hold (refused at once, before anything is built, and
+recorded), the memory check overridden, runners that fail, crash, hang or
+fall back (GPUGC_BENCH_FAULT) recorded while the others run, what
 --program and --micro select, and --plot.
 
     python3 test_cli.py GPUGC_BENCH SCRATCH_DIR
@@ -14,10 +16,29 @@ import time
 failures = []
 
 
-def run(bench, *args, timeout=120):
+def run(bench, *args, timeout=120, env=None):
     start = time.monotonic()
-    p = subprocess.run([bench, *args], capture_output=True, text=True, timeout=timeout)
+    p = subprocess.run([bench, *args], capture_output=True, text=True, timeout=timeout,
+                       env=dict(os.environ, **(env or {})))
     return p, time.monotonic() - start
+
+
+def load(path):
+    """The JSON file at path, or None (and a failure) when it is missing."""
+    try:
+        with open(path) as f:
+            return json.load(f)
+    except (OSError, ValueError) as e:
+        check(False, "%s: %s" % (path, e))
+        return None
+
+
+def schema(*args):
+    """check_schema.py on a file: failed runs must match the schema too."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    p = subprocess.run([sys.executable, os.path.join(here, "check_schema.py"), *args],
+                       capture_output=True, text=True)
+    check(p.returncode == 0, "check_schema.py %s: %s" % (" ".join(args), p.stdout + p.stderr))
 
 
 def check(cond, what):
@@ -33,7 +54,7 @@ def main():
 
     for bad in (["--objects", "20x"], ["--objects", "5k..2k"], ["--workload", "nope"],
                 ["--garbage", "1.5"], ["--hold", "0"], ["--peers", "jvm"],
-                ["--backend", "cpu,cpu"], ["--repeat", "0"], ["stray"],
+                ["--backend", "cpu,cpu"], ["--repeat", "0"], ["stray"], ["--run-timeout", "0"],
                 ["--program", "nope"], ["--program", "gcbench,gcbench"], ["--depth", "3"],
                 ["--depth", "22"], ["--cycles", "1.5"], ["--peers", "malloc,malloc"]):
         p, _ = run(bench, *bad)
@@ -72,11 +93,77 @@ def main():
               % (len(doc["runs"]), len(doc["programs"])))
 
     # 4 G objects need far more than any machine this runs on: refused at
-    # once, with the largest size that fits, before generating anything.
-    p, took = run(bench, "--objects", "4000M", "--peers", "none")
-    check(p.returncode == 2 and "refusing" in p.stderr and "Nothing was built" in p.stderr
+    # once, with the largest size that fits, before generating anything;
+    # the refusal is a record, the size that fits still runs, the JSON is
+    # written, and the exit status says that runs were refused.
+    out = os.path.join(scratch, "cli_refused.json")
+    p, took = run(bench, "--objects", "4000M", "--peers", "none", "--backend", "cpu",
+                  "--json", out)
+    check(p.returncode == 2 and "refusing" in p.stderr and "objects fit" in p.stderr
           and "generated" not in p.stdout and took < 10,
           "4000M objects: exit %d after %.1f s, stderr %r" % (p.returncode, took, p.stderr))
+    p, _ = run(bench, "--objects", "4000M,2k", *small, "--json", out)
+    doc = load(out) if p.returncode == 2 else None
+    check(doc is not None and [(r["objects"], r["status"]) for r in doc["runs"]]
+          == [(2000, "ok"), (4000000000, "refused")]
+          and "fit" in doc["runs"][1]["message"],
+          "4000M,2k: exit %d, runs %s" % (p.returncode, doc and doc["runs"]))
+    # The memory check overridden, by the option or the environment, on a
+    # machine made to look 1 MB small (GPUGC_BENCH_MEMORY_AVAILABLE, for
+    # testing): the refusal becomes a warning and the run runs.
+    tiny = {"GPUGC_BENCH_MEMORY_AVAILABLE": "1000000"}
+    p, _ = run(bench, "--objects", "20k", *small, "--json", out, env=tiny)
+    doc = load(out)
+    check(p.returncode == 2 and doc is not None
+          and [r["status"] for r in doc["runs"]] == ["refused"],
+          "20k objects in 1 MB: exit %d, stderr %r" % (p.returncode, p.stderr[-300:]))
+    for how, env in ((["--no-memory-check"], tiny),
+                     ([], dict(tiny, GPUGC_BENCH_NO_MEMORY_CHECK="1"))):
+        p, _ = run(bench, "--objects", "20k", *small, *how, "--json", out, env=env)
+        doc = load(out)
+        check(p.returncode == 0 and "running it anyway" in p.stderr and doc is not None
+              and [r["status"] for r in doc["runs"]] == ["ok"],
+              "override %s %s: exit %d, stderr %r" % (how, env, p.returncode, p.stderr[-300:]))
+
+    # Failing runners (GPUGC_BENCH_FAULT, for testing): each failure is a
+    # record with its status and message, in the table and the JSON; the
+    # other runners still run, the files are written, the exit status is 1.
+    # cpu-parallel's marks fail and fall back to the CPU reference: the
+    # record names cpu as the backend whose marks were used, fallback 1.
+    out = os.path.join(scratch, "cli_fail.json")
+    csv = os.path.join(scratch, "cli_fail.csv")
+    p, _ = run(bench, "--workload", "random", "--objects", "2k", "--backend",
+               "cpu,cpu-parallel", "--peers", "none", "--repeat", "2", "--json", out,
+               "--csv", csv, env={"GPUGC_BENCH_FAULT": "cpu:mark"})
+    doc = load(out)
+    runs = {r["backend"]: r for r in doc["runs"]} if doc else {}
+    check(p.returncode == 1 and runs.get("cpu", {}).get("status") == "failed"
+          and "injected fault" in runs["cpu"]["message"]
+          and runs.get("cpu-parallel", {}).get("status") == "ok"
+          and "injected fault" in p.stdout,
+          "cpu:mark: exit %d, runs %s" % (p.returncode, runs))
+    schema(out, csv, "--require-runners", "cpu-parallel")
+    p, _ = run(bench, "--workload", "random", "--objects", "2k", "--backend",
+               "cpu,cpu-parallel", "--peers", "none", "--repeat", "2", "--run-timeout", "2",
+               "--json", out, "--csv", csv,
+               env={"GPUGC_BENCH_FAULT": "cpu:crash,cpu-parallel:mark"})
+    doc = load(out)
+    runs = {r["backend"]: r for r in doc["runs"]} if doc else {}
+    par = runs.get("cpu-parallel", {})
+    check(p.returncode == 1 and runs.get("cpu", {}).get("status") == "failed"
+          and "signal" in runs["cpu"]["message"] and par.get("status") == "ok"
+          and par.get("backend_ran") == "cpu" and par.get("fallback") == 1
+          and "cpu (fallback)" in p.stdout,
+          "cpu:crash, cpu-parallel:mark: exit %d, runs %s, stdout %r"
+          % (p.returncode, runs, p.stdout[-800:]))
+    schema(out, csv)
+    p, took = run(bench, "--workload", "random", "--objects", "2k", *small,
+                  "--run-timeout", "1", "--json", out, env={"GPUGC_BENCH_FAULT": "cpu:hang"})
+    doc = load(out)
+    check(p.returncode == 1 and took < 20 and doc is not None
+          and [r["status"] for r in doc["runs"]] == ["timeout"],
+          "cpu:hang with --run-timeout 1: exit %d after %.1f s" % (p.returncode, took))
+    schema(out)
 
     # A range: its ends and the 1-2-5 steps between them.
     out = os.path.join(scratch, "cli_range.json")

@@ -7,8 +7,9 @@
 # The Release and Debug builds compile and link the CUDA backend (Release
 # requires it: nvcc is on CI's machine); CI has no GPU, so its CUDA tests
 # check the no-device answers and its CUDA suites report themselves
-# skipped.  The TSan and fuzzing builds leave CUDA out: nothing of it runs
-# without a GPU, and nvcc would only add minutes.
+# skipped; scripts/gpu.sh --dry-run runs the GPU machine's steps on tiny
+# sizes with the Release build.  The TSan and fuzzing builds leave CUDA
+# out: nothing of it runs without a GPU, and nvcc would only add minutes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/deps.sh
@@ -42,6 +43,10 @@ if [ -n "$a_bad$so_bad" ]; then
   [ -z "$so_bad" ] || echo "exports: libgpugc.so exports symbols outside gpugc_[a-z]*:" $so_bad >&2
   exit 1
 fi
+# The GPU machine's run (scripts/gpu.sh), dry: every step on tiny sizes
+# with the Release build above, the CUDA steps reported skipped.
+bash scripts/gpu.sh --dry-run >/dev/null || { cat build/gpu-out/summary.md; exit 1; }
+echo "gpu.sh --dry-run: every step ok or skipped (build/gpu-out/summary.md)"
 run build/asan -DCMAKE_BUILD_TYPE=Debug -DGPUGC_SANITIZE=address,undefined
 # Not differential_cpu-parallel: its small sets run on the serial reference.
 cmake -S . -B build/tsan -DGPUGC_WARNINGS_AS_ERRORS=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo \
