@@ -686,7 +686,9 @@ GPUGC_API int gpugc_trace_compare(const gpugc_trace_snapshot *newer,
 
 /* Called for every error with the heap (NULL for errors with no heap), the
  * status and a one-line message.  The default prints to stderr and returns;
- * the program goes on. */
+ * the program goes on.  A handler called while a collection marks (its
+ * backend failed and the CPU reference takes over, or memory ran short)
+ * may not change that heap: such calls are refused with GPUGC_EBUSY. */
 typedef void (*gpugc_error_handler)(gpugc_heap *h, int status,
                                     const char *message, void *data);
 
