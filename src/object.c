@@ -163,14 +163,26 @@ void gpugc__drop_ref(gpugc_heap *h, uint32_t id) {
     }
 }
 
-bool gpugc__object_finalize(gpugc_heap *h, uint32_t id) {
-    void (*finalize)(gpugc_heap *, void *) = h->types[meta_type(h->meta[id])].desc.finalize;
-    if (!finalize || (h->meta[id] & META_FINALIZED))
-        return false;
+typedef void (*finalizer)(gpugc_heap *h, void *obj);
+
+/* id's finalizer if its type has one that never ran on it (PEP 442: once
+ * per object, ever), else NULL. */
+static finalizer finalizer_due(const gpugc_heap *h, uint32_t id) {
+    finalizer finalize = h->types[meta_type(h->meta[id])].desc.finalize;
+    return h->meta[id] & META_FINALIZED ? NULL : finalize;
+}
+
+static void finalize_run(gpugc_heap *h, uint32_t id, finalizer finalize) {
     dirty_id(h, id);
     h->meta[id] |= META_FINALIZED;
     finalize(h, h->addr[id]);
-    return true;
+}
+
+bool gpugc__object_finalize(gpugc_heap *h, uint32_t id) {
+    finalizer finalize = finalizer_due(h, id);
+    if (finalize)
+        finalize_run(h, id, finalize);
+    return finalize != NULL;
 }
 
 void gpugc__drop_slot_refs(gpugc_heap *h, uint32_t off, uint32_t n, const uint64_t *keep) {
@@ -215,18 +227,21 @@ void gpugc__release_pending(gpugc_heap *h) {
     while (h->pending != NO_ID) {
         uint32_t id = h->pending;
         h->pending = h->gc_refs[id];
-        /* As CPython does: the finalizer runs with a borrowed count of
-         * one.  If it leaves more, the object was resurrected; if none, it
-         * dropped the borrowed count and the object is pending again. */
-        h->rc[id] = 1;
-        bool finalized = gpugc__object_finalize(h, id);
-        uint32_t left = h->rc[id];
-        if (finalized && left != 1) {
-            if (left)
-                h->rc[id] = left - 1;
-            continue;
+        finalizer finalize = finalizer_due(h, id);
+        if (finalize) {
+            /* As CPython does: the finalizer runs with a borrowed count of
+             * one.  If it leaves more, the object was resurrected; if none,
+             * it dropped the borrowed count and is pending again. */
+            h->rc[id] = 1;
+            finalize_run(h, id, finalize);
+            uint32_t left = h->rc[id];
+            if (left != 1) {
+                if (left)
+                    h->rc[id] = left - 1;
+                continue;
+            }
+            h->rc[id] = 0;
         }
-        h->rc[id] = 0;
         if (h->weak && h->weak[id])
             gpugc__weak_clear(h, &id, 1);
         gpugc__object_destroy(h, id);

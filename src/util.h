@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "gpugc.h"
 
@@ -60,10 +61,7 @@ void gpugc__vec_free(u32vec *v);
 /* Copies a stats struct to a caller's of `size` bytes: a program built
  * against an older, shorter struct gets the fields it knows. */
 static inline void copy_figures(void *out, size_t size, const void *full, size_t full_size) {
-    const unsigned char *from = full;
-    unsigned char *to = out;
-    for (size_t k = 0; k < size && k < full_size; k++)
-        to[k] = from[k];
+    memcpy(out, full, size < full_size ? size : full_size);
 }
 
 /* ---- speed and time ---------------------------------------------------------- */
