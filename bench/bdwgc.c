@@ -2,8 +2,9 @@
  * is built from GC_MALLOC objects of the same slot shape (an array of
  * pointers; leaves are pointer-free GC_MALLOC_ATOMIC blocks, which Boehm
  * does not scan, as CPython does not track atoms), the held objects sit in
- * one uncollectable root array, and GC_gcollect is timed, by measure.c's
- * loop.  Boehm marks with every core (GC_start_mark_threads) and sweeps
+ * one uncollectable root array (a captured heap's objects with
+ * references from outside, however many), and GC_gcollect is timed, by
+ * measure.c's loop.  Boehm marks with every core (GC_start_mark_threads) and sweeps
  * lazily: GC_gcollect frees whole empty blocks, the rest is swept by later
  * allocations, which here are the untimed rebuilds.  It has no generations:
  * its pause is a full collection.

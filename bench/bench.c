@@ -41,6 +41,11 @@ static void usage(FILE *out) {
     for (size_t i = 0; i < bench_nworkloads; i++)
         fprintf(out, "                     %-9s %s\n", bench_workloads[i].name,
                 bench_workloads[i].doc);
+    fputs("                     pyheap:FILE  a Python program's heap that\n"
+          "                               bench/pyheap_capture.py captured: replayed at its\n"
+          "                               own size, full collections, every count checked\n"
+          "                               against CPython's (FILE.json)\n",
+          out);
     fputs("  --objects LIST   sizes: counts with an optional k, M or G suffix (10^3,\n"
           "                   10^6, 10^9), comma-separated, or A..B for A, the 1-2-5\n"
           "                   steps between, and B (default 10k,100k,1M; interp: 100k)\n"
@@ -163,7 +168,7 @@ static int parse_fraction(const char *flag, const char *s, double min, bool min_
 static int each_item(const char *flag, const char *list, int (*item)(const char *, void *),
                      void *arg) {
     for (const char *p = list;; p++) {
-        char name[64];
+        char name[BENCH_MAX_SPEC]; /* pyheap:FILE takes a path */
         size_t len = strcspn(p, ",");
         if (len == 0 || len >= sizeof name)
             return usage_error("%s %s: expected items separated by commas", flag, list);
@@ -212,6 +217,11 @@ static int size_item(const char *s, void *arg) {
 static int workload_item(const char *name, void *arg) {
     bench_options *o = arg;
     const bench_workload *w = bench_workload_find(name);
+    if (w == NULL && strncmp(name, "pyheap:", 7) == 0) {
+        w = bench_workload_pyheap(name);
+        if (w == NULL)
+            return usage_error("--workload %s: not a heap gpugc-bench can read", name);
+    }
     if (w == NULL)
         return usage_error("--workload: unknown workload '%s'", name);
     for (size_t i = 0; i < o->nworkloads; i++)
@@ -407,6 +417,10 @@ static int parse_options(int argc, char **argv, bench_options *o) {
     }
     if (rc == 0 && optind < argc)
         rc = usage_error("unexpected argument '%s'", argv[optind]);
+    for (size_t i = 0; rc == 0 && i < o->nworkloads; i++)
+        if (o->mode == BENCH_PAUSE && bench_workload_find(o->workloads[i])->capture != NULL)
+            rc = usage_error("--pause: %s is a captured heap, measured by full collections "
+                             "only", o->workloads[i]);
     if (rc != 0)
         return rc;
     /* What runs: --program and --micro leave the collection benchmark out
@@ -438,6 +452,13 @@ static int parse_options(int argc, char **argv, bench_options *o) {
 /* ------------------------------------------------------------------------ */
 /* Memory: refuse what cannot fit, before building anything                  */
 /* ------------------------------------------------------------------------ */
+
+/* The sizes workload w runs at: a captured heap has its own. */
+static size_t sizes_of(const bench_options *o, const bench_workload *w,
+                       const uint64_t **sizes) {
+    *sizes = w->capture != NULL ? &w->capture->objects : o->sizes;
+    return w->capture != NULL ? 1 : o->nsizes;
+}
 
 static double gib(uint64_t bytes) {
     return (double)bytes / (double)(UINT64_C(1) << 30);
@@ -484,10 +505,11 @@ static void check_memory(const bench_options *o, const bench_runner *runners, si
     avail -= avail / 10;
     for (size_t w = 0; w < o->nworkloads; w++) {
         const bench_workload *wl = bench_workload_find(o->workloads[w]);
-        for (size_t k = 0; k < o->nsizes; k++)
+        const uint64_t *sizes;
+        for (size_t k = 0, nsizes = sizes_of(o, wl, &sizes); k < nsizes; k++)
             for (size_t i = 0; i < nrunners; i++) {
                 const bench_runner *r = &runners[i];
-                uint64_t need = run_needs(o, wl, o->sizes[k], r);
+                uint64_t need = run_needs(o, wl, sizes[k], r);
                 if (need <= avail)
                     continue;
                 char reason[256];
@@ -497,20 +519,20 @@ static void check_memory(const bench_options *o, const bench_runner *runners, si
                 if (!r->peer)
                     snprintf(reason + strlen(reason), sizeof reason - strlen(reason),
                              "%llu objects fit",
-                             (unsigned long long)largest_fit(o, wl, r, avail, o->sizes[k]));
+                             (unsigned long long)largest_fit(o, wl, r, avail, sizes[k]));
                 if (o->no_memory_check) {
                     fprintf(stderr, "gpugc-bench: warning: %s with %llu objects on %s %s; "
                             "running it anyway (--no-memory-check)\n", wl->name,
-                            (unsigned long long)o->sizes[k], r->name, reason);
+                            (unsigned long long)sizes[k], r->name, reason);
                     continue;
                 }
                 bench_skip *s = r->peer ? &skips[(*nskips)++] : &refused[(*nrefused)++];
-                *s = (bench_skip){r->name, wl, o->sizes[k], "", NULL};
+                *s = (bench_skip){r->name, wl, sizes[k], "", NULL};
                 snprintf(s->reason, sizeof s->reason, "%s", reason);
                 if (!r->peer)
                     fprintf(stderr, "gpugc-bench: refusing: %s with %llu objects on %s %s "
                             "(--no-memory-check runs it anyway)\n", wl->name,
-                            (unsigned long long)o->sizes[k], r->name, reason);
+                            (unsigned long long)sizes[k], r->name, reason);
             }
     }
 }
@@ -552,7 +574,7 @@ static size_t run_size(const bench_options *o, const bench_workload *w, uint64_t
                        const bench_runner *runners, size_t nrunners, run_lists *l) {
     bench_params p = bench_params_for(o, w, n);
     bench_shape shape = {0};
-    bench_job job = {o, &shape, {0}, {0}};
+    bench_job job = {o, &shape, {0}, {0}, w->capture};
     bool wanted = false;
     for (size_t i = 0; i < nrunners; i++)
         wanted |= !listed_at(l->skips, l->nskips, runners[i].name, w, n) &&
@@ -731,10 +753,12 @@ int main(int argc, char **argv) {
                    skips[i].workload->name, (unsigned long long)skips[i].objects,
                    skips[i].reason);
         run_lists l = {skips, refused, nskips, nrefused, records, 0};
-        for (size_t w = 0; w < o.nworkloads; w++)
-            for (size_t k = 0; k < o.nsizes; k++)
-                failed += run_size(&o, bench_workload_find(o.workloads[w]), o.sizes[k],
-                                   collectors, ncollectors, &l);
+        for (size_t w = 0; w < o.nworkloads; w++) {
+            const bench_workload *wl = bench_workload_find(o.workloads[w]);
+            const uint64_t *sizes;
+            for (size_t k = 0, nsizes = sizes_of(&o, wl, &sizes); k < nsizes; k++)
+                failed += run_size(&o, wl, sizes[k], collectors, ncollectors, &l);
+        }
         nrecords = l.nrecords;
     }
     /* Programs that failed, or whose runners disagree on the checks,

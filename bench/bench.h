@@ -3,6 +3,9 @@
  *   workload.c   the seeded generators: a workload becomes a *shape*, an
  *                object graph held as plain arrays that every heap under
  *                test instantiates the same way
+ *   pyheap.c     pyheap:FILE, a Python program's heap that
+ *                pyheap_capture.py captured, read (as hostile input) into a
+ *                shape
  *   measure.c    the measuring loop of the in-process heaps (gpugc, Boehm)
  *   run_gpugc.c  a gpugc heap on one backend
  *   bdwgc.c      the Boehm-Demers-Weiser GC peer (built when libgc is found)
@@ -22,7 +25,11 @@
  * Glossary
  *   shape    n objects by index; object i has slots dst[off[i]..off[i+1]),
  *            each an object index or BENCH_NULL; flags say which objects
- *            C code holds and which are garbage (unreachable from them).
+ *            C code holds and which are garbage (unreachable from them);
+ *            a captured heap also says how many references C code holds
+ *            to each object (ext).
+ *   capture  a heap file of pyheap_capture.py: its header, and its
+ *            sidecar FILE.json with CPython's own collection of it.
  *   runner   what a shape is measured on: a gpugc backend or a peer.
  *   run      one runner on one shape, in a child process of its own.
  *   program  a whole program (binary-trees, gcbench, interp), written once
@@ -44,6 +51,7 @@
 /* ------------------------------------------------------------------------ */
 
 enum { BENCH_MAX_LIST = 64 }; /* workloads, sizes, runners on one command */
+enum { BENCH_MAX_SPEC = 1024 }; /* one item of a list (pyheap:FILE's path) */
 
 /* Defined below, named earlier. */
 struct bench_program;
@@ -99,7 +107,23 @@ typedef struct bench_shape {
     uint32_t *off;   /* n + 1 entries                                        */
     uint32_t *dst;   /* off[n] slot targets                                  */
     uint8_t *flags;  /* BENCH_HELD, BENCH_GARBAGE; never both                */
+    uint32_t *ext;   /* n references C code holds to each object (> 0 exactly
+                        for the BENCH_HELD ones); NULL: one to each held one */
 } bench_shape;
+
+/* References C code holds to object i of s. */
+static inline uint32_t bench_held_refs(const bench_shape *s, uint64_t i) {
+    return s->ext != NULL ? s->ext[i] : (s->flags[i] & BENCH_HELD) != 0;
+}
+
+/* A captured heap: what its header says, checked against its size (and,
+ * once parsed, against its contents). */
+typedef struct bench_capture {
+    const char *path;
+    uint32_t crc;          /* CRC-32 of the bytes after the header          */
+    uint64_t objects, slots, roots;
+    uint64_t unreachable;  /* CPython's mark phase's unreachable set        */
+} bench_capture;
 
 /* Figures of the objects [lo, hi) of a shape. */
 typedef struct bench_counts {
@@ -125,6 +149,7 @@ typedef struct bench_params {
     double hold;
     const uint32_t *ext;
     uint64_t next;
+    const bench_capture *capture; /* pyheap:FILE; NULL for the generators */
 } bench_params;
 
 typedef struct bench_workload {
@@ -137,12 +162,16 @@ typedef struct bench_workload {
     int (*generate)(const bench_params *p, bench_shape *s);
     /* Slots a shape of p will have, at most: for the memory estimate. */
     uint64_t (*max_slots)(const bench_params *p);
+    /* pyheap:FILE: the file, whose size is its only size; NULL for the
+     * generators. */
+    const bench_capture *capture;
 } bench_workload;
 
 extern const bench_workload bench_workloads[];
 extern const size_t bench_nworkloads;
 
-/* The workload called name, or NULL. */
+/* The workload called name (a generator, or a pyheap:FILE registered
+ * before), or NULL. */
 const bench_workload *bench_workload_find(const char *name);
 
 /* The generator's parameters for workload w of n objects under *o. */
@@ -162,6 +191,37 @@ void bench_shape_count(const bench_shape *s, uint64_t lo, uint64_t hi,
 /* Bytes a shape of p takes, plus the generator's scratch at its peak. */
 uint64_t bench_shape_bytes(const bench_workload *w, const bench_params *p,
                            uint64_t young);
+
+/* ------------------------------------------------------------------------ */
+/* Captured Python heaps (pyheap.c; the format: pyheap_capture.py, SCHEMA.md) */
+/* ------------------------------------------------------------------------ */
+
+#define BENCH_PYHEAP_MAGIC "GPUGCPYH"
+enum { BENCH_PYHEAP_VERSION = 1, BENCH_PYHEAP_HEADER = 48 };
+#define BENCH_PYHEAP_EXT_MAX (UINT32_C(1) << 31)       /* per object        */
+#define BENCH_PYHEAP_EXT_TOTAL_MAX (UINT64_C(1) << 32) /* in all: the increfs
+                                                          a replay makes    */
+
+/* Registers workload "pyheap:FILE" (spec), checking FILE's header; returns
+ * it, or NULL with a message naming the file and the byte offset on
+ * stderr.  bench_workload_find finds it by spec afterwards. */
+const bench_workload *bench_workload_pyheap(const char *spec);
+/* The registered pyheap workload called name, or NULL. */
+const bench_workload *bench_pyheap_find(const char *name);
+
+/* The header of a heap file of size bytes into *c (path not set), checked
+ * against size; data holds the file's first BENCH_PYHEAP_HEADER bytes (all
+ * of a shorter one).  0, or -1 with "NAME: at byte N: what" in err. */
+int bench_pyheap_header(const char *name, const uint8_t *data, size_t size, bench_capture *c,
+                        char *err, size_t errsize);
+/* A whole heap file into *s (which the caller frees with bench_shape_free)
+ * and *c: every field checked, the checksum too, the unreachable set
+ * marked and compared with the one the header records.  0, or -1 with
+ * "NAME: at byte N: what" in err and *s empty.  Allocates at most about
+ * 3 bytes per byte of the file. */
+int bench_pyheap_parse(const char *name, const uint8_t *data, size_t size, bench_shape *s,
+                       bench_capture *c, char *err, size_t errsize);
+uint32_t bench_crc32(const uint8_t *p, size_t n);
 
 /* ------------------------------------------------------------------------ */
 /* Runs                                                                      */
@@ -210,6 +270,7 @@ typedef struct bench_job {
     const bench_options *o;
     const bench_shape *shape;
     bench_counts old, young;
+    const bench_capture *capture; /* pyheap:FILE; NULL for generated shapes */
 } bench_job;
 
 /* What a shape is measured on. */

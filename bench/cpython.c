@@ -1,6 +1,9 @@
 /* cpython.c - the CPython peer, C side: writes the shape to a temporary
  * file, runs peer_cpython.py on it with the python3 found at configure
- * time, and reads back the one flat JSON object the script prints.  The
+ * time, and reads back the one flat JSON object the script prints.  A
+ * captured heap (pyheap:FILE) is not rebuilt: CPython already collected
+ * it, in the program itself, right after the capture, on this machine, and
+ * the sidecar FILE.json holds that collection's time and counts.  The
  * script builds the same graph and times gc.collect() the way measure.c
  * times the in-process heaps; building is not what is measured.  The
  * whole programs run the same way, in peer_programs.py, which times itself
@@ -130,8 +133,74 @@ static int read_result(const char *out, const bench_job *job, bench_result *res)
     return 0;
 }
 
+/* A captured heap's CPython figures, from its sidecar, which must belong
+ * to the file (its checksum) and agree with it on every count. */
+static int capture_result(const bench_job *job, bench_result *res) {
+    const bench_capture *c = job->capture;
+    static const char *const keys[] = {
+        "heap_crc32", "objects", "unreachable", "collect_ns", "collect_returned",
+        "peak_rss_bytes", "rss_bytes", "gc_head_bytes",
+    };
+    double v[sizeof keys / sizeof keys[0]];
+    char path[4096 + 8], doc[1 << 16], version[32], label[64];
+    snprintf(path, sizeof path, "%s.json", c->path);
+    FILE *f = fopen(path, "r");
+    size_t len = f != NULL ? fread(doc, 1, sizeof doc - 1, f) : 0;
+    if (f == NULL || ferror(f) || !feof(f)) {
+        fprintf(stderr, "gpugc-bench: cpython: %s: %s\n", path,
+                f == NULL ? "missing (pyheap_capture.py writes it beside the heap)"
+                          : "unreadable, or longer than a sidecar");
+        if (f != NULL)
+            fclose(f);
+        return -1;
+    }
+    fclose(f);
+    doc[len] = '\0';
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
+        if (json_number(doc, keys[i], &v[i]) != 0) {
+            fprintf(stderr, "gpugc-bench: cpython: %s: no \"%s\"\n", path, keys[i]);
+            return -1;
+        }
+    if ((uint32_t)v[0] != c->crc || (uint64_t)v[1] != c->objects ||
+        (uint64_t)v[2] != c->unreachable) {
+        fprintf(stderr, "gpugc-bench: cpython: %s belongs to another heap than %s (checksum "
+                "%08x, %.0f objects, %.0f unreachable)\n", path, c->path, (uint32_t)v[0], v[1],
+                v[2]);
+        return -1;
+    }
+    if (json_string(doc, "python", version, sizeof version) != 0)
+        snprintf(version, sizeof version, "?");
+    if (json_string(doc, "label", label, sizeof label) != 0)
+        label[0] = '\0';
+    res->stats.ns_total = (uint64_t)v[3];
+    res->collect_ms_min = res->collect_ms_max = v[3] / 1e6;
+    res->stats.unreachable = (uint64_t)v[2];
+    res->stats.generation = 2;
+    res->stats.objects = job->old.tracked;
+    res->stats.edges = job->old.slots;
+    res->measured = BENCH_STAT_BIT(ns_total) | BENCH_STAT_BIT(unreachable) |
+                    BENCH_STAT_BIT(generation) | BENCH_STAT_BIT(objects) |
+                    BENCH_STAT_BIT(edges);
+    res->peak_rss = (uint64_t)v[5];
+    res->rss_growth = (uint64_t)v[6];
+    res->metadata_bytes = (double)c->objects * v[7];
+    res->heap_objects = c->objects;
+    snprintf(res->note, sizeof res->note, "Python %s%s%s, the program's own gc.collect() "
+             "after the capture, once (it returned %.0f); RSS: the program's", version,
+             label[0] ? ", " : "", label, v[4]);
+    if (res->stats.unreachable != job->old.garbage_tracked) {
+        fprintf(stderr, "gpugc-bench: cpython: %s: CPython found %llu unreachable objects; "
+                "the graph has %llu\n", path, (unsigned long long)res->stats.unreachable,
+                (unsigned long long)job->old.garbage_tracked);
+        return -1;
+    }
+    return 0;
+}
+
 static int cpython_run(const bench_runner *r, const bench_job *job, bench_result *res) {
     (void)r;
+    if (job->capture != NULL)
+        return capture_result(job, res);
     const char *tmp = getenv("TMPDIR");
     char path[4096];
     snprintf(path, sizeof path, "%s/gpugc-bench-shape-XXXXXX",

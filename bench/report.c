@@ -247,6 +247,8 @@ static void summary(FILE *out, const bench_report *rep) {
     const bench_options *o = rep->o;
     for (size_t w = 0; w < o->nworkloads; w++) {
         const bench_workload *wl = bench_workload_find(o->workloads[w]);
+        if (wl->capture != NULL)
+            continue; /* one size, its own: the group's table is all there is */
         fprintf(out, "\n== %s: %s by size\n%-13s", wl->name,
                 pausing(rep) ? "pause (collect ms)" : "collect ns per object", "runner");
         for (size_t k = 0; k < o->nsizes; k++)

@@ -39,10 +39,18 @@ static int g_build(void *heap, const bench_shape *s, uint64_t lo, uint64_t hi,
             }
         }
     }
-    /* Nothing is freed here: every object not held has a referrer. */
-    for (uint64_t i = lo; i < hi; i++)
-        if (!(s->flags[i] & BENCH_HELD) && (!garbage_only || (s->flags[i] & BENCH_GARBAGE)))
+    /* Nothing is freed here: every object not held has a referrer.  A
+     * held one keeps its creation reference and gets one more per further
+     * reference C code holds (a captured heap's counts from outside). */
+    for (uint64_t i = lo; i < hi; i++) {
+        if (garbage_only && !(s->flags[i] & BENCH_GARBAGE))
+            continue;
+        uint32_t held = bench_held_refs(s, i);
+        if (held == 0)
             gpugc_decref(g->h, g->objs[i]);
+        for (uint32_t k = 1; k < held; k++)
+            gpugc_incref(g->h, g->objs[i]);
+    }
     return 0;
 }
 
@@ -63,7 +71,7 @@ static int g_collect(void *heap, int gen, gpugc_collection_stats *st, uint32_t *
 static void g_release(void *heap, const bench_shape *s, uint64_t lo, uint64_t hi) {
     gheap *g = heap;
     for (uint64_t i = lo; i < hi; i++)
-        if (s->flags[i] & BENCH_HELD)
+        for (uint32_t k = bench_held_refs(s, i); k > 0; k--)
             gpugc_decref(g->h, g->objs[i]);
 }
 

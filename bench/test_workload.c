@@ -290,7 +290,7 @@ static void check_pause(const char *name, bench_shape *s, uint64_t nold) {
 /* Runs the benchmark's measuring loop on a gpugc heap, in this process. */
 static void collect(const char *what, bench_options *o, bench_shape *s) {
     bench_runner r = bench_runner_gpugc(GPUGC_BACKEND_CPU);
-    bench_job job = {o, s, {0}, {0}};
+    bench_job job = {o, s, {0}, {0}, NULL};
     bench_result res = {.runner = "cpu"};
     bench_shape_count(s, 0, s->nold, &job.old);
     bench_shape_count(s, s->nold, s->n, &job.young);

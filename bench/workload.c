@@ -94,6 +94,7 @@ void bench_shape_free(bench_shape *s) {
     free(s->off);
     free(s->dst);
     free(s->flags);
+    free(s->ext);
     *s = (bench_shape){0};
 }
 
@@ -715,16 +716,16 @@ static int gen_wide(const bench_params *p, bench_shape *s) {
 
 const bench_workload bench_workloads[] = {
     {"random", "degree d: a random cycle through all objects, d-1 random edges each",
-     2, 0.0, gen_random, slots_degree},
+     2, 0.0, gen_random, slots_degree, NULL},
     {"list", "k long chains (--chains): the worst case for breadth-first marking",
-     0, 0.0, gen_list, slots_one},
-    {"tree", "a balanced binary tree", 0, 0.0, gen_tree, slots_two},
+     0, 0.0, gen_list, slots_one, NULL},
+    {"tree", "a balanced binary tree", 0, 0.0, gen_tree, slots_two, NULL},
     {"powerlaw", "R-MAT (Graph500) with d-1 edges per object: skewed degrees",
-     16, 0.0, gen_powerlaw, slots_degree},
+     16, 0.0, gen_powerlaw, slots_degree, NULL},
     {"pylike", "a CPython-like heap: small containers, untracked leaves, "
                "15% garbage cycles, 4 huge containers",
-     0, 0.15, gen_pylike, slots_pylike},
-    {"wide", "4 objects holding all the others in their slots", 0, 0.0, gen_wide, slots_two},
+     0, 0.15, gen_pylike, slots_pylike, NULL},
+    {"wide", "4 objects holding all the others in their slots", 0, 0.0, gen_wide, slots_two, NULL},
 };
 const size_t bench_nworkloads = sizeof bench_workloads / sizeof bench_workloads[0];
 
@@ -732,11 +733,22 @@ const bench_workload *bench_workload_find(const char *name) {
     for (size_t i = 0; i < bench_nworkloads; i++)
         if (strcmp(bench_workloads[i].name, name) == 0)
             return &bench_workloads[i];
-    return NULL;
+    return bench_pyheap_find(name);
 }
 
 bench_params bench_params_for(const bench_options *o, const bench_workload *w,
                               uint64_t n) {
+    const bench_capture *c = w->capture;
+    if (c != NULL) /* the file's own figures: its garbage, its roots */
+        return (bench_params){
+            .n = c->objects,
+            .seed = o->seed,
+            .degree = 1,
+            .garbage = w->default_garbage,
+            .hold = c->objects > c->unreachable
+                        ? (double)c->roots / (double)(c->objects - c->unreachable) : 0,
+            .capture = c,
+        };
     return (bench_params){
         .n = n,
         .seed = o->seed,
