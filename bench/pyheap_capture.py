@@ -349,7 +349,8 @@ def main(argv):
     _program = " ".join(["-m", module] + rest if module else rest)
     code, namespace = 0, None
     try:
-        if module:
+        if module:  # as python3 -m: the current directory first on the path
+            sys.path[0] = os.getcwd()
             sys.argv = [module] + rest
             namespace = runpy.run_module(module, run_name="__main__", alter_sys=True)
         else:
