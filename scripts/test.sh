@@ -3,7 +3,8 @@
 # Release build with warnings as errors, and a Debug build (heap validator
 # after every collection) under AddressSanitizer and UBSan; then the tests
 # that run collections on several threads (cpu-parallel) under
-# ThreadSanitizer, a subset under valgrind, and the fuzzer for a minute.
+# ThreadSanitizer, a subset under valgrind, and the fuzzers for a minute
+# and 15 s.
 # The Release and Debug builds compile and link the CUDA backend (Release
 # requires it: nvcc is on CI's machine); CI has no GPU, so its CUDA tests
 # check the no-device answers and its CUDA suites report themselves
@@ -83,3 +84,8 @@ for backend in cpu opencl; do
     -len_control=0 -print_final_stats=1 "$scratch" fuzz/corpus 2>&1 | grep -E "^Done|stat::number_of_executed_units"
   rm -rf "$scratch"
 done
+# The captured-heap reader (bench/pyheap.c), 15 s from its own seeds.
+scratch=$(mktemp -d)
+build/fuzz/fuzz/gpugc-fuzz-pyheap -max_total_time=15 -max_len=4096 -print_final_stats=1 \
+  "$scratch" fuzz/corpus_pyheap 2>&1 | grep -E "^Done|stat::number_of_executed_units"
+rm -rf "$scratch"
