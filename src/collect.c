@@ -179,15 +179,16 @@ static int build_set(gpugc_heap *h, int g, uint32_t target, bool save, uint32_t 
                      bool *owned) {
     size_t count = 0, moved = 0;
     for (int s = 0; s <= g; s++) {
-        count += h->gen[s].ids.n;
+        count += h->gen[s].members;
         if ((uint32_t)s != target)
-            moved += h->gen[s].ids.n;
+            moved += h->gen[s].members;
     }
     if (!gpugc__vec_reserve(h, &h->gen[target].ids, moved, "gpugc_collect") ||
         (save && !gpugc__vec_reserve(h, &h->saved, count, "gpugc_collect (garbage list)")))
         return GPUGC_ENOMEM;
     *n = count;
     if (g == GPUGC_GENERATIONS - 1) {
+        gpugc__gen_compact(h, target);
         promote(h, g, target);
         *owned = false;
         *out = h->gen[target].ids.v;
@@ -197,11 +198,11 @@ static int build_set(gpugc_heap *h, int g, uint32_t target, bool save, uint32_t 
     if (!set)
         return GPUGC_ENOMEM;
     size_t k = 0;
-    for (int s = 0; s <= g; s++) {
-        if (h->gen[s].ids.n)
-            memcpy(set + k, h->gen[s].ids.v, h->gen[s].ids.n * sizeof *set);
-        k += h->gen[s].ids.n;
-    }
+    for (uint32_t s = 0; s <= (uint32_t)g; s++)
+        for (size_t e = 0; e < h->gen[s].ids.n; e++)
+            if (gen_listed(h, s, e))
+                set[k++] = h->gen[s].ids.v[e];
+    GPUGC_ASSERT(k == count);
     *owned = true;
     *out = set;
     return GPUGC_OK;
@@ -282,7 +283,7 @@ static int64_t collect_generations(gpugc_heap *h, int g, uint64_t *saved) {
     bool save = h->debug & GPUGC_DEBUG_SAVEALL, owned;
     size_t n = 0, young[GPUGC_GENERATIONS] = {0}, ng = 0;
     for (int s = 0; s + 1 < GPUGC_GENERATIONS; s++)
-        young[s] = h->gen[s].ids.n;
+        young[s] = h->gen[s].members;
     uint32_t *set;
     if (build_set(h, g, target, save, &set, &n, &owned) != GPUGC_OK)
         return GPUGC_ENOMEM;
@@ -317,7 +318,7 @@ static int64_t collect_generations(gpugc_heap *h, int g, uint64_t *saved) {
     st.resurrected = ng - st.collected - *saved;
     if (g == GPUGC_GENERATIONS - 1) { /* the old heap as the sweep left it */
         h->long_lived_pending = 0;
-        h->long_lived_total = h->gen[g].ids.n;
+        h->long_lived_total = h->gen[g].members;
     }
     free(garbage);
     uint64_t t2 = gpugc__now_ns();
@@ -338,10 +339,10 @@ static int64_t collect(gpugc_heap *h, int g) {
     gpugc__run_callbacks(h, GPUGC_PHASE_START, &info);
     if (h->debug & GPUGC_DEBUG_STATS) {
         gpugc__debug_print(h, "gpugc: collecting generation %d...\n", g);
-        gpugc__debug_print(h, "gpugc: objects in each generation: %zu %zu %zu\n", h->gen[0].ids.n,
-                    h->gen[1].ids.n, h->gen[2].ids.n);
+        gpugc__debug_print(h, "gpugc: objects in each generation: %zu %zu %zu\n", h->gen[0].members,
+                    h->gen[1].members, h->gen[2].members);
         gpugc__debug_print(h, "gpugc: objects in permanent generation: %zu\n",
-                    h->gen[PERMANENT_GEN].ids.n);
+                    h->gen[PERMANENT_GEN].members);
     }
     uint64_t saved = 0;
     int64_t found = collect_generations(h, g, &saved);

@@ -1,26 +1,36 @@
-/* gen.c - generation lists: a vector of ids per generation, each id at its
- * place gen_pos[id], the generation also in meta (the mark reads it). */
+/* gen.c - generation lists (gen.h says how they are kept): listing,
+ * compacting, and moving members between generations in bulk. */
 #include "gen.h"
 
 #include "error.h"
 
-int gpugc__gen_add(gpugc_heap *h, uint32_t id, uint32_t g) {
-    u32vec *v = &h->gen[g].ids;
-    if (gpugc__vec_push(h, v, id) != GPUGC_OK)
+/* A list this much longer than twice its members is compacted before it
+ * grows: each compaction then drops at least as many stale entries as it
+ * keeps members, so its cost is paid by the leaves and joins before it. */
+#define GEN_SLACK 64
+
+int gpugc__gen_list(gpugc_heap *h, uint32_t id, uint32_t g) {
+    generation *gen = &h->gen[g];
+    if (gen->ids.n >= 2 * gen->members + GEN_SLACK)
+        gpugc__gen_compact(h, g);
+    if (gpugc__vec_push(h, &gen->ids, id) != GPUGC_OK)
         return GPUGC_ENOMEM;
-    h->gen_pos[id] = (uint32_t)(v->n - 1);
-    dirty_id(h, id);
-    h->meta[id] = (h->meta[id] & ~META_GEN_MASK) | META_TRACKED | g;
+    h->gen_pos[id] = (uint32_t)(gen->ids.n - 1);
     return GPUGC_OK;
 }
 
-void gpugc__gen_remove(gpugc_heap *h, uint32_t id) {
-    u32vec *v = &h->gen[meta_gen(h->meta[id])].ids;
-    uint32_t pos = h->gen_pos[id], last = v->v[--v->n];
-    v->v[pos] = last;
-    h->gen_pos[last] = pos;
-    dirty_id(h, id);
-    h->meta[id] &= ~META_TRACKED;
+void gpugc__gen_compact(gpugc_heap *h, uint32_t g) {
+    u32vec *v = &h->gen[g].ids;
+    size_t kept = 0;
+    for (size_t k = 0; k < v->n; k++) {
+        if (!gen_listed(h, g, k))
+            continue;
+        uint32_t id = v->v[k];
+        v->v[kept] = id;
+        h->gen_pos[id] = (uint32_t)kept++;
+    }
+    v->n = kept;
+    GPUGC_ASSERT(kept == h->gen[g].members);
 }
 
 int gpugc__gen_move(gpugc_heap *h, uint32_t id, uint32_t g) {
@@ -34,6 +44,7 @@ void gpugc__gen_move_tail(gpugc_heap *h, uint32_t from, uint32_t to, size_t coun
     u32vec *src = &h->gen[from].ids, *dst = &h->gen[to].ids;
     GPUGC_ASSERT(count <= src->n && dst->n + count <= dst->cap);
     for (size_t k = src->n - count; k < src->n; k++) {
+        GPUGC_ASSERT(gen_listed(h, from, k));
         uint32_t id = src->v[k];
         h->gen_pos[id] = (uint32_t)dst->n;
         dst->v[dst->n++] = id;
@@ -41,19 +52,27 @@ void gpugc__gen_move_tail(gpugc_heap *h, uint32_t from, uint32_t to, size_t coun
         h->meta[id] = (h->meta[id] & ~META_GEN_MASK) | to;
     }
     src->n -= count;
+    h->gen[from].members -= count;
+    h->gen[to].members += count;
 }
 
 void gpugc__gen_merge(gpugc_heap *h, uint32_t from, uint32_t to) {
     u32vec *src = &h->gen[from].ids, *dst = &h->gen[to].ids;
-    size_t kept = 0;
+    size_t kept = 0, moved = 0;
     for (size_t k = 0; k < src->n; k++) {
+        if (!gen_listed(h, from, k))
+            continue;
         uint32_t id = src->v[k];
-        u32vec *v = h->meta[id] & META_IMMORTAL ? src : dst;
-        size_t pos = v == src ? kept++ : v->n++;
+        bool stays = h->meta[id] & META_IMMORTAL;
+        u32vec *v = stays ? src : dst;
+        size_t pos = stays ? kept++ : v->n++;
+        moved += !stays;
         v->v[pos] = id;
         h->gen_pos[id] = (uint32_t)pos;
         dirty_id(h, id);
-        h->meta[id] = (h->meta[id] & ~META_GEN_MASK) | (v == src ? from : to);
+        h->meta[id] = (h->meta[id] & ~META_GEN_MASK) | (stays ? from : to);
     }
     src->n = kept;
+    h->gen[from].members = kept;
+    h->gen[to].members += moved;
 }

@@ -1,20 +1,58 @@
-/* gen.h - generation lists: which tracked objects each generation holds,
- * each at its place gen_pos[id], so that joining and leaving are O(1). */
+/* gen.h - generation lists: which tracked objects each generation holds.
+ *
+ * A list is kept lazily, so that joining is a store and leaving costs
+ * nothing: an object leaving a generation (freed, untracked, moved) leaves
+ * its entry behind, stale.  Entry k of generation g's list is a member iff
+ * gen_listed(h, g, k): it names a tracked id whose meta says g and whose
+ * gen_pos is k.  So each member has exactly one entry that counts, and an
+ * id that rejoins while its old entry is still where gen_pos says takes it
+ * back (a freed id reused at once, the common case, lists nothing new).
+ * A list is compacted (stale entries dropped) when it is more than half
+ * stale as it grows, and before a collection or a walk reads it exactly. */
 #ifndef GPUGC_GEN_H
 #define GPUGC_GEN_H
 
 #include "heap.h"
 
-int gpugc__gen_add(gpugc_heap *h, uint32_t id, uint32_t g);
-void gpugc__gen_remove(gpugc_heap *h, uint32_t id);
+static inline bool gen_listed(const gpugc_heap *h, uint32_t g, size_t k) {
+    uint32_t id = h->gen[g].ids.v[k], m = h->meta[id];
+    return (m & META_TRACKED) && meta_gen(m) == g && h->gen_pos[id] == k;
+}
+
+/* Lists id at the end of generation g's list (slow path of gen_add). */
+int gpugc__gen_list(gpugc_heap *h, uint32_t id, uint32_t g);
+
+/* Makes untracked live id a member of generation g; GPUGC_ENOMEM
+ * (reported) changes nothing. */
+static inline int gpugc__gen_add(gpugc_heap *h, uint32_t id, uint32_t g) {
+    generation *gen = &h->gen[g];
+    uint32_t p = h->gen_pos[id];
+    if (!(p < gen->ids.n && gen->ids.v[p] == id) && gpugc__gen_list(h, id, g) != GPUGC_OK)
+        return GPUGC_ENOMEM;
+    gen->members++;
+    dirty_id(h, id);
+    h->meta[id] = (h->meta[id] & ~META_GEN_MASK) | META_TRACKED | g;
+    return GPUGC_OK;
+}
+
+/* Tracked id leaves its generation (its entry goes stale). */
+static inline void gpugc__gen_remove(gpugc_heap *h, uint32_t id) {
+    h->gen[meta_gen(h->meta[id])].members--;
+    dirty_id(h, id);
+    h->meta[id] &= ~META_TRACKED;
+}
+
+/* After: generation g's list holds its members alone, ids.n == members. */
+void gpugc__gen_compact(gpugc_heap *h, uint32_t g);
 /* Moves tracked id to generation g (another than its own); GPUGC_ENOMEM
  * (reported) changes nothing. */
 int gpugc__gen_move(gpugc_heap *h, uint32_t id, uint32_t g);
 /* Moves every member of generation `from` but the immortal ones to the end
- * of generation `to`, for which gpugc__vec_reserve made room. */
+ * of generation `to`, for which gpugc__vec_reserve made room for `from`'s
+ * members; `from` is left compacted. */
 void gpugc__gen_merge(gpugc_heap *h, uint32_t from, uint32_t to);
-/* Moves the last `count` members of generation `from` to the end of
- * generation `to`, in order, for which there is room: undoes a
+/* Moves the last `count` entries of generation `from`, all members, to the
+ * end of generation `to`, in order, for which there is room: undoes a
  * gen_merge of `to` into `from` whose room `to` kept. */
 void gpugc__gen_move_tail(gpugc_heap *h, uint32_t from, uint32_t to, size_t count);
 /* The generation an object joins when it becomes tracked. */

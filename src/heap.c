@@ -13,6 +13,7 @@
 #include "options.h"
 #include "python/control.h"
 #include "python/trace.h"
+#include "slots.h"
 #include "weakref.h"
 
 /* ---- configuration ------------------------------------------------------ */

@@ -19,8 +19,9 @@
  *   - slots[slot_off[i] .. + slot_cnt[i]) belong to i alone; each holds a live
  *     id or NO_ID.
  *   - i is tracked iff slot_cnt[i] > 0 and META_UNTRACKED is clear; a
- *     tracked id sits in exactly one generation list (the permanent one
- *     included), at gen_pos[i], and meta[i] carries that generation.
+ *     tracked id is a member of the generation meta[i] carries (the
+ *     permanent one included): listed there at gen_pos[i] (gen.h); each
+ *     generation's `members` counts them.
  *   - i is immortal iff META_IMMORTAL is set iff rc[i] == IMMORTAL_RC; a
  *     tracked immortal id is in the permanent generation.
  *   - a weak reference reads its referent i (or NO_ID once i died) and, if
@@ -42,7 +43,6 @@
 #include "gpugc.h"
 #include "mark/layout.h"
 #include "pool.h"
-#include "slots.h"
 #include "util.h"
 
 /* Frozen and immortal objects: a fourth generation no collection's set
@@ -79,13 +79,26 @@ enum {
 typedef bool (*id_grow_hook)(gpugc_heap *h, uint32_t old_cap, uint32_t cap);
 #define ID_GROW_HOOKS 2
 
+/* Free ranges of the slot array (slots.c), linked through the slot array itself, so releasing never
+ * allocates: slots[off] holds the next free range's offset (NO_ID ends the
+ * list); a large range keeps its length in slots[off + 1]. */
+#define SLOT_SMALL 64
+
+typedef struct slot_space {
+    uint32_t top;                  /* slots[top..] never handed out        */
+    uint64_t nfree;                /* slots in free ranges                 */
+    uint32_t small[SLOT_SMALL + 1]; /* small[n]: stack of free n-ranges    */
+    uint32_t large;                /* ranges above SLOT_SMALL, first fit   */
+} slot_space;
+
 typedef struct type_entry {
     char *name;
     gpugc_type_desc desc;
 } type_entry;
 
 typedef struct generation {
-    u32vec ids;          /* tracked objects of this generation            */
+    u32vec ids;          /* its members, and stale entries (gen.h)        */
+    size_t members;      /* tracked objects of this generation            */
     uint32_t threshold;
     uint32_t count;      /* gen 0: allocations - deallocations;
                             gen g: collections of g-1 since the last of g */

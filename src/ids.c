@@ -36,12 +36,7 @@ static bool ids_grow(gpugc_heap *h, uint32_t cap) {
     return true;
 }
 
-bool gpugc__id_alloc(gpugc_heap *h, uint32_t *id) {
-    if (h->free_ids != NO_ID) {
-        *id = h->free_ids;
-        h->free_ids = h->slot_off[*id];
-        return true;
-    }
+bool gpugc__id_fresh(gpugc_heap *h, uint32_t *id) {
     if (h->nids == h->cap) {
         if (h->cap == MAX_IDS) {
             gpugc__set_error(h, GPUGC_EOVERFLOW, "gpugc_new: the heap holds %u objects, its limit",
@@ -53,17 +48,8 @@ bool gpugc__id_alloc(gpugc_heap *h, uint32_t *id) {
             return false;
     }
     *id = h->nids++;
+    h->gen_pos[*id] = NO_ID; /* listed nowhere (gen.h) */
     return true;
-}
-
-void gpugc__id_release(gpugc_heap *h, uint32_t id) {
-    dirty_id(h, id);
-    h->meta[id] = 0;
-    h->rc[id] = 0;
-    h->addr[id] = NULL;
-    h->slot_cnt[id] = 0;
-    h->slot_off[id] = h->free_ids;
-    h->free_ids = id;
 }
 
 void gpugc__id_hook(gpugc_heap *h, id_grow_hook fn, bool on) {

@@ -5,12 +5,31 @@
 
 #include "heap.h"
 
-/* An id for a new object: grows the id arrays (and every registered side
- * array) when needed; false (reported) when it cannot. */
-bool gpugc__id_alloc(gpugc_heap *h, uint32_t *id);
+/* A never-used id (slow path of gpugc__id_alloc). */
+bool gpugc__id_fresh(gpugc_heap *h, uint32_t *id);
+
+/* An id for a new object: the last one freed, else a fresh one, growing
+ * the id arrays (and every registered side array) when needed; false
+ * (reported) when it cannot. */
+static inline bool gpugc__id_alloc(gpugc_heap *h, uint32_t *id) {
+    if (h->free_ids == NO_ID)
+        return gpugc__id_fresh(h, id);
+    *id = h->free_ids;
+    h->free_ids = h->slot_off[*id];
+    return true;
+}
+
 /* Takes back a dead object's id: its entries are cleared and it heads the
  * free list, to be reused by the next allocation. */
-void gpugc__id_release(gpugc_heap *h, uint32_t id);
+static inline void gpugc__id_release(gpugc_heap *h, uint32_t id) {
+    dirty_id(h, id);
+    h->meta[id] = 0;
+    h->rc[id] = 0;
+    h->addr[id] = NULL;
+    h->slot_cnt[id] = 0;
+    h->slot_off[id] = h->free_ids;
+    h->free_ids = id;
+}
 /* Registers (on) or drops (off) a side array's grow hook.  At most
  * ID_GROW_HOOKS are registered at once; registering one twice is one. */
 void gpugc__id_hook(gpugc_heap *h, id_grow_hook fn, bool on);

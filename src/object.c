@@ -10,43 +10,41 @@
 #include "gen.h"
 #include "ids.h"
 #include "python/trace.h"
+#include "slots.h"
 #include "weakref.h"
+
+/* Why obj was refused, reported on behalf of fn: NO_ID.  Out of line, so
+ * that the checks before it stay a few instructions. */
+static GPUGC_COLD uint32_t not_object(const gpugc_heap *h, const void *obj, const char *fn) {
+    if (!obj)
+        gpugc__set_error(h, GPUGC_EINVAL, "%s: object is NULL", fn);
+    else
+        gpugc__set_error(h, GPUGC_ENOTOBJ, "%s: %p is not a live object of this heap", fn, obj);
+    return NO_ID;
+}
 
 /* The id in obj's header if the header is one of this heap's, a block of
  * its pools or a large block of its own (one load and one compare), and
  * `full` adds that the id is live and names this payload; else NO_ID,
  * reported on behalf of fn. */
-static uint32_t header_id(const gpugc_heap *h, const void *obj, bool full, const char *fn) {
-    if (!obj) {
-        gpugc__set_error(h, GPUGC_EINVAL, "%s: object is NULL", fn);
-        return NO_ID;
-    }
-    const obj_header *hd = (const obj_header *)obj - 1;
-    uint32_t id = hd->id;
-    if ((hd->check ^ h->cookie) > GPUGC_SIZE_CLASSES || id >= h->nids ||
-        (full && (h->addr[id] != obj || !(h->meta[id] & META_LIVE)))) {
-        gpugc__set_error(h, GPUGC_ENOTOBJ, "%s: %p is not a live object of this heap", fn, obj);
-        return NO_ID;
-    }
-    return id;
+static inline uint32_t header_id(const gpugc_heap *h, const void *obj, bool full, const char *fn) {
+    const obj_header *hd;
+    uint32_t id;
+    if (obj && ((hd = (const obj_header *)obj - 1)->check ^ h->cookie) <= GPUGC_SIZE_CLASSES &&
+        (id = hd->id) < h->nids &&
+        (!full || (h->addr[id] == obj && (h->meta[id] & META_LIVE))))
+        return id;
+    return not_object(h, obj, fn);
 }
 
 uint32_t gpugc__object_id(const gpugc_heap *h, const void *obj, const char *fn) {
     return header_id(h, obj, true, fn);
 }
 
-/* The id of an object the caller is taking or dropping a reference to:
- * alive, with a count above zero (an object whose count reached zero is
- * being released: it takes no new reference, ENOTOBJ, and has none left
- * to drop, EUNDERFLOW), and not garbage that the sweep is destroying (a
- * reference taken now would dangle).  Release builds check the header and
- * count only; debug builds also check the payload address. */
-static uint32_t counted_id(const gpugc_heap *h, const void *obj, bool drop, const char *fn) {
-#ifdef GPUGC_DEBUG
-    uint32_t id = header_id(h, obj, true, fn);
-#else
-    uint32_t id = header_id(h, obj, false, fn);
-#endif
+/* counted_id's refusals, and its one case that passes after a second look
+ * (a sweep is destroying garbage, and obj is not of it). */
+static GPUGC_COLD uint32_t counted_slow(const gpugc_heap *h, const void *obj, uint32_t id,
+                                        bool drop, const char *fn) {
     if (id == NO_ID)
         return NO_ID;
     if (h->rc[id] == 0) {
@@ -57,11 +55,28 @@ static uint32_t counted_id(const gpugc_heap *h, const void *obj, bool drop, cons
                              obj);
         return NO_ID;
     }
-    if ((h->busy & BUSY_FREEING) && bit_get(h->garbage, id)) {
+    if (bit_get(h->garbage, id)) {
         gpugc__set_error(h, GPUGC_EBUSY, "%s: object %p is garbage the sweep is freeing", fn, obj);
         return NO_ID;
     }
     return id;
+}
+
+/* The id of an object the caller is taking or dropping a reference to:
+ * alive, with a count above zero (an object whose count reached zero is
+ * being released: it takes no new reference, ENOTOBJ, and has none left
+ * to drop, EUNDERFLOW), and not garbage that the sweep is destroying (a
+ * reference taken now would dangle).  Release builds check the header and
+ * count only; debug builds also check the payload address. */
+static inline uint32_t counted_id(const gpugc_heap *h, const void *obj, bool drop, const char *fn) {
+#ifdef GPUGC_DEBUG
+    uint32_t id = header_id(h, obj, true, fn);
+#else
+    uint32_t id = header_id(h, obj, false, fn);
+#endif
+    if (id != NO_ID && h->rc[id] != 0 && !(h->busy & BUSY_FREEING))
+        return id;
+    return counted_slow(h, obj, id, drop, fn);
 }
 
 /* ---- allocation --------------------------------------------------------- */
@@ -80,7 +95,8 @@ static void *new_at(gpugc_heap *h, gpugc_type t, uint32_t nrefs, size_t size, co
         gpugc__set_error(h, GPUGC_EOVERFLOW, "gpugc_new: %u slots is more than %u", nrefs, GPUGC_MAX_REFS);
         return NULL;
     }
-    gpugc__maybe_collect(h);
+    if (collect_due(h))
+        gpugc__maybe_collect(h);
 
     /* Take every resource first; give back what was taken if one fails.
      * The trace site goes first: a collection's callbacks (above) may have
@@ -95,7 +111,7 @@ static void *new_at(gpugc_heap *h, gpugc_type t, uint32_t nrefs, size_t size, co
         gpugc__id_release(h, id);
         return NULL;
     }
-    obj_header *hd = gpugc__pool_alloc(h, size, &cls);
+    obj_header *hd = gpugc__pool_alloc(h, &h->pool, size, &cls);
     if (!hd) {
         gpugc__slots_release(h, off, nrefs);
         gpugc__id_release(h, id);

@@ -24,45 +24,22 @@
 #include "heap.h"
 
 #define ARENA_SIZE (1u << 20)
-#define POOL_SIZE (1u << 14)
 #define POOLS_PER_ARENA (ARENA_SIZE / POOL_SIZE)
-#define CLASS_STEP 16u
 
 _Static_assert(GPUGC_SMALL_MAX % CLASS_STEP == 0, "classes step by 16 bytes");
 _Static_assert(sizeof(obj_header) == GPUGC_ALIGNMENT, "header keeps payloads aligned");
 _Static_assert((POOL_SIZE & (POOL_SIZE - 1)) == 0, "pool lookup masks addresses");
 
-typedef struct arena {
-    char *base;             /* POOL_SIZE aligned, ARENA_SIZE bytes        */
-    struct pool *free_pools; /* returned pools, singly linked            */
-    uint32_t nfree;         /* returned plus never-carved pools           */
-    uint32_t ncarved;
-    struct arena *next, *prev;   /* list of arenas with free pools        */
-    struct arena *all_next;      /* every mapped arena                    */
-} arena;
-
-typedef struct pool {
-    arena *arena;
-    struct pool *next, *prev; /* used[c] list, or arena free list (next) */
-    char *freeblock;          /* freed blocks, linked through payloads   */
-    uint32_t nused;
-    uint32_t cls;
-    uint32_t nextoffset;      /* first never-used block                  */
-    uint32_t maxnextoffset;
-} pool;
-
 #define POOL_HEADER ((sizeof(pool) + CLASS_STEP - 1) / CLASS_STEP * CLASS_STEP)
 
-static size_t pool_block_size(uint32_t cls) { return (size_t)cls * CLASS_STEP; }
-
 static uint32_t blocks_per_pool(uint32_t cls) {
-    return (uint32_t)((POOL_SIZE - POOL_HEADER) / pool_block_size(cls));
+    return (uint32_t)((POOL_SIZE - POOL_HEADER) / gpugc__block_size(cls));
 }
 
 void gpugc__pool_init(pool_state *p) {
     memset(p, 0, sizeof *p);
     for (uint32_t c = 1; c <= GPUGC_SIZE_CLASSES; c++)
-        p->cls[c - 1].block_size = (uint32_t)pool_block_size(c);
+        p->cls[c - 1].block_size = (uint32_t)gpugc__block_size(c);
 }
 
 /* ---- arenas ------------------------------------------------------------- */
@@ -156,10 +133,6 @@ static void pool_unlink(pool_state *p, pool *pl) {
     pl->next = pl->prev = NULL;
 }
 
-static bool pool_full(const pool *pl) {
-    return !pl->freeblock && pl->nextoffset > pl->maxnextoffset;
-}
-
 /* An empty pool of class cls, linked into used[cls-1]. */
 static pool *pool_new(gpugc_heap *h, uint32_t cls) {
     pool_state *p = &h->pool;
@@ -181,7 +154,7 @@ static pool *pool_new(gpugc_heap *h, uint32_t cls) {
     pl->nused = 0;
     pl->cls = cls;
     pl->nextoffset = POOL_HEADER;
-    pl->maxnextoffset = (uint32_t)(POOL_SIZE - pool_block_size(cls));
+    pl->maxnextoffset = (uint32_t)(POOL_SIZE - gpugc__block_size(cls));
     pool_link(p, pl);
     p->cls[cls - 1].pools++;
     return pl;
@@ -211,7 +184,7 @@ static void pool_retire(pool_state *p, pool *pl) {
 
 /* ---- blocks ------------------------------------------------------------- */
 
-obj_header *gpugc__pool_alloc(gpugc_heap *h, size_t size, uint32_t *cls) {
+obj_header *gpugc__pool_alloc_slow(gpugc_heap *h, size_t size, uint32_t *cls) {
     pool_state *p = &h->pool;
     /* No object may exceed what pointer differences can span. */
     if (size > PTRDIFF_MAX - 2 * sizeof(obj_header)) {
@@ -233,30 +206,13 @@ obj_header *gpugc__pool_alloc(gpugc_heap *h, size_t size, uint32_t *cls) {
         *cls = 0;
         return b;
     }
-    uint32_t c = (uint32_t)((need + CLASS_STEP - 1) / CLASS_STEP);
-    pool *pl = p->used[c - 1];
-    if (!pl && !(pl = pool_new(h, c)))
+    uint32_t c = pool_class(size);
+    if (!pool_new(h, c))
         return NULL;
-    char *b = pl->freeblock;
-    if (b) {
-        memcpy(&pl->freeblock, b + sizeof(obj_header), sizeof(char *));
-    } else {
-        b = (char *)pl + pl->nextoffset;
-        pl->nextoffset += (uint32_t)pool_block_size(c);
-    }
-    pl->nused++;
-    if (pool_full(pl))
-        pool_unlink(p, pl);
-    p->cls[c - 1].allocs++;
-    p->cls[c - 1].blocks_used++;
-    /* The payload only: the rest of the block is never read. */
-    memset(b + sizeof(obj_header), 0, size);
-    *cls = c;
-    return (obj_header *)b;
+    return gpugc__pool_alloc(h, p, size, cls); /* the fast path now succeeds */
 }
 
-void gpugc__pool_free(pool_state *p, obj_header *block, uint32_t cls) {
-    block->check = 0; /* a stale pointer to this block no longer passes */
+void gpugc__pool_free_slow(pool_state *p, obj_header *block, uint32_t cls, bool was_full) {
     if (cls == 0) {
         size_t *m = (size_t *)block - 1;
         p->large_objects--;
@@ -264,16 +220,15 @@ void gpugc__pool_free(pool_state *p, obj_header *block, uint32_t cls) {
         free(m);
         return;
     }
-    pool *pl = (pool *)((uintptr_t)block & ~(uintptr_t)(POOL_SIZE - 1));
-    bool was_full = pool_full(pl);
-    memcpy((char *)block + sizeof(obj_header), &pl->freeblock, sizeof(char *));
-    pl->freeblock = (char *)block;
-    p->cls[cls - 1].frees++;
-    p->cls[cls - 1].blocks_used--;
+    pool *pl = block_pool(block);
     if (was_full)
         pool_link(p, pl);
-    if (--pl->nused == 0)
+    if (pl->nused == 0)
         pool_retire(p, pl);
+}
+
+void gpugc__pool_unlink_full(pool_state *p, pool *pl) {
+    pool_unlink(p, pl);
 }
 
 void gpugc__pool_release_all(pool_state *p) {

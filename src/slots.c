@@ -67,7 +67,7 @@ static bool take_free(gpugc_heap *h, uint32_t n, uint32_t *off, uint32_t *got) {
     return false;
 }
 
-bool gpugc__slots_alloc(gpugc_heap *h, uint32_t n, uint32_t *off) {
+bool gpugc__slots_alloc_slow(gpugc_heap *h, uint32_t n, uint32_t *off) {
     slot_space *s = &h->ss;
     uint32_t got;
     if (take_free(h, n, off, &got)) {
@@ -86,20 +86,12 @@ bool gpugc__slots_alloc(gpugc_heap *h, uint32_t n, uint32_t *off) {
     return true;
 }
 
-void gpugc__slots_release(gpugc_heap *h, uint32_t off, uint32_t n) {
+void gpugc__slots_release_slow(gpugc_heap *h, uint32_t off, uint32_t n) {
     slot_space *s = &h->ss;
-    if (n == 0)
-        return;
-    if (off + n == s->top) {
-        s->top = off;
-        return;
-    }
     s->nfree += n;
-    uint32_t *head = n <= SLOT_SMALL ? &s->small[n] : &s->large;
-    h->slots[off] = *head;
-    if (n > SLOT_SMALL)
-        h->slots[off + 1] = n;
-    *head = off;
+    h->slots[off] = s->large;
+    h->slots[off + 1] = n;
+    s->large = off;
 }
 
 bool gpugc__slots_claim(uint64_t *owned, uint32_t off, uint32_t n) {

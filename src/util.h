@@ -23,6 +23,14 @@ _Noreturn void gpugc__assert_failed(const char *cond, const char *file, int line
 #define GPUGC_ASSERT(cond) ((void)0)
 #endif
 
+/* An error path: kept out of line and out of the way of the fast path
+ * that calls it. */
+#if defined(__GNUC__)
+#define GPUGC_COLD __attribute__((cold, noinline))
+#else
+#define GPUGC_COLD
+#endif
+
 /* ---- bits and vectors ------------------------------------------------------ */
 
 static inline bool bit_get(const uint64_t *b, uint32_t i) {

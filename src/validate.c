@@ -9,6 +9,8 @@
 #include <stdlib.h>
 
 #include "error.h"
+#include "gen.h"
+#include "slots.h"
 #include "weakref.h"
 
 #define FAIL(...) \
@@ -78,10 +80,16 @@ static int validate(gpugc_heap *h) {
         incoming[t]++; /* the list's count */
     }
     size_t listed = 0;
-    for (uint32_t g = 0; g <= PERMANENT_GEN; g++)
-        listed += h->gen[g].ids.n;
+    for (uint32_t g = 0; g <= PERMANENT_GEN; g++) {
+        size_t members = 0;
+        for (size_t k = 0; k < h->gen[g].ids.n; k++)
+            members += gen_listed(h, g, k);
+        if (members != h->gen[g].members)
+            FAIL("generation %u lists %zu members but counts %zu", g, members, h->gen[g].members);
+        listed += members;
+    }
     if (listed != tracked)
-        FAIL("generation lists hold %zu ids for %zu tracked objects", listed, tracked);
+        FAIL("generation lists hold %zu members for %zu tracked objects", listed, tracked);
     for (uint32_t id = 0; id < h->nids; id++)
         if (incoming[id] > h->rc[id])
             FAIL("object %u: %u slots (and the garbage list) reference it but its count is %u", id,

@@ -60,7 +60,7 @@ int gpugc_get_threshold(const gpugc_heap *h, uint32_t threshold[GPUGC_GENERATION
 static void freeze(gpugc_heap *h) {
     size_t n = 0;
     for (int g = 0; g < GPUGC_GENERATIONS; g++)
-        n += h->gen[g].ids.n;
+        n += h->gen[g].members;
     if (!gpugc__vec_reserve(h, &h->gen[PERMANENT_GEN].ids, n, "gpugc_freeze"))
         return;
     for (uint32_t g = 0; g < GPUGC_GENERATIONS; g++)
@@ -77,7 +77,7 @@ void gpugc_freeze(gpugc_heap *h) {
 
 static void unfreeze(gpugc_heap *h) {
     uint32_t oldest = GPUGC_GENERATIONS - 1;
-    if (gpugc__vec_reserve(h, &h->gen[oldest].ids, h->gen[PERMANENT_GEN].ids.n, "gpugc_unfreeze"))
+    if (gpugc__vec_reserve(h, &h->gen[oldest].ids, h->gen[PERMANENT_GEN].members, "gpugc_unfreeze"))
         gpugc__gen_merge(h, PERMANENT_GEN, oldest); /* immortal objects stay */
 }
 
@@ -97,7 +97,7 @@ size_t gpugc_get_freeze_count(const gpugc_heap *h) {
     const u32vec *v = &h->gen[PERMANENT_GEN].ids;
     size_t n = 0;
     for (size_t k = 0; k < v->n; k++)
-        n += !(h->meta[v->v[k]] & META_IMMORTAL);
+        n += gen_listed(h, PERMANENT_GEN, k) && !(h->meta[v->v[k]] & META_IMMORTAL);
     return n;
 }
 

@@ -66,7 +66,7 @@ static int get_objects(gpugc_heap *h, int generation, gpugc_visit visit, void *d
     uint32_t hi = generation < 0 ? PERMANENT_GEN : (uint32_t)generation;
     for (uint32_t g = lo; g <= hi; g++)
         for (size_t k = 0; k < h->gen[g].ids.n; k++)
-            if (snapshot_add(h, &v, h->gen[g].ids.v[k]) != GPUGC_OK)
+            if (gen_listed(h, g, k) && snapshot_add(h, &v, h->gen[g].ids.v[k]) != GPUGC_OK)
                 return h->err;
     return visit_snapshot(h, &v, visit, data);
 }
