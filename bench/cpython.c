@@ -185,9 +185,9 @@ static int capture_result(const bench_job *job, bench_result *res) {
     res->rss_growth = (uint64_t)v[6];
     res->metadata_bytes = (double)c->objects * v[7];
     res->heap_objects = c->objects;
-    snprintf(res->note, sizeof res->note, "Python %s%s%s, the program's own gc.collect() "
-             "after the capture, once (it returned %.0f); RSS: the program's", version,
-             label[0] ? ", " : "", label, v[4]);
+    snprintf(res->note, sizeof res->note, "Python %.12s%s%.40s; its gc.collect() after the "
+             "capture (returned %llu); RSS: its own", version, label[0] ? ", " : "", label,
+             (unsigned long long)v[4]);
     if (res->stats.unreachable != job->old.garbage_tracked) {
         fprintf(stderr, "gpugc-bench: cpython: %s: CPython found %llu unreachable objects; "
                 "the graph has %llu\n", path, (unsigned long long)res->stats.unreachable,

@@ -59,7 +59,8 @@ The sidecar FILE.json is one flat JSON object: "format" ("gpugc-pyheap"),
 "implementation", "label" (--label: what ran, e.g. a package and its version),
 "program" (the command), "captured_at" ("end" or "capture()"), "objects",
 "slots", "roots", "ext_total", "unreachable"; CPython's full collection taken
-right after the dump: "collect_ns", "collect_returned"; the check against
+right after the dump: "collect_ns", "collect_returned", and a second one at
+once, the garbage gone: "collect_again_ns"; the check against
 CPython's collector: "verified" (true, or false with --no-verify or without
 os.fork), "saveall_garbage", "freed_in_finalizers", "alive_after_collect";
 "dump_s" (the capture's own time), "rss_bytes", "peak_rss_bytes" (the
@@ -293,6 +294,9 @@ def capture(path=None, label=None, verify=None, _at="capture()"):
         start = time.perf_counter_ns()
         found = gc.collect()
         collect_ns = time.perf_counter_ns() - start
+        start = time.perf_counter_ns()
+        gc.collect()
+        again_ns = time.perf_counter_ns() - start
     finally:
         if enabled:
             gc.enable()
@@ -303,7 +307,8 @@ def capture(path=None, label=None, verify=None, _at="capture()"):
         "captured_at": _at,
         "objects": heap.objects, "slots": heap.slots, "roots": heap.roots,
         "ext_total": heap.ext_total, "unreachable": heap.unreachable,
-        "collect_ns": collect_ns, "collect_returned": found, "verified": verified,
+        "collect_ns": collect_ns, "collect_returned": found, "collect_again_ns": again_ns,
+        "verified": verified,
     }
     side.update(check)
     side.update({"dump_s": round(heap.dump_s, 3), "rss_bytes": rss, "peak_rss_bytes": peak,
