@@ -13,6 +13,7 @@ time, the part in collections stacked on top; for the microbenchmark, ns per
 operation of every runner, log scale.
 """
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -33,14 +34,27 @@ def quote(text):
     return '"%s"' % text.replace("\\", "\\\\").replace('"', '\\"')
 
 
+def family(workload):
+    """A workload as plotted: the captured heaps (pyheap:FILE) are one
+    family, a runner's line through their sizes."""
+    return "pyheap" if workload.startswith("pyheap:") else workload
+
+
+def short(workload):
+    """A workload's label: a captured heap by its file's name."""
+    if not workload.startswith("pyheap:"):
+        return workload
+    return os.path.basename(workload[len("pyheap:"):]).split(".")[0]
+
+
 def series(runs):
     """(title, [(objects, y)]) per runner and workload, in the order they ran."""
     out = {}
     for r in runs:
-        key = (r["backend"], r["workload"])
+        key = (r["backend"], family(r["workload"]))
         y = r["collect_ms"] if r["mode"] == "pause" else r["ns_per_object"]
         out.setdefault(key, []).append((r["objects"], y))
-    several = len({r["workload"] for r in runs}) > 1
+    several = len({family(r["workload"]) for r in runs}) > 1
     return [("%s (%s)" % key if several else key[0], sorted(points))
             for key, points in out.items()]
 
@@ -60,7 +74,7 @@ def stage_rows(runs):
         shares = [100.0 * (r["stages"].get(s) or 0.0) / total for s in STAGES]
         rest = max(0.0, 100.0 - sum(shares))
         ms = r["collect_ms"]
-        label = "%s%s %s ms" % (r["workload"] + "/" if several else "", r["backend"],
+        label = "%s%s %s ms" % (short(r["workload"]) + "/" if several else "", r["backend"],
                                 "%.0f" % ms if ms >= 100 else "%.3g" % ms)
         rows.append((label, shares + [rest]))
     return rows
@@ -80,7 +94,7 @@ def collection_panels(doc):
     lines.append("$stages << EOD")
     lines += [" ".join([quote(label)] + ["%.4f" % v for v in values]) for label, values in rows]
     lines.append("EOD")
-    workloads = ", ".join(dict.fromkeys(r["workload"] for r in runs))
+    workloads = ", ".join(dict.fromkeys(short(r["workload"]) for r in runs))
     lines += [
         "set title %s" % quote("%s: %s" % (workloads, "pause (generation 0 under an old heap)"
                                            if pause else "full collections")),

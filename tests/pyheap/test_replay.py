@@ -24,7 +24,8 @@ Bad files: truncated, corrupted (the checksum), and hostile with a correct
 checksum (a slot count past the slots, a target past the objects, an absurd
 object count, a count from outside past the bound, a wrong unreachable
 count, a sidecar of another heap): each gets an error naming the file and
-the byte offset, and no crash or sanitizer report.
+the byte offset, and no crash or sanitizer report.  --pause on a captured
+heap is refused: it is measured by full collections only.
 """
 import gzip
 import json
@@ -149,6 +150,10 @@ def bad_files(bench, scratch, good):
     # A sound heap with the sidecar of another: the CPython peer refuses it.
     other = os.path.join(HERE, "fixtures", "tables.gpugc.json")
     bad_file(bench, bad, data, None, "belongs to another heap", sidecar=other, exit_status=1)
+    p = subprocess.run([bench, "--workload", "pyheap:" + good, "--pause"], capture_output=True,
+                       text=True)
+    check(p.returncode == 2 and "full collections only" in p.stderr,
+          "--pause on a captured heap: exit %d, %s" % (p.returncode, p.stderr))
     print("bad files: each refused with its offset")
 
 
