@@ -738,6 +738,107 @@ typedef enum {
  * had refused it; a negative countdown disarms.  For testing error paths. */
 GPUGC_API int gpugc_inject_fault(gpugc_heap *h, gpugc_fault site, int64_t countdown);
 
+/* ------------------------------------------------------------------------ */
+/* Inline fast paths                                                         */
+/* ------------------------------------------------------------------------ */
+
+/* gpugc_incref, gpugc_decref and gpugc_get_ref are also macros that run the
+ * common case in the caller, as CPython's Py_INCREF does, and call the
+ * library's function for everything else: a NULL heap or object, a header
+ * that is not the heap's, an id out of range, a count at zero, at its
+ * limit, immortal or (decref) about to reach zero, a payload that is not
+ * the live object's (get_ref), a slot out of range, a heap in the middle
+ * of a mark, a sweep's frees or gpugc_heap_free, and a library built with
+ * GPUGC_DEBUG, which checks every call fully.  The function checks again
+ * and reports, so every error is what it was without the macro.  They read
+ * the start of every heap, laid out below: it belongs to this version of
+ * the library, which the shared library's soname names.  Define
+ * GPUGC_NO_INLINE before including this header to call the library every
+ * time; the functions exist either way, so their addresses can be taken. */
+
+/* What the inline paths read; the first fields of every heap. */
+#define GPUGC__HEAP_PREFIX                                                             \
+    uint32_t cookie;    /* a payload header's check is cookie ^ its size class */     \
+    uint32_t nids;      /* ids handed out so far: 0..nids-1                     */     \
+    unsigned busy;      /* what the heap is in the middle of (bits)             */     \
+    unsigned checked;   /* nonzero: a GPUGC_DEBUG library, no inline path       */     \
+    uint32_t *rc;       /* id-indexed: reference counts                         */     \
+    uint32_t *meta;     /* id-indexed: flags and type                           */     \
+    uint32_t *slot_off; /* id-indexed: where the object's slots start           */     \
+    uint32_t *slot_cnt; /* id-indexed: how many it has                          */     \
+    uint32_t *slots;    /* every object's slots: target ids or GPUGC__NO_ID     */     \
+    void **addr;        /* id-indexed: payload addresses                        */
+
+typedef struct gpugc__heap_prefix {
+    GPUGC__HEAP_PREFIX
+} gpugc__heap_prefix;
+
+/* The 8 bytes before every payload. */
+typedef struct gpugc__header {
+    uint32_t id;
+    uint32_t check;
+} gpugc__header;
+
+#define GPUGC__NO_ID 0xffffffffu   /* an empty slot                          */
+#define GPUGC__META_LIVE 0x10u     /* meta: the id names an object           */
+#define GPUGC__BUSY_SLOW 0x34u     /* busy: freeing garbage, dying, marking  */
+
+/* obj's id if its header is one of p's heap (GPUGC__NO_ID if not). */
+static inline uint32_t gpugc__inline_id(const gpugc__heap_prefix *p, const void *obj) {
+    const gpugc__header *hd = (const gpugc__header *)obj - 1;
+    return (hd->check ^ p->cookie) <= GPUGC_SIZE_CLASSES && hd->id < p->nids ? hd->id
+                                                                              : GPUGC__NO_ID;
+}
+
+static inline const gpugc__heap_prefix *gpugc__prefix(const gpugc_heap *h) {
+    return (const gpugc__heap_prefix *)(const void *)h;
+}
+
+/* Counts may move inline: the heap is in no state that refuses them. */
+static inline int gpugc__counts_inline(const gpugc__heap_prefix *p) {
+    return !((p->busy & GPUGC__BUSY_SLOW) | p->checked);
+}
+
+static inline void gpugc__incref(gpugc_heap *h, void *obj) {
+    const gpugc__heap_prefix *p = gpugc__prefix(h);
+    uint32_t id;
+    /* 1 <= count < GPUGC_MAX_REFCOUNT: not dying, not at the limit, not
+     * immortal. */
+    if (h && obj && gpugc__counts_inline(p) && (id = gpugc__inline_id(p, obj)) != GPUGC__NO_ID &&
+        p->rc[id] - 1u < GPUGC_MAX_REFCOUNT - 1u) {
+        p->rc[id]++;
+        return;
+    }
+    (gpugc_incref)(h, obj);
+}
+
+static inline void gpugc__decref(gpugc_heap *h, void *obj) {
+    const gpugc__heap_prefix *p = gpugc__prefix(h);
+    uint32_t id;
+    /* 2 <= count <= GPUGC_MAX_REFCOUNT: stays above zero, not immortal. */
+    if (h && obj && gpugc__counts_inline(p) && (id = gpugc__inline_id(p, obj)) != GPUGC__NO_ID &&
+        p->rc[id] - 2u < GPUGC_MAX_REFCOUNT - 1u) {
+        p->rc[id]--;
+        return;
+    }
+    (gpugc_decref)(h, obj);
+}
+
+static inline void *gpugc__get_ref(const gpugc_heap *h, const void *obj, uint32_t slot) {
+    const gpugc__heap_prefix *p = gpugc__prefix(h);
+    uint32_t id, t;
+    if (h && obj && (id = gpugc__inline_id(p, obj)) != GPUGC__NO_ID && p->addr[id] == obj &&
+        (p->meta[id] & GPUGC__META_LIVE) && slot < p->slot_cnt[id])
+        return (t = p->slots[p->slot_off[id] + slot]) == GPUGC__NO_ID ? NULL : p->addr[t];
+    return (gpugc_get_ref)(h, obj, slot);
+}
+
+#ifndef GPUGC_NO_INLINE
+#define gpugc_incref(h, obj) gpugc__incref((h), (obj))
+#define gpugc_decref(h, obj) gpugc__decref((h), (obj))
+#define gpugc_get_ref(h, obj, slot) gpugc__get_ref((h), (obj), (slot))
+#endif
+
 #ifdef __cplusplus
 }
 #endif

@@ -76,6 +76,9 @@ gpugc_heap *gpugc_heap_new(const gpugc_config *given) {
     for (int f = 0; f < GPUGC_FAULT_COUNT; f++)
         h->fault_countdown[f] = -1;
     h->cookie = heap_cookie(h);
+#ifdef GPUGC_DEBUG
+    h->checked = 1; /* every call checked fully: no inline path (gpugc.h) */
+#endif
     h->free_ids = NO_ID;
     h->pending = NO_ID;
     gpugc__slots_init(&h->ss);

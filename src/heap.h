@@ -71,6 +71,10 @@ enum {
     BUSY_MARKING = 1u << 5,    /* a collection's mark phase: no call that
                                   changes the heap (an error handler's)     */
 };
+_Static_assert((BUSY_FREEING | BUSY_DYING | BUSY_MARKING) == GPUGC__BUSY_SLOW,
+               "gpugc.h's inline paths leave these states to the library");
+_Static_assert(NO_ID == GPUGC__NO_ID && META_LIVE == GPUGC__META_LIVE,
+               "gpugc.h's inline paths read slots and meta as the library does");
 
 /* A module's own id-indexed array (weak-reference lists, allocation
  * records) grows with the id arrays through a hook it registers (ids.h):
@@ -112,22 +116,20 @@ typedef struct callback_entry {
 } callback_entry;
 
 struct gpugc_heap {
-    /* id-indexed arrays (structure of arrays), all of capacity `cap` */
-    uint32_t *rc;
-    uint32_t *slot_off;
-    uint32_t *slot_cnt;
-    uint32_t *meta;
-    void **addr;
+    /* First, what gpugc.h's inline paths read: the cookie, nids, busy (BUSY_*
+     * bits), checked, and the id-indexed arrays rc, meta, slot_off,
+     * slot_cnt, addr and the slot array slots. */
+    GPUGC__HEAP_PREFIX
+    /* the other id-indexed arrays (structure of arrays), all of capacity
+     * `cap`, as the prefix's are */
     uint32_t *gc_refs;   /* collector scratch; see mark/serial.c           */
     uint32_t *gen_pos;
     uint64_t *garbage;   /* bitmap, (cap + 63) / 64 words                 */
     uint32_t cap;
-    uint32_t nids;       /* ids ever handed out: 0..nids-1               */
     uint32_t free_ids;   /* dead ids, linked through slot_off         */
     id_grow_hook id_hooks[ID_GROW_HOOKS]; /* side arrays growing with them */
     size_t live;
 
-    uint32_t *slots;     /* all reference slots; capacity slots_cap       */
     uint32_t slots_cap;
     slot_space ss;
 
@@ -138,7 +140,6 @@ struct gpugc_heap {
     uint64_t *card_slots;
 
     pool_state pool;
-    uint32_t cookie;
 
     type_entry *types;
     uint32_t ntypes;
@@ -148,7 +149,6 @@ struct gpugc_heap {
                             immortal objects, never collected            */
     uint64_t long_lived_total, long_lived_pending;
     bool enabled;
-    unsigned busy;       /* BUSY_* bits: what the heap is in the middle of */
     uint32_t pending;    /* ids whose count reached zero, linked through
                             gc_refs (unused by them: a collection never
                             runs during a release, and its garbage is

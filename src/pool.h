@@ -7,13 +7,11 @@
 
 #include "gpugc.h"
 
-/* Every payload follows this header.  `check` is the heap's cookie XOR the
- * size class (0 = large), so one load tells a block of this heap from a
- * stray pointer and also says how to free it. */
-typedef struct obj_header {
-    uint32_t id;
-    uint32_t check;
-} obj_header;
+/* Every payload follows this header (gpugc.h's gpugc__header, which the
+ * inline paths read).  `check` is the heap's cookie XOR the size class (0
+ * = large), so one load tells a block of this heap from a stray pointer
+ * and also says how to free it. */
+typedef gpugc__header obj_header;
 
 #include <stdbool.h>
 #include <string.h>
