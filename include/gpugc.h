@@ -783,9 +783,11 @@ typedef struct gpugc__header {
 #define GPUGC__META_LIVE 0x10u     /* meta: the id names an object           */
 #define GPUGC__BUSY_SLOW 0x34u     /* busy: freeing garbage, dying, marking  */
 
-/* obj's id if its header is one of p's heap (GPUGC__NO_ID if not). */
+/* obj's id if its header is one of p's heap (GPUGC__NO_ID if not).  The
+ * header is reached through the address, not the pointer: to the compiler
+ * a payload is the object GPUGC_ALLOC_SIZE says, with nothing before it. */
 static inline uint32_t gpugc__inline_id(const gpugc__heap_prefix *p, const void *obj) {
-    const gpugc__header *hd = (const gpugc__header *)obj - 1;
+    const gpugc__header *hd = (const gpugc__header *)((uintptr_t)obj - sizeof(gpugc__header));
     return (hd->check ^ p->cookie) <= GPUGC_SIZE_CLASSES && hd->id < p->nids ? hd->id
                                                                               : GPUGC__NO_ID;
 }
