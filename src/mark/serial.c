@@ -18,6 +18,12 @@
 #include "error.h"
 
 #define AHEAD 32
+/* subtract_refs looks ahead only in sets this large: a young set's data was
+ * touched moments ago and sits in the cache, where the look-ahead only
+ * doubles the loads (binary-trees' 1134 young collections, 5000 objects
+ * each: subtract_refs 41 ms with it, 23 ms without; a 10k young set on a
+ * 4M heap: no slower). */
+#define PREFETCH_MIN 16384
 
 /* Before: garbage bits all zero.
  * After:  gc_refs[i] = rc[i] and bit i set, for every i in the set. */
@@ -37,8 +43,9 @@ static void update_refs(gpugc_heap *h, const mark_job *job) {
  * edge.  Returns the number of slots scanned. */
 static uint64_t subtract_refs(gpugc_heap *h, const mark_job *job) {
     uint64_t edges = 0;
+    size_t ahead_end = job->nset < PREFETCH_MIN ? 0 : job->nset - AHEAD;
     for (size_t k = 0; k < job->nset; k++) {
-        if (k + AHEAD < job->nset) {
+        if (k < ahead_end) {
             uint32_t a = job->set[k + AHEAD];
             const uint32_t *s = h->slots + h->slot_off[a];
             for (uint32_t e = 0, n = h->slot_cnt[a]; e < n; e++)
