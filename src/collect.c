@@ -108,17 +108,51 @@ static size_t recheck(gpugc_heap *h, uint32_t *garbage, size_t n) {
     return kept;
 }
 
+/* How far ahead free_garbage asks for the data of the garbage it frees:
+ * the garbage is scattered over the heap, and without it each object
+ * costs a few cache misses in turn (pylike 1M: 150k garbage objects freed
+ * in 22 ms, 149 ns each, three quarters of it waiting for the payload
+ * header). */
+#define SWEEP_AHEAD 16
+
 /* Destroys and frees garbage[0..n), pinned, their bits set: every destroy
  * runs first, while no slot has changed; then the references from the
  * garbage to survivors are dropped, and the memory goes. */
 static void free_garbage(gpugc_heap *h, const uint32_t *garbage, size_t n) {
     h->busy |= BUSY_FREEING; /* no new reference to a member: counted_id */
-    for (size_t k = 0; k < n; k++)
-        gpugc__object_destroy(h, garbage[k]);
-    h->busy &= ~BUSY_FREEING;
-    for (size_t k = 0; k < n; k++)
-        gpugc__drop_slot_refs(h, h->slot_off[garbage[k]], h->slot_cnt[garbage[k]], h->garbage);
     for (size_t k = 0; k < n; k++) {
+        if (k + SWEEP_AHEAD < n)
+            PREFETCH(&h->meta[garbage[k + SWEEP_AHEAD]]);
+        gpugc__object_destroy(h, garbage[k]);
+    }
+    h->busy &= ~BUSY_FREEING;
+    /* Three stages ahead: an object's slot range, then its slots, then
+     * the counts of their targets. */
+    for (size_t k = 0; k < n; k++) {
+        if (k + 2 * SWEEP_AHEAD < n) {
+            PREFETCH(&h->slot_off[garbage[k + 2 * SWEEP_AHEAD]]);
+            PREFETCH(&h->slot_cnt[garbage[k + 2 * SWEEP_AHEAD]]);
+        }
+        if (k + SWEEP_AHEAD < n)
+            PREFETCH(&h->slots[h->slot_off[garbage[k + SWEEP_AHEAD]]]);
+        if (k + SWEEP_AHEAD / 2 < n) {
+            uint32_t a = garbage[k + SWEEP_AHEAD / 2];
+            for (uint32_t e = 0, c = h->slot_cnt[a]; e < c; e++)
+                if (h->slots[h->slot_off[a] + e] != NO_ID)
+                    PREFETCH(&h->rc[h->slots[h->slot_off[a] + e]]);
+        }
+        gpugc__drop_slot_refs(h, h->slot_off[garbage[k]], h->slot_cnt[garbage[k]], h->garbage);
+    }
+    /* Two stages: the payload address, then the block's header and its
+     * pool's. */
+    for (size_t k = 0; k < n; k++) {
+        if (k + 2 * SWEEP_AHEAD < n)
+            PREFETCH(&h->addr[garbage[k + 2 * SWEEP_AHEAD]]);
+        if (k + SWEEP_AHEAD < n) {
+            const obj_header *hd = (const obj_header *)h->addr[garbage[k + SWEEP_AHEAD]] - 1;
+            PREFETCH(hd);
+            PREFETCH(block_pool(hd));
+        }
         bit_clear(h->garbage, garbage[k]);
         gpugc__object_free(h, garbage[k]);
     }

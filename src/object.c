@@ -176,6 +176,7 @@ void gpugc__drop_ref(gpugc_heap *h, uint32_t id) {
     if (h->rc[id] != IMMORTAL_RC && --h->rc[id] == 0) {
         h->gc_refs[id] = h->pending;
         h->pending = id;
+        PREFETCH(&h->addr[id]); /* release_pending reads it, then its header */
     }
 }
 
@@ -243,6 +244,10 @@ void gpugc__release_pending(gpugc_heap *h) {
     while (h->pending != NO_ID) {
         uint32_t id = h->pending;
         h->pending = h->gc_refs[id];
+        /* The next one's header (a cascade's objects are scattered): it
+         * arrives while this one is freed. */
+        if (h->pending != NO_ID)
+            PREFETCH((const obj_header *)h->addr[h->pending] - 1);
         finalizer finalize = finalizer_due(h, id);
         if (finalize) {
             /* As CPython does: the finalizer runs with a borrowed count of
