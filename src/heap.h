@@ -31,7 +31,8 @@
  *   - every garbage bit is zero and every gc_refs entry is unused outside a
  *     collection.
  *   - a device backend's mirror of meta, slot_off, slot_cnt and the slot
- *     ranges of live objects equals these arrays except on dirty cards.
+ *     ranges of live objects equals these arrays except on dirty cards
+ *     (kept once h->mirrored is set; a mirror's first copy is whole).
  */
 #ifndef GPUGC_HEAP_H
 #define GPUGC_HEAP_H
@@ -138,6 +139,9 @@ struct gpugc_heap {
      * since a device backend last copied them; it clears them. */
     uint64_t *card_ids;
     uint64_t *card_slots;
+    bool mirrored;       /* a device backend has copied the heap: cards are
+                            kept from then on (until then none is needed:
+                            its first copy is whole)                     */
 
     pool_state pool;
 
@@ -205,11 +209,14 @@ static inline size_t card_words(uint64_t n) {
 
 /* meta, slot_off or slot_cnt of id is about to change. */
 static inline void dirty_id(gpugc_heap *h, uint32_t id) {
-    bit_set(h->card_ids, id >> CARD_SHIFT);
+    if (h->mirrored)
+        bit_set(h->card_ids, id >> CARD_SHIFT);
 }
 
 /* slots[off, off + n) is about to change. */
 static inline void dirty_slots(gpugc_heap *h, uint32_t off, uint32_t n) {
+    if (!h->mirrored)
+        return;
     for (uint32_t c = off >> CARD_SHIFT; n && c <= (off + n - 1) >> CARD_SHIFT; c++)
         bit_set(h->card_slots, c);
 }

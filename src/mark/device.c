@@ -247,6 +247,7 @@ static int sync_mirror(device_mark *d, gpugc_collection_stats *st) {
     int rc = GPUGC_OK;
     size_t nids = (size_t)h->nids * sizeof(uint32_t);
     if (!d->synced) {
+        h->mirrored = true; /* from now on every change is carded */
         rc = upload(d, B_META, 0, h->meta, nids, false, st);
         if (rc == GPUGC_OK)
             rc = upload(d, B_SLOT_OFF, 0, h->slot_off, nids, false, st);
