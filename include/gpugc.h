@@ -140,12 +140,12 @@ typedef enum {
  * environment overrides. */
 /* The default generation-0 threshold.  CPython's is 700 (2000 from 3.13);
  * measured with gpugc-bench --program binary-trees,gcbench,interp on 2
- * cores (defaults otherwise), 700 / 2000 / 5000 / 10000 gave total times
- * of 952 / 855 / 758 / 727 ms (binary-trees, depth 16), 927 / 828 / 715 /
- * 689 ms (GCBench) and 289 / 273 / 248 / 220 ms (interp, 100k), with the
- * longest pauses 3.9 / 3.7 / 3.0 / 4.1, 8.5 / 4.6 / 2.6 / 4.0 and 21.5 /
- * 21.5 / 7.6 / 12.8 ms and the same peak memory: 5000 takes most of the
- * gain with the shortest pauses. */
+ * cores (cpu backend, depth 16, interp 100k), two runs each, thresholds
+ * 2000 / 5000 / 10000 / 20000 gave total times of about 700 / 620 / 600 /
+ * 550 ms (binary-trees), 645 / 560 / 535 / 565 ms (GCBench) and 270 / 238
+ * / 228 / 231 ms (interp), with interp's longest pause 20 / 8 / 13.5 / 21
+ * ms and the same peak memory within 2 MiB: 5000 takes most of the gain
+ * with the shortest pauses. */
 #define GPUGC_DEFAULT_THRESHOLD0 5000
 
 typedef struct gpugc_config {

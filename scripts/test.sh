@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what is missing, then builds and runs every test twice: a
 # Release build with warnings as errors, and a Debug build (heap validator
-# after every collection) under AddressSanitizer and UBSan; then the tests
+# after every collection) under AddressSanitizer and UBSan; the fast-path
+# suites again under both sanitizers without debug checks; then the tests
 # that run collections on several threads (cpu-parallel) under
 # ThreadSanitizer, a subset under valgrind, and the fuzzers for a minute
 # and 15 s.
@@ -49,6 +50,13 @@ fi
 bash scripts/gpu.sh --dry-run >/dev/null || { cat build/gpu-out/summary.md; exit 1; }
 echo "gpu.sh --dry-run: every step ok or skipped (build/gpu-out/summary.md)"
 run build/asan -DCMAKE_BUILD_TYPE=Debug -DGPUGC_SANITIZE=address,undefined
+# gpugc.h's inline paths and the library's fast paths, under ASan and UBSan:
+# the Debug build above checks every call fully and never takes them.
+cmake -S . -B build/asan-release -DGPUGC_WARNINGS_AS_ERRORS=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+  -DGPUGC_SANITIZE=address,undefined -DGPUGC_WITH_CUDA=OFF >/dev/null
+fast_suites="fastpath fastpath_noinline errors refcount sweep differential"
+cmake --build build/asan-release -j "$jobs" --target $(printf 'test_%s ' $fast_suites)
+(cd build/asan-release && ctest -j "$jobs" --output-on-failure -R "^($(tr ' ' '|' <<<"$fast_suites"))\$")
 # Not differential_cpu-parallel: its small sets run on the serial reference.
 cmake -S . -B build/tsan -DGPUGC_WARNINGS_AS_ERRORS=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DGPUGC_SANITIZE=thread -DGPUGC_WITH_CUDA=OFF >/dev/null

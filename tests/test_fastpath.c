@@ -1,0 +1,272 @@
+/* test_fastpath.c - the fast paths refuse what the full calls refuse.
+ *
+ * gpugc_incref, gpugc_decref and gpugc_get_ref run inline in this program
+ * (gpugc.h's macros) unless it is built with GPUGC_NO_INLINE, as the
+ * second build of this file is (test fastpath_noinline); behind both sit
+ * the library's own fast paths.  Each case hands them what must fail: a
+ * freed object, an object whose count is zero, another heap's object, a
+ * pointer into a payload or no heap's memory, a count at its limit, a slot
+ * out of range, a NULL heap or object; and checks the status, that the
+ * error was reported, and that nothing changed.  It also checks the cases
+ * the inline paths pass on (a decref to zero, immortal objects). */
+#include <setjmp.h>
+#include <stdalign.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "support.h"
+
+static int reports, last_status;
+
+static void on_error(gpugc_heap *h, int status, const char *message, void *data) {
+    (void)h;
+    (void)message;
+    (void)data;
+    reports++;
+    last_status = status;
+}
+
+/* A heap without automatic collection, its errors counted. */
+static gpugc_heap *heap_counted(void) {
+    gpugc_heap *h = heap_manual();
+    gpugc_set_error_handler(h, on_error, NULL);
+    reports = 0;
+    last_status = GPUGC_OK;
+    return h;
+}
+
+/* Exactly one error, `status`, was reported since the last check. */
+static void expect_error(gpugc_heap *h, int status) {
+    assert_int_equal(reports, 1);
+    assert_int_equal(last_status, status);
+    assert_int_equal(gpugc_last_error(h), status);
+    reports = 0;
+    last_status = GPUGC_OK;
+}
+
+/* The three calls on obj, each refused with `status`; obj's heap (h)
+ * unchanged: its object count and, if `probe` is one of its objects, the
+ * probe's count. */
+static void expect_refused(gpugc_heap *h, void *obj, int status, void *probe) {
+    size_t objects = gpugc_object_count(h);
+    size_t count = probe ? gpugc_refcount(h, probe) : 0;
+    gpugc_incref(h, obj);
+    expect_error(h, status);
+    gpugc_decref(h, obj);
+    expect_error(h, status);
+    assert_null(gpugc_get_ref(h, obj, 0));
+    expect_error(h, status);
+    assert_int_equal(gpugc_object_count(h), objects);
+    if (probe)
+        assert_int_equal(gpugc_refcount(h, probe), count);
+    assert_int_equal(gpugc_validate(h), GPUGC_OK);
+}
+
+static void test_counts_and_slots_pass(void **state) {
+    (void)state;
+    gpugc_heap *h = heap_counted();
+    void *a = gpugc_new(h, GPUGC_TYPE_OBJECT, 2, 16), *b = gpugc_new(h, GPUGC_TYPE_OBJECT, 0, 8);
+    assert_int_equal(gpugc_set_ref(h, a, 1, b), GPUGC_OK);
+    assert_null(gpugc_get_ref(h, a, 0));
+    assert_ptr_equal(gpugc_get_ref(h, a, 1), b);
+    for (int k = 0; k < 1000; k++)
+        gpugc_incref(h, b);
+    assert_int_equal(gpugc_refcount(h, b), 1002);
+    for (int k = 0; k < 1000; k++)
+        gpugc_decref(h, b);
+    assert_int_equal(gpugc_refcount(h, b), 2);
+    /* To zero: the library frees, and the slot's reference goes with a. */
+    gpugc_decref(h, b);
+    assert_int_equal(gpugc_object_count(h), 2);
+    gpugc_decref(h, a);
+    assert_int_equal(gpugc_object_count(h), 0);
+    assert_int_equal(reports, 0);
+    gpugc_heap_free(h);
+}
+
+static void test_freed_object(void **state) {
+    (void)state;
+    gpugc_heap *h = heap_counted();
+    /* y keeps the pool mapped, so x's header can still be read. */
+    void *x = gpugc_new(h, GPUGC_TYPE_OBJECT, 1, 16), *y = gpugc_new(h, GPUGC_TYPE_OBJECT, 1, 16);
+    gpugc_decref(h, x);
+    expect_refused(h, x, GPUGC_ENOTOBJ, y);
+    gpugc_decref(h, y);
+    gpugc_heap_free(h);
+}
+
+/* A destroy callback sees its object with count zero: it may take no new
+ * reference and has none to drop. */
+static gpugc_heap *dying_heap;
+static int dying_incref_status, dying_decref_status;
+
+static void destroy_touches_self(gpugc_heap *h, void *obj) {
+    (void)h;
+    reports = 0;
+    gpugc_incref(dying_heap, obj);
+    dying_incref_status = reports == 1 ? last_status : GPUGC_OK;
+    reports = 0;
+    gpugc_decref(dying_heap, obj);
+    dying_decref_status = reports == 1 ? last_status : GPUGC_OK;
+    reports = 0;
+}
+
+static void test_object_whose_count_is_zero(void **state) {
+    (void)state;
+    gpugc_heap *h = dying_heap = heap_counted();
+    gpugc_type_desc d = {.name = "dying", .destroy = destroy_touches_self};
+    gpugc_type t = gpugc_type_register(h, &d);
+    void *o = gpugc_new(h, t, 1, 16);
+    gpugc_decref(h, o);
+    assert_int_equal(dying_incref_status, GPUGC_ENOTOBJ);
+    assert_int_equal(dying_decref_status, GPUGC_EUNDERFLOW);
+    assert_int_equal(gpugc_object_count(h), 0);
+    assert_int_equal(gpugc_validate(h), GPUGC_OK);
+    gpugc_heap_free(h);
+}
+
+static void test_object_of_another_heap(void **state) {
+    (void)state;
+    gpugc_heap *h = heap_counted(), *h2 = heap_manual();
+    void *mine = gpugc_new(h, GPUGC_TYPE_OBJECT, 1, 16);
+    void *theirs = gpugc_new(h2, GPUGC_TYPE_OBJECT, 1, 16);
+    expect_refused(h, theirs, GPUGC_ENOTOBJ, mine);
+    assert_int_equal(gpugc_refcount(h2, theirs), 1);
+    assert_int_equal(gpugc_validate(h2), GPUGC_OK);
+    gpugc_decref(h, mine);
+    gpugc_decref(h2, theirs);
+    gpugc_heap_free(h2);
+    gpugc_heap_free(h);
+}
+
+static void test_no_object_memory(void **state) {
+    (void)state;
+    gpugc_heap *h = heap_counted();
+    void *o = gpugc_new(h, GPUGC_TYPE_OBJECT, 1, 64);
+    alignas(16) unsigned char buf[64];
+    memset(buf, 0, sizeof buf); /* a header of zeros names id 0 */
+    expect_refused(h, buf + 16, GPUGC_ENOTOBJ, o);
+    memset(buf, 0xa5, sizeof buf);
+    expect_refused(h, buf + 16, GPUGC_ENOTOBJ, o);
+    /* Into o's zeroed payload: get_ref checks fully in every build. */
+    assert_null(gpugc_get_ref(h, (char *)o + 16, 0));
+    expect_error(h, GPUGC_ENOTOBJ);
+    gpugc_decref(h, o);
+    gpugc_heap_free(h);
+}
+
+static void test_null_heap_and_object(void **state) {
+    (void)state;
+    gpugc_heap *h = heap_counted();
+    void *o = gpugc_new(h, GPUGC_TYPE_OBJECT, 1, 16);
+    expect_refused(h, NULL, GPUGC_EINVAL, o);
+    gpugc_incref(NULL, o);
+    assert_int_equal(gpugc_last_error(NULL), GPUGC_EINVAL);
+    gpugc_decref(NULL, o);
+    assert_int_equal(gpugc_last_error(NULL), GPUGC_EINVAL);
+    assert_null(gpugc_get_ref(NULL, o, 0));
+    assert_int_equal(gpugc_last_error(NULL), GPUGC_EINVAL);
+    assert_int_equal(gpugc_refcount(h, o), 1);
+    gpugc_decref(h, o);
+    gpugc_heap_free(h);
+}
+
+static void test_slot_out_of_range(void **state) {
+    (void)state;
+    gpugc_heap *h = heap_counted();
+    void *o = gpugc_new(h, GPUGC_TYPE_OBJECT, 2, 16), *leaf = gpugc_new(h, GPUGC_TYPE_OBJECT, 0, 8);
+    assert_int_equal(gpugc_set_ref(h, o, 1, leaf), GPUGC_OK);
+    assert_null(gpugc_get_ref(h, o, 2));
+    expect_error(h, GPUGC_ERANGE);
+    assert_null(gpugc_get_ref(h, o, UINT32_MAX));
+    expect_error(h, GPUGC_ERANGE);
+    assert_null(gpugc_get_ref(h, leaf, 0));
+    expect_error(h, GPUGC_ERANGE);
+    gpugc_decref(h, leaf);
+    gpugc_decref(h, o);
+    gpugc_heap_free(h);
+}
+
+static void test_immortal_counts_never_move(void **state) {
+    (void)state;
+    gpugc_heap *h = heap_counted();
+    void *o = gpugc_new(h, GPUGC_TYPE_OBJECT, 1, 16);
+    assert_int_equal(gpugc_make_immortal(h, o), GPUGC_OK);
+    for (int k = 0; k < 3; k++) {
+        gpugc_decref(h, o);
+        gpugc_incref(h, o);
+        gpugc_decref(h, o);
+    }
+    assert_int_equal(gpugc_refcount(h, o), GPUGC_IMMORTAL_REFCOUNT);
+    assert_int_equal(reports, 0);
+    gpugc_heap_free(h);
+}
+
+/* 2^31 - 1 increfs: seconds on the inline path and the library's fast
+ * path, minutes through a GPUGC_DEBUG library's fully checked calls, where
+ * it is left out. */
+static void test_count_at_its_limit(void **state) {
+    (void)state;
+#ifdef GPUGC_TEST_LIBRARY_DEBUG
+    skip();
+#else
+    gpugc_heap *h = heap_counted();
+    void *o = gpugc_new(h, GPUGC_TYPE_OBJECT, 1, 16), *holder = gpugc_new(h, GPUGC_TYPE_OBJECT, 1, 8);
+    for (uint32_t c = 1; c < GPUGC_MAX_REFCOUNT; c++)
+        gpugc_incref(h, o);
+    assert_int_equal(gpugc_refcount(h, o), GPUGC_MAX_REFCOUNT);
+    assert_int_equal(reports, 0);
+    gpugc_incref(h, o);
+    expect_error(h, GPUGC_EOVERFLOW);
+    assert_int_equal(gpugc_set_ref(h, holder, 0, o), GPUGC_EOVERFLOW);
+    expect_error(h, GPUGC_EOVERFLOW);
+    assert_int_equal(gpugc_refcount(h, o), GPUGC_MAX_REFCOUNT);
+    /* At the limit the inline decref passes on to the library, which
+     * counts down as usual. */
+    gpugc_decref(h, o);
+    assert_int_equal(gpugc_refcount(h, o), GPUGC_MAX_REFCOUNT - 1);
+    gpugc_incref(h, o);
+    assert_int_equal(gpugc_refcount(h, o), GPUGC_MAX_REFCOUNT);
+    assert_int_equal(reports, 0);
+    assert_int_equal(gpugc_validate(h), GPUGC_OK);
+    /* gpugc_heap_free releases o, whatever its count. */
+    gpugc_heap_free(h);
+#endif
+}
+
+/* The addresses of the functions behind the macros are the library's. */
+static void test_functions_exist(void **state) {
+    (void)state;
+    void (*inc)(gpugc_heap *, void *) = gpugc_incref;
+    void (*dec)(gpugc_heap *, void *) = gpugc_decref;
+    void *(*get)(const gpugc_heap *, const void *, uint32_t) = gpugc_get_ref;
+    gpugc_heap *h = heap_counted();
+    void *o = gpugc_new(h, GPUGC_TYPE_OBJECT, 1, 16);
+    inc(h, o);
+    assert_int_equal(gpugc_refcount(h, o), 2);
+    dec(h, o);
+    assert_null(get(h, o, 0));
+    dec(h, o);
+    assert_int_equal(gpugc_object_count(h), 0);
+    assert_int_equal(reports, 0);
+    gpugc_heap_free(h);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_counts_and_slots_pass),
+        cmocka_unit_test(test_freed_object),
+        cmocka_unit_test(test_object_whose_count_is_zero),
+        cmocka_unit_test(test_object_of_another_heap),
+        cmocka_unit_test(test_no_object_memory),
+        cmocka_unit_test(test_null_heap_and_object),
+        cmocka_unit_test(test_slot_out_of_range),
+        cmocka_unit_test(test_immortal_counts_never_move),
+        cmocka_unit_test(test_count_at_its_limit),
+        cmocka_unit_test(test_functions_exist),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
