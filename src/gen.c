@@ -21,6 +21,8 @@ int gpugc__gen_list(gpugc_heap *h, uint32_t id, uint32_t g) {
 
 void gpugc__gen_compact(gpugc_heap *h, uint32_t g) {
     u32vec *v = &h->gen[g].ids;
+    if (v->n == h->gen[g].members)
+        return; /* each member has one entry: none is stale */
     size_t kept = 0;
     for (size_t k = 0; k < v->n; k++) {
         if (!gen_listed(h, g, k))
