@@ -216,7 +216,8 @@ void gpugc__object_destroy(gpugc_heap *h, uint32_t id) {
         destroy(h, h->addr[id]);
 }
 
-void gpugc__object_free(gpugc_heap *h, uint32_t id) {
+/* gpugc__object_free, inline in the release cascade. */
+static inline void object_free(gpugc_heap *h, uint32_t id) {
     obj_header *hd = (obj_header *)h->addr[id] - 1;
     if (h->meta[id] & META_TRACKED) {
         gpugc__gen_remove(h, id);
@@ -231,12 +232,18 @@ void gpugc__object_free(gpugc_heap *h, uint32_t id) {
     h->live--;
 }
 
+void gpugc__object_free(gpugc_heap *h, uint32_t id) {
+    object_free(h, id);
+}
+
 /* Before: every pending id has count zero and is alive.
  * After:  the pending list is empty; every object whose count reached zero
  *         on the way has been finalized (once, ever), destroyed and freed,
  *         unless its finalizer resurrected it.
  * The list is a stack threaded through the ids, so a chain of any length
- * is released with constant C stack. */
+ * is released with constant C stack.  An object's type is looked up once
+ * unless program code (a finalizer, a weak-reference callback, which may
+ * register types) ran in between. */
 void gpugc__release_pending(gpugc_heap *h) {
     if (h->busy & BUSY_RELEASING)
         return;
@@ -248,13 +255,13 @@ void gpugc__release_pending(gpugc_heap *h) {
          * arrives while this one is freed. */
         if (h->pending != NO_ID)
             PREFETCH((const obj_header *)h->addr[h->pending] - 1);
-        finalizer finalize = finalizer_due(h, id);
-        if (finalize) {
+        const gpugc_type_desc *d = &h->types[meta_type(h->meta[id])].desc;
+        if (d->finalize && !(h->meta[id] & META_FINALIZED)) {
             /* As CPython does: the finalizer runs with a borrowed count of
              * one.  If it leaves more, the object was resurrected; if none,
              * it dropped the borrowed count and is pending again. */
             h->rc[id] = 1;
-            finalize_run(h, id, finalize);
+            finalize_run(h, id, d->finalize);
             uint32_t left = h->rc[id];
             if (left != 1) {
                 if (left)
@@ -262,12 +269,16 @@ void gpugc__release_pending(gpugc_heap *h) {
                 continue;
             }
             h->rc[id] = 0;
+            d = &h->types[meta_type(h->meta[id])].desc;
         }
-        if (h->weak && h->weak[id])
+        if (h->weak && h->weak[id]) {
             gpugc__weak_clear(h, &id, 1);
-        gpugc__object_destroy(h, id);
+            d = &h->types[meta_type(h->meta[id])].desc;
+        }
+        if (d->destroy)
+            d->destroy(h, h->addr[id]);
         gpugc__drop_slot_refs(h, h->slot_off[id], h->slot_cnt[id], NULL);
-        gpugc__object_free(h, id);
+        object_free(h, id);
     }
     h->busy &= ~BUSY_RELEASING;
 }
