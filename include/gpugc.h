@@ -163,6 +163,7 @@ typedef struct gpugc_config {
     const char *opencl_device; /* option GPUGC_OPENCL_DEVICE (copied)      */
     int gpu_cpu_handoff;    /* option GPUGC_GPU_CPU_HANDOFF                 */
     uint32_t objects_per_thread; /* option GPUGC_OBJECTS_PER_THREAD         */
+    int concurrent;         /* option GPUGC_CONCURRENT                      */
 } gpugc_config;
 
 /* The largest team cpu-parallel runs (option GPUGC_THREADS). */
@@ -199,7 +200,10 @@ typedef struct gpugc_config {
       "CPU; 0 keeps every level on the device")                                  \
     X(string, opencl_device, OPENCL_DEVICE, NULL, 0,                              \
       "opencl: \"P:D\" (platform and device indices) or part of a platform or "  \
-      "device name; none = the first GPU, else the first device")
+      "device name; none = the first GPU, else the first device")                \
+    X(flag, concurrent, CONCURRENT, 0, 0,                                          \
+      "automatic collections mark in the background (gpugc_collect_start) and "  \
+      "sweep inside a later allocation once the mark is done")
 
 /* Fills *cfg with the defaults: each option's from GPUGC_OPTIONS, CPython's
  * thresholds, validate on in debug builds.  The environment is read later,
@@ -351,6 +355,42 @@ GPUGC_API int gpugc_resize_refs(gpugc_heap *h, void *obj, uint32_t nrefs);
  * instead.  The introspection calls are refused from every callback of
  * steps 2 to 5, and the collection callbacks' STOP phase runs after it. */
 GPUGC_API int64_t gpugc_collect(gpugc_heap *h, int generation);
+
+/* Background collection: the mark phase of a collection of generations
+ * 0..generation runs beside the program, on any backend (a collector
+ * thread marks; cpu-parallel's team and the GPUs as they do), and the
+ * sweep runs on the program's thread in gpugc_collect_finish.
+ *
+ * What is marked is a snapshot: the set, the counts and the slots as they
+ * were at gpugc_collect_start, taken from a copy of the heap that the heap
+ * keeps up to date by dirty cards (so a start costs the changes since the
+ * last one and a copy of the counts).  Meanwhile the heap is used as
+ * usual: objects are made (they are not in the set), counted, linked,
+ * resized and freed by count; what becomes garbage meanwhile is the next
+ * collection's.  The collection frees exactly the set members that were
+ * unreachable at the start, unless the program reached one again through
+ * gpugc_weakref_get, the one way back to garbage: reachability among them
+ * is always computed again before anything is freed, so an object alive
+ * at the finish is never freed.  Ids freed meanwhile are not reused
+ * before the sweep.  Finalizers, weak-reference callbacks and the
+ * collection callbacks' STOP phase run in the sweep (START at the start).
+ *
+ * Calls that need a settled heap finish a pending collection first:
+ * gpugc_collect, gpugc_freeze, gpugc_unfreeze, gpugc_get_objects,
+ * gpugc_get_referrers, the garbage-list calls; gpugc_heap_free waits for
+ * the mark and releases everything.  gpugc_last_collection's figures say
+ * background = 1, with the two pauses and the snapshot's size. */
+
+/* Starts one.  GPUGC_OK: the mark now runs; GPUGC_EBUSY when one is
+ * pending or the heap is in a callback; GPUGC_EINVAL for a generation
+ * outside 0..2; GPUGC_ENOMEM (nothing started) when memory is short. */
+GPUGC_API int gpugc_collect_start(gpugc_heap *h, int generation);
+/* 1: the pending collection's mark is done (finish will not wait); 0:
+ * still marking; negative: none is pending (GPUGC_EINVAL, not reported). */
+GPUGC_API int gpugc_collect_ready(const gpugc_heap *h);
+/* Waits for the mark if needed, sweeps, and returns what gpugc_collect
+ * returns; GPUGC_EINVAL if none was started, GPUGC_EBUSY from a callback. */
+GPUGC_API int64_t gpugc_collect_finish(gpugc_heap *h);
 
 /* Automatic collection (on by default). */
 GPUGC_API void gpugc_enable(gpugc_heap *h);
@@ -572,7 +612,11 @@ GPUGC_API void gpugc_set_output(gpugc_heap *h, gpugc_output fn, void *data);
     X(uint64_t, ns_sweep, "finalize, destroy and free the garbage; promote")    \
     X(uint64_t, ns_total, "the whole collection")                               \
     X(uint64_t, bytes_h2d, "bytes copied host to device")                       \
-    X(uint64_t, bytes_d2h, "bytes copied device to host")
+    X(uint64_t, bytes_d2h, "bytes copied device to host")                       \
+    X(int32_t, background, "1 if marked in the background (gpugc_collect_start)") \
+    X(uint64_t, pause_start_ns, "background: the program's pause in the start") \
+    X(uint64_t, pause_finish_ns, "background: the pause of the finish (sweep included)") \
+    X(uint64_t, snapshot_bytes, "background: bytes of the heap's snapshot")
 
 typedef struct gpugc_collection_stats {
 #define GPUGC_STATS_FIELD_(type, name, doc) type name;

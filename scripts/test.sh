@@ -3,8 +3,8 @@
 # Release build with warnings as errors, and a Debug build (heap validator
 # after every collection) under AddressSanitizer and UBSan; the fast-path
 # suites again under both sanitizers without debug checks; then the tests
-# that run collections on several threads (cpu-parallel) under
-# ThreadSanitizer, a subset under valgrind, and the fuzzers for a minute
+# that run collections on several threads (cpu-parallel, background
+# collections) under ThreadSanitizer, a subset under valgrind, and the fuzzers for a minute
 # and 15 s.
 # The Release and Debug builds compile and link the CUDA backend (Release
 # requires it: nvcc is on CI's machine); CI has no GPU, so its CUDA tests
@@ -60,15 +60,17 @@ cmake --build build/asan-release -j "$jobs" --target $(printf 'test_%s ' $fast_s
 # Not differential_cpu-parallel: its small sets run on the serial reference.
 cmake -S . -B build/tsan -DGPUGC_WARNINGS_AS_ERRORS=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DGPUGC_SANITIZE=thread -DGPUGC_WITH_CUDA=OFF >/dev/null
-cmake --build build/tsan -j "$jobs" --target test_parallel test_differential test_collect test_sweep
-(cd build/tsan && ctest -j "$jobs" --output-on-failure -R parallel -E '^differential_cpu-parallel$')
+cmake --build build/tsan -j "$jobs" --target test_parallel test_differential test_collect test_sweep \
+  test_background
+(cd build/tsan && ctest -j "$jobs" --output-on-failure -R 'parallel|^background$' \
+  -E '^differential_cpu-parallel$')
 
 # valgrind memcheck on a representative subset of the Release tests.  The
 # ICD loader is pointed at no vendor, so OpenCL is absent here: PoCL's JIT is
 # slow under valgrind, and ld.so's SSE strncmp, reached when it dlopens an
 # ICD, reads past string ends in a way memcheck reports (a known false
 # positive).  Our OpenCL host code is covered by ASan above.
-for t in collect errors heap pool weakref fault threads; do
+for t in collect errors heap pool weakref fault threads background; do
   OCL_ICD_VENDORS=/nonexistent valgrind -q --error-exitcode=1 --leak-check=full \
     --errors-for-leak-kinds=definite build/release/tests/test_$t >/dev/null
 done

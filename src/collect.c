@@ -20,22 +20,25 @@
  */
 #include "collect.h"
 
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "error.h"
 #include "gen.h"
+#include "ids.h"
 #include "mark/backend.h"
 #include "object.h"
 #include "python/control.h"
+#include "snapshot.h"
 #include "weakref.h"
 
 /* Runs the backend chosen for this collection; if it fails for any reason
  * but corrupt counts, reports the failure and runs the serial reference. */
-static int run_mark(gpugc_heap *h, mark_job *job) {
+static int run_mark(gpugc_heap *h, const backend_ops *ops, mark_job *job) {
     for (size_t k = 0; k < job->nset; k++) /* backend.h's "all zero on entry" */
         GPUGC_ASSERT(!bit_get(job->garbage, job->set[k]));
-    const backend_ops *ops = gpugc__backend_for(h, job->nset);
     job->stats->backend = (int32_t)ops->kind;
     int st = gpugc__fault_fires(h, GPUGC_FAULT_MARK)
                  ? gpugc__set_error(h, GPUGC_EFAULT, "gpugc_collect: mark phase failed (injected fault)")
@@ -160,12 +163,15 @@ static void free_garbage(gpugc_heap *h, const uint32_t *garbage, size_t n) {
 
 /* The sweep, in CPython's order (DESIGN.md section 9).
  * Before: garbage[0..n) are unreachable, their bits set, promoted; with
- *         `save`, h->saved has room for n more.
+ *         `save`, h->saved has room for n more.  `recheck_always`: the
+ *         program ran since the mark (a background collection), so
+ *         reachability is computed again whether or not a callback ran.
  * After:  whatever a callback or finalizer resurrected (bits cleared)
  *         survives with all it reaches; the rest is saved (*saved says how
  *         many) or destroyed and freed, bits cleared; no live slot names a
  *         freed id.  Returns how many were freed. */
-static uint64_t sweep(gpugc_heap *h, uint32_t *garbage, size_t n, bool save, uint64_t *saved) {
+static uint64_t sweep(gpugc_heap *h, uint32_t *garbage, size_t n, bool save, uint64_t *saved,
+                      bool recheck_always) {
     for (size_t k = 0; k < n; k++)
         GPUGC_ASSERT(bit_get(h->garbage, garbage[k]));
     h->busy |= BUSY_COLLECTING;
@@ -174,7 +180,7 @@ static uint64_t sweep(gpugc_heap *h, uint32_t *garbage, size_t n, bool save, uin
     /* Program code that has seen the garbage may have kept some of it: the
      * debug output function (it is given addresses), weak-reference
      * callbacks and finalizers.  Without any, the mark's answer stands. */
-    bool ran = h->debug & GPUGC_DEBUG_COLLECTABLE;
+    bool ran = recheck_always || (h->debug & GPUGC_DEBUG_COLLECTABLE);
     if (h->weak && gpugc__weak_clear(h, garbage, n) > 0)
         ran = true;
     if (finalize_garbage(h, garbage, n))
@@ -326,7 +332,7 @@ static int64_t collect_generations(gpugc_heap *h, int g, uint64_t *saved) {
      * heap: the marks are being computed from it. */
     h->busy |= BUSY_MARKING;
     mark_job job = {set, n, g, h->garbage, &st};
-    int status = run_mark(h, &job);
+    int status = run_mark(h, gpugc__backend_for(h, n), &job);
     uint32_t *garbage = status == GPUGC_OK ? list_garbage(h, set, n, owned, &ng) : NULL;
     h->busy &= ~BUSY_MARKING;
     if (!garbage) {
@@ -348,7 +354,7 @@ static int64_t collect_generations(gpugc_heap *h, int g, uint64_t *saved) {
     if (h->debug & GPUGC_DEBUG_COLLECTABLE)
         for (size_t k = 0; k < ng; k++)
             gpugc__debug_object(h, "collectable", garbage[k]);
-    st.collected = sweep(h, garbage, ng, save, saved);
+    st.collected = sweep(h, garbage, ng, save, saved, false);
     st.resurrected = ng - st.collected - *saved;
     if (g == GPUGC_GENERATIONS - 1) { /* the old heap as the sweep left it */
         h->long_lived_pending = 0;
@@ -394,6 +400,287 @@ static int64_t collect(gpugc_heap *h, int g) {
     return found;
 }
 
+/* ---- background collections -------------------------------------------- *
+ *
+ * A start takes the snapshot (snapshot.h) and the set, and hands them to
+ * a collector thread, which runs the chosen backend's mark on a shadow
+ * heap whose arrays are the snapshot's: the thread reads and writes only
+ * the snapshot, the set and its own figures, so the program may change
+ * the heap meanwhile.  The finish, on the program's thread, takes the
+ * marks: the set members they call unreachable that are still alive
+ * (none of their ids was reused: freed ids wait, ids.h) are pinned and
+ * swept with reachability computed again first, which keeps whatever the
+ * program reached again (gpugc_weakref_get) with all it reaches. */
+
+typedef struct background {
+    gpugc_heap shadow;        /* marks the snapshot                         */
+    const backend_ops *ops;
+    mark_job job;
+    gpugc_collection_stats st;
+    uint32_t *set;            /* generations 0..g at the start, the ones
+                                 that move to the target first             */
+    size_t nset, nyoung;      /* set[0..nyoung) move to the target          */
+    uint32_t *garbage;        /* the thread's answer: the unreachable       */
+    size_t ngarbage;
+    int status;               /* the mark's                                 */
+    int err_status;           /* the last error the mark reported, told to
+                                 the program's handler at the finish       */
+    char err_msg[sizeof ((gpugc_heap *)0)->errmsg];
+    pthread_t thread;
+    bool threaded;
+    bool automatic;           /* started by an allocation (cfg.concurrent),
+                                 so finished by one once the mark is done  */
+    atomic_int done;
+    uint64_t t_start;
+} background;
+
+/* The shadow's error handler: program code runs on the program's thread
+ * only, so the mark's reports wait for the finish. */
+static void record_error(gpugc_heap *shadow, int status, const char *message, void *data) {
+    (void)shadow;
+    background *bg = data;
+    bg->err_status = status;
+    snprintf(bg->err_msg, sizeof bg->err_msg, "%s", message);
+}
+
+/* The collector thread (or the program's, if no thread could be made).
+ * After: status, and the unreachable set members listed in garbage; the
+ * snapshot's bitmap is zero again. */
+static void *mark_in_background(void *arg) {
+    background *bg = arg;
+    gpugc_heap *s = &bg->shadow;
+    bg->status = run_mark(s, bg->ops, &bg->job);
+    size_t ng = 0;
+    for (size_t k = 0; k < bg->nset; k++) {
+        uint32_t id = bg->set[k];
+        if (bg->status == GPUGC_OK && bit_get(s->garbage, id))
+            bg->garbage[ng++] = id;
+        bit_clear(s->garbage, id);
+    }
+    bg->ngarbage = ng;
+    atomic_store_explicit(&bg->done, 1, memory_order_release);
+    return NULL;
+}
+
+static void background_free(background *bg) {
+    free(bg->set);
+    free(bg->garbage);
+    free(bg);
+}
+
+/* Before: settled, none pending.  After: the mark of generations 0..g runs
+ * on the snapshot (h->bg), or nothing changed (ENOMEM, reported). */
+static int start(gpugc_heap *h, int g, bool automatic) {
+    uint64_t t0 = gpugc__now_ns();
+    uint32_t target = g + 1 < GPUGC_GENERATIONS ? (uint32_t)g + 1 : (uint32_t)g;
+    size_t n = 0;
+    for (uint32_t s = 0; s <= (uint32_t)g; s++) {
+        gpugc__gen_compact(h, s);
+        n += h->gen[s].members;
+    }
+    background *bg = calloc(1, sizeof *bg);
+    if (bg) {
+        bg->set = malloc(n * sizeof *bg->set + 1);
+        bg->garbage = malloc(n * sizeof *bg->garbage + 1);
+    }
+    if (!bg || !bg->set || !bg->garbage) {
+        if (bg)
+            background_free(bg);
+        return gpugc__set_error(h, GPUGC_ENOMEM, "gpugc_collect_start: no memory for a set of %zu",
+                                n);
+    }
+    for (uint32_t pass = 0; pass < 2; pass++)
+        for (uint32_t s = 0; s <= (uint32_t)g; s++)
+            if ((s == target) == (pass == 1) && h->gen[s].members) {
+                memcpy(bg->set + bg->nset, h->gen[s].ids.v, h->gen[s].members * sizeof *bg->set);
+                bg->nset += h->gen[s].members;
+                if (pass == 0)
+                    bg->nyoung = bg->nset;
+            }
+    bg->ops = gpugc__backend_for(h, n);
+    /* A device mark copies its mirror from the snapshot: from now on the
+     * heap's changes are carded for the device too. */
+    if (bg->ops != &gpugc__backend_cpu && bg->ops != &gpugc__backend_cpu_parallel)
+        h->mirrored = true;
+    if (gpugc__snapshot_take(h) != GPUGC_OK) {
+        background_free(bg);
+        return GPUGC_ENOMEM;
+    }
+    gpugc__snapshot_shadow(h, &bg->shadow);
+    bg->shadow.on_error = record_error;
+    bg->shadow.on_error_data = bg;
+    bg->st.generation = g;
+    bg->st.background = 1;
+    bg->job = (mark_job){bg->set, n, g, bg->shadow.garbage, &bg->st};
+    bg->t_start = t0;
+    bg->automatic = automatic;
+    h->bg = bg;
+    bg->threaded = pthread_create(&bg->thread, NULL, mark_in_background, bg) == 0;
+    if (!bg->threaded)
+        mark_in_background(bg);
+    bg->st.snapshot_bytes = gpugc__snapshot_bytes(h) + 2 * (uint64_t)n * sizeof(uint32_t);
+    bg->st.pause_start_ns = gpugc__now_ns() - t0;
+    return GPUGC_OK;
+}
+
+/* Waits for the thread and takes the pending collection off the heap. */
+static background *background_join(gpugc_heap *h) {
+    background *bg = h->bg;
+    if (bg->threaded)
+        pthread_join(bg->thread, NULL);
+    h->bg = NULL;
+    gpugc__snapshot_return_cards(h);
+    memcpy(h->fault_countdown, bg->shadow.fault_countdown, sizeof h->fault_countdown);
+    memcpy(h->be, bg->shadow.be, sizeof h->be);
+    return bg;
+}
+
+/* The finish once the marks are in: the sweep of what they found that is
+ * still alive.  Returns the unreachable found, or GPUGC_ENOMEM (nothing
+ * changed). */
+static int64_t settle(gpugc_heap *h, background *bg, uint64_t t0, uint64_t *saved) {
+    gpugc_collection_stats st = bg->st;
+    int g = st.generation;
+    uint32_t target = g + 1 < GPUGC_GENERATIONS ? (uint32_t)g + 1 : (uint32_t)g;
+    uint32_t *garbage = bg->garbage;
+    size_t ng = 0;
+    for (size_t k = 0; k < bg->ngarbage; k++)
+        if (h->meta[garbage[k]] & META_LIVE)
+            garbage[ng++] = garbage[k];
+    bool save = h->debug & GPUGC_DEBUG_SAVEALL;
+    if (save && !gpugc__vec_reserve(h, &h->saved, ng, "gpugc_collect_finish (garbage list)"))
+        return GPUGC_ENOMEM;
+    for (size_t k = 0; k < ng; k++)
+        bit_set(h->garbage, garbage[k]);
+    /* Survivors move up, as gpugc_collect's do; those the program moved
+     * meanwhile (frozen, immortal, untracked) stay where it put them.  A
+     * list that cannot grow keeps them where they are. */
+    if (gpugc__vec_reserve(h, &h->gen[target].ids, bg->nyoung, "gpugc_collect_finish"))
+        for (size_t k = 0; k < bg->nyoung; k++) {
+            uint32_t id = bg->set[k], m = h->meta[id];
+            if ((m & META_LIVE) && (m & META_TRACKED) && meta_gen(m) <= (uint32_t)g &&
+                meta_gen(m) != target) {
+                gpugc__gen_remove(h, id);
+                gpugc__gen_add(h, id, target);
+            }
+        }
+    count_collection(h, g, bg->nset - ng);
+    st.objects = bg->nset;
+    st.unreachable = ng;
+    if (h->debug & GPUGC_DEBUG_COLLECTABLE)
+        for (size_t k = 0; k < ng; k++)
+            gpugc__debug_object(h, "collectable", garbage[k]);
+    uint64_t t1 = gpugc__now_ns();
+    st.collected = sweep(h, garbage, ng, save, saved, true);
+    st.resurrected = ng - st.collected - *saved;
+    if (g == GPUGC_GENERATIONS - 1) {
+        h->long_lived_pending = 0;
+        h->long_lived_total = h->gen[g].members;
+    }
+    uint64_t t2 = gpugc__now_ns();
+    st.ns_sweep = t2 - t1;
+    st.pause_finish_ns = t2 - t0;
+    st.ns_total = t2 - bg->t_start;
+    record(h, &st, *saved);
+    if (h->validate && gpugc_validate(h) != GPUGC_OK) {
+#ifdef GPUGC_DEBUG
+        abort(); /* the validator has reported what broke */
+#endif
+    }
+    return (int64_t)ng;
+}
+
+/* Before: one pending, the heap settled.  After: none pending; as
+ * gpugc_collect after its sweep, with the STOP callbacks run. */
+static int64_t finish(gpugc_heap *h) {
+    uint64_t t0 = gpugc__now_ns();
+    background *bg = background_join(h);
+    if (bg->err_status)
+        gpugc__set_error(h, bg->err_status, "%s", bg->err_msg);
+    uint64_t saved = 0;
+    int64_t found = bg->status == GPUGC_OK ? settle(h, bg, t0, &saved) : bg->status;
+    gpugc__ids_undefer(h);
+    gpugc_collect_info info = {.generation = bg->st.generation, .backend = h->backend};
+    if (found >= 0) {
+        info.uncollectable = saved;
+        info.collected = h->last.collected;
+        info.candidates = h->last.objects;
+        info.duration_ns = h->last.ns_total;
+        info.backend = (gpugc_backend)h->last.backend;
+    }
+    background_free(bg);
+    gpugc__run_callbacks(h, GPUGC_PHASE_STOP, &info);
+    return found;
+}
+
+/* A start with the START callbacks before it (and STOP if it failed). */
+static int collect_start(gpugc_heap *h, int g, bool automatic) {
+    gpugc_collect_info info = {.generation = g, .backend = h->backend};
+    gpugc__run_callbacks(h, GPUGC_PHASE_START, &info);
+    int r = start(h, g, automatic);
+    if (r != GPUGC_OK)
+        gpugc__run_callbacks(h, GPUGC_PHASE_STOP, &info);
+    return r;
+}
+
+int gpugc__settle(gpugc_heap *h, const char *fn) {
+    if (!h->bg)
+        return GPUGC_OK;
+    if (heap_busy(h))
+        return gpugc__set_error(h, GPUGC_EBUSY,
+                                "%s: a background collection is pending and the heap is in a callback", fn);
+    finish(h);
+    return GPUGC_OK;
+}
+
+void gpugc__background_drop(gpugc_heap *h) {
+    if (h->bg)
+        background_free(background_join(h));
+    gpugc__ids_undefer(h);
+    gpugc__snapshot_free(h);
+}
+
+int gpugc_collect_start(gpugc_heap *h, int generation) {
+    int refused = gpugc__enter(h, "gpugc_collect_start");
+    if (refused != GPUGC_OK)
+        return refused;
+    int r;
+    if (generation < 0 || generation >= GPUGC_GENERATIONS)
+        r = gpugc__set_error(h, GPUGC_EINVAL, "gpugc_collect_start: generation %d is not 0, 1 or 2",
+                             generation);
+    else if (h->bg)
+        r = gpugc__set_error(h, GPUGC_EBUSY, "gpugc_collect_start: a background collection is pending");
+    else if (heap_busy(h))
+        r = gpugc__set_error(h, GPUGC_EBUSY, "gpugc_collect_start: called from a callback while "
+                                             "the heap is collecting or releasing");
+    else
+        r = collect_start(h, generation, false);
+    gpugc__leave(h);
+    return r;
+}
+
+int gpugc_collect_ready(const gpugc_heap *h) {
+    if (!h || !h->bg)
+        return GPUGC_EINVAL;
+    return atomic_load_explicit(&h->bg->done, memory_order_acquire);
+}
+
+int64_t gpugc_collect_finish(gpugc_heap *h) {
+    int refused = gpugc__enter(h, "gpugc_collect_finish");
+    if (refused != GPUGC_OK)
+        return refused;
+    int64_t r;
+    if (!h->bg)
+        r = gpugc__set_error(h, GPUGC_EINVAL, "gpugc_collect_finish: no background collection was started");
+    else if (heap_busy(h))
+        r = gpugc__set_error(h, GPUGC_EBUSY, "gpugc_collect_finish: called from a callback while "
+                                             "the heap is collecting or releasing");
+    else
+        r = finish(h);
+    gpugc__leave(h);
+    return r;
+}
+
 int64_t gpugc_collect(gpugc_heap *h, int generation) {
     int refused = gpugc__enter(h, "gpugc_collect");
     if (refused != GPUGC_OK)
@@ -405,7 +692,7 @@ int64_t gpugc_collect(gpugc_heap *h, int generation) {
     else if (heap_busy(h))
         found = gpugc__set_error(h, GPUGC_EBUSY, "gpugc_collect: called from a callback while "
                                                  "the heap is collecting or releasing");
-    else
+    else if ((found = gpugc__settle(h, "gpugc_collect")) == GPUGC_OK)
         found = collect(h, generation);
     gpugc__leave(h);
     return found;
@@ -413,8 +700,16 @@ int64_t gpugc_collect(gpugc_heap *h, int generation) {
 
 /* CPython's collect_generations: the oldest generation over its threshold,
  * except that a full collection waits until a quarter of the old heap is
- * new since the last one (long_lived_pending), to stay linear overall. */
+ * new since the last one (long_lived_pending), to stay linear overall.
+ * With cfg.concurrent the collection starts in the background, and a
+ * later allocation finishes it once its mark is done. */
 void gpugc__maybe_collect(gpugc_heap *h) {
+    if (h->bg) {
+        if (h->bg->automatic && !heap_busy(h) &&
+            atomic_load_explicit(&h->bg->done, memory_order_acquire))
+            finish(h);
+        return;
+    }
     if (!h->enabled || h->gen[0].threshold == 0 || heap_busy(h) ||
         h->gen[0].count <= h->gen[0].threshold)
         return;
@@ -423,7 +718,10 @@ void gpugc__maybe_collect(gpugc_heap *h) {
             continue;
         if (g == GPUGC_GENERATIONS - 1 && h->long_lived_pending < h->long_lived_total / 4)
             continue;
-        collect(h, g);
+        if (h->cfg.concurrent)
+            collect_start(h, g, true);
+        else
+            collect(h, g);
         return;
     }
 }

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "collect.h"
 #include "error.h"
 #include "ids.h"
 #include "mark/backend.h"
@@ -14,6 +15,7 @@
 #include "python/control.h"
 #include "python/trace.h"
 #include "slots.h"
+#include "snapshot.h"
 #include "weakref.h"
 
 /* ---- configuration ------------------------------------------------------ */
@@ -80,6 +82,7 @@ gpugc_heap *gpugc_heap_new(const gpugc_config *given) {
     h->checked = 1; /* every call checked fully: no inline path (gpugc.h) */
 #endif
     h->free_ids = NO_ID;
+    h->deferred_head = h->deferred_tail = NO_ID;
     h->pending = NO_ID;
     gpugc__slots_init(&h->ss);
     gpugc__pool_init(&h->pool);
@@ -104,6 +107,7 @@ gpugc_heap *gpugc_heap_new(const gpugc_config *given) {
 void gpugc_heap_free(gpugc_heap *h) {
     if (!h)
         return;
+    gpugc__background_drop(h);
     /* From here on incref/decref are no-ops, so destroy callbacks that drop
      * references they hold cannot free what is about to be freed anyway. */
     h->busy |= BUSY_DYING;
@@ -216,7 +220,7 @@ uint64_t gpugc__heap_metadata_bytes(const gpugc_heap *h) {
     b += h->saved.cap * sizeof(uint32_t) + h->ncallbacks * sizeof(callback_entry);
     if (h->weak)
         b += (uint64_t)h->cap * sizeof *h->weak;
-    return b;
+    return b + gpugc__snapshot_bytes(h);
 }
 
 int gpugc_memory_stats_get(const gpugc_heap *h, gpugc_memory_stats *out, size_t size) {

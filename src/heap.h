@@ -142,6 +142,17 @@ struct gpugc_heap {
     bool mirrored;       /* a device backend has copied the heap: cards are
                             kept from then on (until then none is needed:
                             its first copy is whole)                     */
+    /* The same for the host's snapshot (snapshot.h), which background
+     * collections mark: its own cards, kept once it exists. */
+    uint64_t *hcard_ids;
+    uint64_t *hcard_slots;
+    bool host_mirrored;
+    struct snapshot *snap;
+    struct background *bg; /* the pending background collection, or NULL
+                            (collect.c)                                  */
+    uint32_t deferred_head, deferred_tail; /* ids freed while one is
+                            pending, linked through slot_off: not reused
+                            before its sweep, which reads ids           */
 
     pool_state pool;
 
@@ -211,14 +222,20 @@ static inline size_t card_words(uint64_t n) {
 static inline void dirty_id(gpugc_heap *h, uint32_t id) {
     if (h->mirrored)
         bit_set(h->card_ids, id >> CARD_SHIFT);
+    if (h->host_mirrored)
+        bit_set(h->hcard_ids, id >> CARD_SHIFT);
 }
 
 /* slots[off, off + n) is about to change. */
 static inline void dirty_slots(gpugc_heap *h, uint32_t off, uint32_t n) {
-    if (!h->mirrored)
+    if (!(h->mirrored | h->host_mirrored))
         return;
-    for (uint32_t c = off >> CARD_SHIFT; n && c <= (off + n - 1) >> CARD_SHIFT; c++)
-        bit_set(h->card_slots, c);
+    for (uint32_t c = off >> CARD_SHIFT; n && c <= (off + n - 1) >> CARD_SHIFT; c++) {
+        if (h->mirrored)
+            bit_set(h->card_slots, c);
+        if (h->host_mirrored)
+            bit_set(h->hcard_slots, c);
+    }
 }
 
 /* Collecting, releasing or dying: no collection may start, nor any call

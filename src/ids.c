@@ -27,7 +27,9 @@ static bool ids_grow(gpugc_heap *h, uint32_t cap) {
     if (!gpugc__bits_grow(h, &h->garbage, ((size_t)h->cap + 63) / 64, ((size_t)cap + 63) / 64,
                           "gpugc_new (bitmap)") ||
         !gpugc__bits_grow(h, &h->card_ids, card_words(h->cap), card_words(cap),
-                          "gpugc_new (cards)"))
+                          "gpugc_new (cards)") ||
+        (h->hcard_ids && !gpugc__bits_grow(h, &h->hcard_ids, card_words(h->cap), card_words(cap),
+                                           "gpugc_new (host cards)")))
         return false;
     for (int k = 0; k < ID_GROW_HOOKS; k++)
         if (h->id_hooks[k] && !h->id_hooks[k](h, h->cap, cap))
@@ -50,6 +52,15 @@ bool gpugc__id_fresh(gpugc_heap *h, uint32_t *id) {
     *id = h->nids++;
     h->gen_pos[*id] = NO_ID; /* listed nowhere (gen.h) */
     return true;
+}
+
+void gpugc__ids_undefer(gpugc_heap *h) {
+    if (h->deferred_head == NO_ID)
+        return;
+    dirty_id(h, h->deferred_tail);
+    h->slot_off[h->deferred_tail] = h->free_ids;
+    h->free_ids = h->deferred_head;
+    h->deferred_head = h->deferred_tail = NO_ID;
 }
 
 void gpugc__id_hook(gpugc_heap *h, id_grow_hook fn, bool on) {

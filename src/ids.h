@@ -20,16 +20,28 @@ static inline bool gpugc__id_alloc(gpugc_heap *h, uint32_t *id) {
 }
 
 /* Takes back a dead object's id: its entries are cleared and it heads the
- * free list, to be reused by the next allocation. */
+ * free list, to be reused by the next allocation; while a background
+ * collection is pending, the deferred list instead, which joins the free
+ * list after its sweep (gpugc__ids_undefer). */
 static inline void gpugc__id_release(gpugc_heap *h, uint32_t id) {
     dirty_id(h, id);
     h->meta[id] = 0;
     h->rc[id] = 0;
     h->addr[id] = NULL;
     h->slot_cnt[id] = 0;
+    if (h->bg) {
+        if (h->deferred_head == NO_ID)
+            h->deferred_tail = id;
+        h->slot_off[id] = h->deferred_head;
+        h->deferred_head = id;
+        return;
+    }
     h->slot_off[id] = h->free_ids;
     h->free_ids = id;
 }
+
+/* The deferred ids join the free list. */
+void gpugc__ids_undefer(gpugc_heap *h);
 /* Registers (on) or drops (off) a side array's grow hook.  At most
  * ID_GROW_HOOKS are registered at once; registering one twice is one. */
 void gpugc__id_hook(gpugc_heap *h, id_grow_hook fn, bool on);

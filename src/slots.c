@@ -27,7 +27,9 @@ static bool slots_grow(gpugc_heap *h, uint64_t need) {
         cap *= 2;
     if (cap > MAX_IDS)
         cap = MAX_IDS;
-    if (!gpugc__bits_grow(h, &h->card_slots, card_words(h->slots_cap), card_words(cap), "gpugc (slot cards)"))
+    if (!gpugc__bits_grow(h, &h->card_slots, card_words(h->slots_cap), card_words(cap), "gpugc (slot cards)") ||
+        (h->hcard_slots && !gpugc__bits_grow(h, &h->hcard_slots, card_words(h->slots_cap),
+                                             card_words(cap), "gpugc (host slot cards)")))
         return false;
     uint32_t *s = gpugc__heap_realloc(h, h->slots, cap * sizeof *s, "gpugc (slot array)");
     if (!s)

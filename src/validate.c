@@ -100,6 +100,10 @@ static int validate(gpugc_heap *h) {
         if (id >= h->nids || (h->meta[id] & META_LIVE) || ++dead > h->nids)
             FAIL("free id list holds %u, which is live or out of range", id);
     }
+    for (uint32_t id = h->deferred_head; id != NO_ID; id = h->slot_off[id]) {
+        if (id >= h->nids || (h->meta[id] & META_LIVE) || ++dead > h->nids)
+            FAIL("deferred id list holds %u, which is live or out of range", id);
+    }
     if (dead + live != h->nids)
         FAIL("%zu free and %zu live ids of %u handed out", dead, live, h->nids);
 

@@ -295,7 +295,7 @@ static int cu_mark(gpugc_heap *h, void *state, const mark_job *job) {
     current c;
     int rc = check(h, s, enter(s, &c), "making the CUDA device current");
     if (rc == GPUGC_OK)
-        rc = gpugc__device_mark_run(&s->m, job);
+        rc = gpugc__device_mark_run(&s->m, h, job);
     leave(&c);
     return rc;
 }

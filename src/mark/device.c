@@ -476,11 +476,16 @@ static int run(device_mark *d, const mark_job *job) {
     return rc;
 }
 
-int gpugc__device_mark_run(device_mark *d, const mark_job *job) {
+int gpugc__device_mark_run(device_mark *d, gpugc_heap *h, const mark_job *job) {
     if (job->nset == 0)
         return GPUGC_OK;
+    /* h may be a background collection's shadow (snapshot.h): the mark
+     * reads the arrays it names. */
+    gpugc_heap *own = d->h;
+    d->h = h;
     int rc = run(d, job);
     if (rc != GPUGC_OK && rc != GPUGC_ECORRUPT)
         device_mark_drop(d);
+    d->h = own;
     return rc;
 }

@@ -97,7 +97,7 @@ void gpugc__device_mark_init(gpugc_heap *h, device_mark *d, const device_api *ap
  * upload.  Fault injection: GPUGC_FAULT_DEVICE_INIT before loading the
  * kernels; _ALLOC before each buffer; _COPY before each copy; _LAUNCH
  * before each kernel launch. */
-int gpugc__device_mark_run(device_mark *d, const mark_job *job);
+int gpugc__device_mark_run(device_mark *d, gpugc_heap *h, const mark_job *job);
 /* Releases everything of d, host staging too. */
 void gpugc__device_mark_free(device_mark *d);
 

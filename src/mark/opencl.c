@@ -353,9 +353,8 @@ static int ocl_create(gpugc_heap *h, void **state) {
 }
 
 static int ocl_mark(gpugc_heap *h, void *state, const mark_job *job) {
-    (void)h;
     ocl *s = state;
-    return gpugc__device_mark_run(&s->m, job);
+    return gpugc__device_mark_run(&s->m, h, job);
 }
 
 /* LeakSanitizer: PoCL compiles kernels with LLVM inside the process and

@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <string.h>
 
+#include "collect.h"
 #include "error.h"
 #include "gen.h"
 
@@ -71,7 +72,8 @@ static void freeze(gpugc_heap *h) {
 void gpugc_freeze(gpugc_heap *h) {
     if (gpugc__enter(h, "gpugc_freeze") != GPUGC_OK)
         return;
-    freeze(h);
+    if (gpugc__settle(h, "gpugc_freeze") == GPUGC_OK)
+        freeze(h);
     gpugc__leave(h);
 }
 
@@ -84,7 +86,8 @@ static void unfreeze(gpugc_heap *h) {
 void gpugc_unfreeze(gpugc_heap *h) {
     if (gpugc__enter(h, "gpugc_unfreeze") != GPUGC_OK)
         return;
-    unfreeze(h);
+    if (gpugc__settle(h, "gpugc_unfreeze") == GPUGC_OK)
+        unfreeze(h);
     gpugc__leave(h);
 }
 

@@ -6,6 +6,7 @@
 
 #include <stdlib.h>
 
+#include "collect.h"
 #include "error.h"
 #include "gen.h"
 #include "object.h"
@@ -75,7 +76,9 @@ int gpugc_get_objects(gpugc_heap *h, int generation, gpugc_visit visit, void *da
     int refused = gpugc__enter(h, "gpugc_get_objects");
     if (refused != GPUGC_OK)
         return refused;
-    int r = get_objects(h, generation, visit, data);
+    int r = gpugc__settle(h, "gpugc_get_objects");
+    if (r == GPUGC_OK)
+        r = get_objects(h, generation, visit, data);
     gpugc__leave(h);
     return r;
 }
@@ -108,7 +111,9 @@ int gpugc_get_referrers(gpugc_heap *h, const void *obj, gpugc_visit visit, void 
     int refused = gpugc__enter(h, "gpugc_get_referrers");
     if (refused != GPUGC_OK)
         return refused;
-    int r = get_referrers(h, obj, visit, data);
+    int r = gpugc__settle(h, "gpugc_get_referrers");
+    if (r == GPUGC_OK)
+        r = get_referrers(h, obj, visit, data);
     gpugc__leave(h);
     return r;
 }
@@ -216,7 +221,9 @@ int gpugc_garbage(gpugc_heap *h, gpugc_visit visit, void *data) {
     int refused = gpugc__enter(h, "gpugc_garbage");
     if (refused != GPUGC_OK)
         return refused;
-    int r = garbage(h, visit, data);
+    int r = gpugc__settle(h, "gpugc_garbage");
+    if (r == GPUGC_OK)
+        r = garbage(h, visit, data);
     gpugc__leave(h);
     return r;
 }
@@ -243,7 +250,9 @@ int gpugc_garbage_clear(gpugc_heap *h) {
     int refused = gpugc__enter(h, "gpugc_garbage_clear");
     if (refused != GPUGC_OK)
         return refused;
-    int r = garbage_clear(h);
+    int r = gpugc__settle(h, "gpugc_garbage_clear");
+    if (r == GPUGC_OK)
+        r = garbage_clear(h);
     gpugc__leave(h);
     return r;
 }

@@ -1,0 +1,156 @@
+/* snapshot.c - the host's copy of the heap for background collections
+ * (snapshot.h): taking it by cards, and the shadow heap that marks it. */
+#include "snapshot.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "error.h"
+
+/* Grows an array of the snapshot to `n` entries of `elem` bytes. */
+static bool grow(gpugc_heap *h, void **p, size_t n, size_t elem) {
+    void *q = gpugc__heap_realloc(h, *p, n * elem + 1, "gpugc_collect_start (snapshot)");
+    if (q)
+        *p = q;
+    return q != NULL;
+}
+
+/* Makes room for h's capacities; false (reported) when memory is short. */
+static bool fit(gpugc_heap *h, snapshot *s) {
+    if (s->cap < h->cap) {
+        void **ids[] = {(void **)&s->rc, (void **)&s->meta, (void **)&s->slot_off,
+                        (void **)&s->slot_cnt, (void **)&s->gc_refs};
+        for (size_t k = 0; k < sizeof ids / sizeof ids[0]; k++)
+            if (!grow(h, ids[k], h->cap, sizeof(uint32_t)))
+                return false;
+        if (!gpugc__bits_grow(h, &s->garbage, ((size_t)s->cap + 63) / 64, ((size_t)h->cap + 63) / 64,
+                              "gpugc_collect_start (snapshot)") ||
+            !gpugc__bits_grow(h, &s->card_ids, card_words(s->cap), card_words(h->cap),
+                              "gpugc_collect_start (snapshot)"))
+            return false;
+        s->cap = h->cap;
+    }
+    if (s->slots_cap < h->slots_cap) {
+        if (!grow(h, (void **)&s->slots, h->slots_cap, sizeof(uint32_t)) ||
+            !gpugc__bits_grow(h, &s->card_slots, card_words(s->slots_cap), card_words(h->slots_cap),
+                              "gpugc_collect_start (snapshot)"))
+            return false;
+        s->slots_cap = h->slots_cap;
+    }
+    if (!h->hcard_ids &&
+        (!gpugc__bits_grow(h, &h->hcard_ids, 0, card_words(h->cap), "gpugc_collect_start (cards)") ||
+         !gpugc__bits_grow(h, &h->hcard_slots, 0, card_words(h->slots_cap),
+                           "gpugc_collect_start (cards)")))
+        return false;
+    return true;
+}
+
+/* Copies the entries [0, n) of `arrays` that the set cards say changed,
+ * and clears the cards (all of them: those past n name nothing yet). */
+static void copy_cards(uint64_t *cards, uint64_t cap, uint64_t n, uint32_t *const to[],
+                       const uint32_t *const from[], unsigned narrays) {
+    size_t words = card_words(cap);
+    for (size_t w = 0; w < words; w++) {
+        for (uint64_t b = cards[w]; b; b &= b - 1) {
+            uint64_t first = ((uint64_t)w * 64 + (unsigned)__builtin_ctzll(b)) << CARD_SHIFT;
+            if (first >= n)
+                continue;
+            size_t len = n - first < CARD_SIZE ? (size_t)(n - first) : CARD_SIZE;
+            for (unsigned a = 0; a < narrays; a++)
+                memcpy(to[a] + first, from[a] + first, len * sizeof(uint32_t));
+        }
+        cards[w] = 0;
+    }
+}
+
+int gpugc__snapshot_take(gpugc_heap *h) {
+    if (!h->snap && !(h->snap = calloc(1, sizeof *h->snap)))
+        return gpugc__set_error(h, GPUGC_ENOMEM, "gpugc_collect_start: no memory for a snapshot");
+    snapshot *s = h->snap;
+    if (!fit(h, s))
+        return GPUGC_ENOMEM;
+    uint32_t *const to[] = {s->meta, s->slot_off, s->slot_cnt};
+    const uint32_t *const from[] = {h->meta, h->slot_off, h->slot_cnt};
+    size_t nids = h->nids, top = h->ss.top;
+    if (!h->host_mirrored) {
+        /* From now on every change is carded. */
+        h->host_mirrored = true;
+        for (unsigned a = 0; a < 3; a++)
+            memcpy(to[a], from[a], nids * sizeof(uint32_t));
+        memcpy(s->slots, h->slots, top * sizeof(uint32_t));
+        memset(h->hcard_ids, 0, card_words(h->cap) * sizeof(uint64_t));
+        memset(h->hcard_slots, 0, card_words(h->slots_cap) * sizeof(uint64_t));
+    } else {
+        copy_cards(h->hcard_ids, h->cap, nids, to, from, 3);
+        copy_cards(h->hcard_slots, h->slots_cap, top, (uint32_t *const[]){s->slots},
+                   (const uint32_t *const[]){h->slots}, 1);
+    }
+    memcpy(s->rc, h->rc, nids * sizeof(uint32_t));
+    /* The device's cards go with the snapshot its mark will copy from. */
+    memcpy(s->card_ids, h->card_ids, card_words(h->cap) * sizeof(uint64_t));
+    memset(h->card_ids, 0, card_words(h->cap) * sizeof(uint64_t));
+    memcpy(s->card_slots, h->card_slots, card_words(h->slots_cap) * sizeof(uint64_t));
+    memset(h->card_slots, 0, card_words(h->slots_cap) * sizeof(uint64_t));
+    return GPUGC_OK;
+}
+
+void gpugc__snapshot_return_cards(gpugc_heap *h) {
+    snapshot *s = h->snap;
+    for (size_t w = 0; w < card_words(s->cap); w++) {
+        h->card_ids[w] |= s->card_ids[w];
+        s->card_ids[w] = 0;
+    }
+    for (size_t w = 0; w < card_words(s->slots_cap); w++) {
+        h->card_slots[w] |= s->card_slots[w];
+        s->card_slots[w] = 0;
+    }
+}
+
+void gpugc__snapshot_shadow(const gpugc_heap *h, gpugc_heap *shadow) {
+    const snapshot *s = h->snap;
+    *shadow = *h;
+    shadow->rc = s->rc;
+    shadow->meta = s->meta;
+    shadow->slot_off = s->slot_off;
+    shadow->slot_cnt = s->slot_cnt;
+    shadow->slots = s->slots;
+    shadow->gc_refs = s->gc_refs;
+    shadow->garbage = s->garbage;
+    shadow->card_ids = s->card_ids;
+    shadow->card_slots = s->card_slots;
+    shadow->hcard_ids = shadow->hcard_slots = NULL;
+    shadow->host_mirrored = false;
+    shadow->snap = NULL;
+    shadow->bg = NULL;
+    shadow->busy = BUSY_COLLECTING | BUSY_MARKING;
+    shadow->pending = NO_ID;
+}
+
+uint64_t gpugc__snapshot_bytes(const gpugc_heap *h) {
+    const snapshot *s = h->snap;
+    if (!s)
+        return 0;
+    return (uint64_t)s->cap * 5 * sizeof(uint32_t) + ((uint64_t)s->cap + 63) / 64 * 8 +
+           (uint64_t)s->slots_cap * sizeof(uint32_t) +
+           2 * (card_words(s->cap) + card_words(s->slots_cap)) * sizeof(uint64_t);
+}
+
+void gpugc__snapshot_free(gpugc_heap *h) {
+    snapshot *s = h->snap;
+    if (s) {
+        free(s->rc);
+        free(s->meta);
+        free(s->slot_off);
+        free(s->slot_cnt);
+        free(s->slots);
+        free(s->gc_refs);
+        free(s->garbage);
+        free(s->card_ids);
+        free(s->card_slots);
+        free(s);
+    }
+    free(h->hcard_ids);
+    free(h->hcard_slots);
+    h->snap = NULL;
+    h->hcard_ids = h->hcard_slots = NULL;
+}

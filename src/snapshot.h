@@ -1,0 +1,38 @@
+/* snapshot.h - the host's copy of the heap that a background collection
+ * marks while the program goes on: meta, slot_off, slot_cnt and the slot
+ * array, brought up to date at each start by the host cards (the whole of
+ * it the first time), as a device mirror is by the device's; the counts,
+ * copied whole at each start (an increment must stay one add); and the
+ * mark's own scratch.  A shadow heap (gpugc__snapshot_shadow) points at
+ * these arrays, so that any backend marks the snapshot as it marks a heap. */
+#ifndef GPUGC_SNAPSHOT_H
+#define GPUGC_SNAPSHOT_H
+
+#include "heap.h"
+
+typedef struct snapshot {
+    uint32_t *rc, *meta, *slot_off, *slot_cnt, *slots;
+    uint32_t *gc_refs;               /* the mark's scratch                  */
+    uint64_t *garbage;               /* the mark's bitmap: zero between marks */
+    uint64_t *card_ids, *card_slots; /* the device's dirty cards at the start,
+                                        handed to the shadow's device mark  */
+    uint32_t cap, slots_cap;         /* the arrays' capacities               */
+} snapshot;
+
+/* Before: h is settled.
+ * After:  h->snap equals h as it is (meta, slot_off, slot_cnt and rc for
+ *         ids below nids, slots below the top), the host cards are clear,
+ *         and h's device cards have moved to the snapshot.  GPUGC_ENOMEM
+ *         (reported) leaves the snapshot as it was and h's cards set. */
+int gpugc__snapshot_take(gpugc_heap *h);
+/* After a background mark: the device cards the shadow's mark did not copy
+ * (none ran on a device, or its set was empty) go back to h. */
+void gpugc__snapshot_return_cards(gpugc_heap *h);
+/* A copy of h whose id-indexed arrays, slot array, scratch and device
+ * cards are the snapshot's, refusing every call of the API (busy). */
+void gpugc__snapshot_shadow(const gpugc_heap *h, gpugc_heap *shadow);
+/* Bytes the snapshot and the host cards take. */
+uint64_t gpugc__snapshot_bytes(const gpugc_heap *h);
+void gpugc__snapshot_free(gpugc_heap *h);
+
+#endif /* GPUGC_SNAPSHOT_H */
