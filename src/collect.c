@@ -163,15 +163,12 @@ static void free_garbage(gpugc_heap *h, const uint32_t *garbage, size_t n) {
 
 /* The sweep, in CPython's order (DESIGN.md section 9).
  * Before: garbage[0..n) are unreachable, their bits set, promoted; with
- *         `save`, h->saved has room for n more.  `recheck_always`: the
- *         program ran since the mark (a background collection), so
- *         reachability is computed again whether or not a callback ran.
+ *         `save`, h->saved has room for n more.
  * After:  whatever a callback or finalizer resurrected (bits cleared)
  *         survives with all it reaches; the rest is saved (*saved says how
  *         many) or destroyed and freed, bits cleared; no live slot names a
  *         freed id.  Returns how many were freed. */
-static uint64_t sweep(gpugc_heap *h, uint32_t *garbage, size_t n, bool save, uint64_t *saved,
-                      bool recheck_always) {
+static uint64_t sweep(gpugc_heap *h, uint32_t *garbage, size_t n, bool save, uint64_t *saved) {
     for (size_t k = 0; k < n; k++)
         GPUGC_ASSERT(bit_get(h->garbage, garbage[k]));
     h->busy |= BUSY_COLLECTING;
@@ -180,7 +177,7 @@ static uint64_t sweep(gpugc_heap *h, uint32_t *garbage, size_t n, bool save, uin
     /* Program code that has seen the garbage may have kept some of it: the
      * debug output function (it is given addresses), weak-reference
      * callbacks and finalizers.  Without any, the mark's answer stands. */
-    bool ran = recheck_always || (h->debug & GPUGC_DEBUG_COLLECTABLE);
+    bool ran = h->debug & GPUGC_DEBUG_COLLECTABLE;
     if (h->weak && gpugc__weak_clear(h, garbage, n) > 0)
         ran = true;
     if (finalize_garbage(h, garbage, n))
@@ -354,7 +351,7 @@ static int64_t collect_generations(gpugc_heap *h, int g, uint64_t *saved) {
     if (h->debug & GPUGC_DEBUG_COLLECTABLE)
         for (size_t k = 0; k < ng; k++)
             gpugc__debug_object(h, "collectable", garbage[k]);
-    st.collected = sweep(h, garbage, ng, save, saved, false);
+    st.collected = sweep(h, garbage, ng, save, saved);
     st.resurrected = ng - st.collected - *saved;
     if (g == GPUGC_GENERATIONS - 1) { /* the old heap as the sweep left it */
         h->long_lived_pending = 0;
@@ -550,8 +547,16 @@ static int64_t settle(gpugc_heap *h, background *bg, uint64_t t0, uint64_t *save
     bool save = h->debug & GPUGC_DEBUG_SAVEALL;
     if (save && !gpugc__vec_reserve(h, &h->saved, ng, "gpugc_collect_finish (garbage list)"))
         return GPUGC_ENOMEM;
-    for (size_t k = 0; k < ng; k++)
+    /* What the program reached again meanwhile (gpugc_weakref_get), and
+     * all it reaches, is alive: it leaves the garbage before anything of
+     * the sweep touches it. */
+    for (size_t k = 0; k < ng; k++) {
         bit_set(h->garbage, garbage[k]);
+        h->rc[garbage[k]]++;
+    }
+    ng = recheck(h, garbage, ng);
+    for (size_t k = 0; k < ng; k++)
+        h->rc[garbage[k]]--;
     /* Survivors move up, as gpugc_collect's do; those the program moved
      * meanwhile (frozen, immortal, untracked) stay where it put them.  A
      * list that cannot grow keeps them where they are. */
@@ -571,7 +576,7 @@ static int64_t settle(gpugc_heap *h, background *bg, uint64_t t0, uint64_t *save
         for (size_t k = 0; k < ng; k++)
             gpugc__debug_object(h, "collectable", garbage[k]);
     uint64_t t1 = gpugc__now_ns();
-    st.collected = sweep(h, garbage, ng, save, saved, true);
+    st.collected = sweep(h, garbage, ng, save, saved);
     st.resurrected = ng - st.collected - *saved;
     if (g == GPUGC_GENERATIONS - 1) {
         h->long_lived_pending = 0;
