@@ -440,15 +440,45 @@ static void record_error(gpugc_heap *shadow, int status, const char *message, vo
     snprintf(bg->err_msg, sizeof bg->err_msg, "%s", message);
 }
 
+/* A full collection's set, listed by the thread from the snapshot's meta
+ * (so that the start copies no list): the members of the younger
+ * generations first, which move to the oldest at the finish. */
+static int list_full_set(background *bg) {
+    gpugc_heap *s = &bg->shadow;
+    size_t n = bg->job.nset, k = 0;
+    if (!(bg->set = gpugc__heap_malloc(s, n * sizeof *bg->set + 1, "gpugc_collect_start (set)")))
+        return GPUGC_ENOMEM;
+    for (uint32_t pass = 0; pass < 2; pass++) {
+        for (uint32_t id = 0; id < s->nids; id++) {
+            uint32_t m = s->meta[id], gen = meta_gen(m);
+            if ((m & META_TRACKED) && gen < PERMANENT_GEN &&
+                (gen == GPUGC_GENERATIONS - 1) == (pass == 1))
+                bg->set[k++] = id;
+        }
+        if (pass == 0)
+            bg->nyoung = k;
+    }
+    GPUGC_ASSERT(k == n);
+    bg->nset = k;
+    bg->job.set = bg->set;
+    return GPUGC_OK;
+}
+
 /* The collector thread (or the program's, if no thread could be made).
  * After: status, and the unreachable set members listed in garbage; the
  * snapshot's bitmap is zero again. */
 static void *mark_in_background(void *arg) {
     background *bg = arg;
     gpugc_heap *s = &bg->shadow;
-    bg->status = run_mark(s, bg->ops, &bg->job);
+    bg->status = bg->set ? GPUGC_OK : list_full_set(bg);
+    if (bg->status == GPUGC_OK &&
+        !(bg->garbage = gpugc__heap_malloc(s, bg->nset * sizeof *bg->garbage + 1,
+                                           "gpugc_collect_start (garbage)")))
+        bg->status = GPUGC_ENOMEM;
+    if (bg->status == GPUGC_OK)
+        bg->status = run_mark(s, bg->ops, &bg->job);
     size_t ng = 0;
-    for (size_t k = 0; k < bg->nset; k++) {
+    for (size_t k = 0; bg->set && k < bg->nset; k++) {
         uint32_t id = bg->set[k];
         if (bg->status == GPUGC_OK && bit_get(s->garbage, id))
             bg->garbage[ng++] = id;
@@ -469,31 +499,30 @@ static void background_free(background *bg) {
  * on the snapshot (h->bg), or nothing changed (ENOMEM, reported). */
 static int start(gpugc_heap *h, int g, bool automatic) {
     uint64_t t0 = gpugc__now_ns();
-    uint32_t target = g + 1 < GPUGC_GENERATIONS ? (uint32_t)g + 1 : (uint32_t)g;
+    bool full = g == GPUGC_GENERATIONS - 1;
     size_t n = 0;
     for (uint32_t s = 0; s <= (uint32_t)g; s++) {
-        gpugc__gen_compact(h, s);
+        if (!full)
+            gpugc__gen_compact(h, s);
         n += h->gen[s].members;
     }
     background *bg = calloc(1, sizeof *bg);
-    if (bg) {
+    if (bg && !full)
         bg->set = malloc(n * sizeof *bg->set + 1);
-        bg->garbage = malloc(n * sizeof *bg->garbage + 1);
-    }
-    if (!bg || !bg->set || !bg->garbage) {
+    if (!bg || (!full && !bg->set)) {
         if (bg)
             background_free(bg);
         return gpugc__set_error(h, GPUGC_ENOMEM, "gpugc_collect_start: no memory for a set of %zu",
                                 n);
     }
-    for (uint32_t pass = 0; pass < 2; pass++)
-        for (uint32_t s = 0; s <= (uint32_t)g; s++)
-            if ((s == target) == (pass == 1) && h->gen[s].members) {
-                memcpy(bg->set + bg->nset, h->gen[s].ids.v, h->gen[s].members * sizeof *bg->set);
-                bg->nset += h->gen[s].members;
-                if (pass == 0)
-                    bg->nyoung = bg->nset;
-            }
+    /* A young set is small: its lists are copied here.  A full one is
+     * listed by the thread (list_full_set). */
+    for (uint32_t s = 0; !full && s <= (uint32_t)g; s++) {
+        if (h->gen[s].members)
+            memcpy(bg->set + bg->nset, h->gen[s].ids.v, h->gen[s].members * sizeof *bg->set);
+        bg->nset += h->gen[s].members;
+    }
+    bg->nyoung = bg->nset;
     bg->ops = gpugc__backend_for(h, n);
     /* A device mark copies its mirror from the snapshot: from now on the
      * heap's changes are carded for the device too. */
