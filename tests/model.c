@@ -603,17 +603,60 @@ static void op_resize(int i, int nslots) {
     model_release();
 }
 
-static void op_collect(int g) {
+/* Of garbage[], what a program reached again while a background mark ran
+ * (incref through a pointer it kept, a slot store, a callback's), with all
+ * that reaches, and what died meanwhile: no longer garbage.  Returns how
+ * many are left. */
+static int model_revive(char garbage[MAX_OBJS]) {
+    char reached[MAX_OBJS] = {0}, alive[MAX_OBJS];
+    int queue[MAX_OBJS], tail = 0, kept[MAX_OBJS], count = 0;
+    model_kept(kept);
+    for (int i = 0; i < W.n; i++) {
+        alive[i] = (char)W.o[i].alive;
+        if (W.o[i].alive && (!garbage[i] || W.o[i].ext > 0 || W.o[i].saved || kept[i])) {
+            reached[i] = 1;
+            queue[tail++] = i;
+        }
+    }
+    model_reach(reached, queue, tail, alive);
+    for (int i = 0; i < W.n; i++) {
+        if (reached[i] || !W.o[i].alive)
+            garbage[i] = 0;
+        count += garbage[i];
+    }
+    return count;
+}
+
+static void pending_step(void);
+
+/* A collection of generations 0..g, stop-the-world or, with `background`,
+ * started, the program going on for a few random steps (anything but what
+ * finishes it first: collections, freezing, weak references), and
+ * finished: the model's garbage is the start's, less what the steps
+ * reached again. */
+static void op_collect(int g, int background) {
     char set[MAX_OBJS], garbage[MAX_OBJS], fin_before[MAX_OBJS];
     int unreachable = model_garbage(g, set, garbage);
     int set_size = 0, set_slots = 0;
-    for (int i = 0; i < W.n; i++) {
-        fin_before[i] = (char)W.o[i].fin_due;
+    for (int i = 0; i < W.n; i++)
         if (set[i]) {
             set_size++;
             set_slots += W.o[i].nslots;
         }
+    if (background) {
+        /* Objects made meanwhile are in neither. */
+        memset(set + W.n, 0, (size_t)(MAX_OBJS - W.n));
+        memset(garbage + W.n, 0, (size_t)(MAX_OBJS - W.n));
+        W.focus = NONE;
+        EXPECT_EQ(gpugc_collect_start(W.h, g), GPUGC_OK);
+        int ready = gpugc_collect_ready(W.h);
+        EXPECT_EQ(ready == 0 || ready == 1, 1);
+        for (int k = model_rnd(12); k > 0; k--)
+            pending_step();
+        unreachable = model_revive(garbage);
     }
+    for (int i = 0; i < W.n; i++)
+        fin_before[i] = (char)W.o[i].fin_due;
     uint64_t before = W.seq;
     char *cleared = W.sweep_cleared; /* by this collection, not by counts */
     for (int k = 0; k < W.nw; k++)
@@ -625,8 +668,10 @@ static void op_collect(int g) {
     W.focus = NONE;
     memcpy(W.sweep_garbage, garbage, sizeof W.sweep_garbage);
     W.sweeping = 1;
-    int64_t found = gpugc_collect(W.h, g);
+    int64_t found = background ? gpugc_collect_finish(W.h) : gpugc_collect(W.h, g);
     W.sweeping = 0;
+    if (background)
+        EXPECT_EQ(gpugc_collect_ready(W.h) < 0, 1);
     EXPECT_EQ(found, unreachable);
     int survivors = model_sweep(garbage); /* garbage: now what is freed */
     int saved = 0;
@@ -641,6 +686,7 @@ static void op_collect(int g) {
     gpugc_collection_stats st;
     EXPECT_EQ(gpugc_last_collection(W.h, &st, sizeof st), GPUGC_OK);
     EXPECT_EQ(st.generation, g);
+    EXPECT_EQ(st.background, background);
     EXPECT_EQ(st.objects, set_size);
     EXPECT_EQ(st.edges, set_slots);
     EXPECT_EQ(st.unreachable, unreachable);
@@ -865,6 +911,8 @@ static int random_generation(void) {
 typedef struct mix {
     int new_obj, set, incref, decref, resize, collect, special, weak, ring;
 } mix;
+/* While a background mark runs: nothing that would finish it. */
+static const mix PENDING = {25, 30, 12, 15, 8, 0, 0, 0, 10};
 
 /* A graph first grows (few references dropped), then churns: references
  * come and go and collections find what was dropped. */
@@ -947,7 +995,7 @@ static void random_step(const mix *w, int limit) {
         if ((i = pick(is_alive)) != NONE)
             op_resize(i, model_rnd(MAX_SLOTS + 1));
     } else if ((r -= w->collect) < 0) {
-        op_collect(random_generation());
+        op_collect(random_generation(), model_rnd(4) == 0);
     } else if ((r -= w->special) < 0) {
         special_step();
     } else if ((r -= w->weak) < 0) {
@@ -955,6 +1003,11 @@ static void random_step(const mix *w, int limit) {
     } else if (W.n + MAX_RING <= limit) {
         make_ring(1 + model_rnd(MAX_RING));
     }
+}
+
+/* A step of the program while a background mark runs. */
+static void pending_step(void) {
+    random_step(&PENDING, MAX_OBJS);
 }
 
 void model_open_heap(void) {
@@ -1017,8 +1070,8 @@ void model_drop_everything(void) {
         for (int i = 0; i < W.n; i++)
             while (is_held(&W.o[i]))
                 op_decref(i);
-        op_collect(random_generation());
-        op_collect(2);
+        op_collect(random_generation(), 0);
+        op_collect(2, 0);
     }
     EXPECT_EQ(gpugc_object_count(W.h), 0);
     for (int k = 0; k < W.nw; k++)
