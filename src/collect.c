@@ -414,8 +414,9 @@ typedef struct background {
     const backend_ops *ops;
     mark_job job;
     gpugc_collection_stats st;
-    uint32_t *set;            /* generations 0..g at the start             */
-    size_t nset;
+    uint32_t *set;            /* generations 0..g at the start, those that
+                                 move to the target first                  */
+    size_t nset, nyoung;      /* set[0..nyoung) move to the target          */
     uint32_t *garbage;        /* the thread's answer: the unreachable       */
     size_t ngarbage;
     int status;               /* the mark's                                 */
@@ -439,16 +440,24 @@ static void record_error(gpugc_heap *shadow, int status, const char *message, vo
     snprintf(bg->err_msg, sizeof bg->err_msg, "%s", message);
 }
 
-/* A full collection's set, listed by the thread from the snapshot's meta,
- * so that the start copies no list. */
+/* A full collection's set, listed by the thread from the snapshot's meta
+ * (so that the start copies no list): the members of the younger
+ * generations first, which move to the oldest at the finish. */
 static int list_full_set(background *bg) {
     gpugc_heap *s = &bg->shadow;
     size_t n = bg->job.nset, k = 0;
     if (!(bg->set = gpugc__heap_malloc(s, n * sizeof *bg->set + 1, "gpugc_collect_start (set)")))
         return GPUGC_ENOMEM;
-    for (uint32_t id = 0; id < s->nids; id++)
-        if ((s->meta[id] & META_TRACKED) && meta_gen(s->meta[id]) < PERMANENT_GEN)
-            bg->set[k++] = id;
+    for (uint32_t pass = 0; pass < 2; pass++) {
+        for (uint32_t id = 0; id < s->nids; id++) {
+            uint32_t m = s->meta[id], gen = meta_gen(m);
+            if ((m & META_TRACKED) && gen < PERMANENT_GEN &&
+                (gen == GPUGC_GENERATIONS - 1) == (pass == 1))
+                bg->set[k++] = id;
+        }
+        if (pass == 0)
+            bg->nyoung = k;
+    }
     GPUGC_ASSERT(k == n);
     bg->nset = k;
     bg->job.set = bg->set;
@@ -513,6 +522,7 @@ static int start(gpugc_heap *h, int g, bool automatic) {
             memcpy(bg->set + bg->nset, h->gen[s].ids.v, h->gen[s].members * sizeof *bg->set);
         bg->nset += h->gen[s].members;
     }
+    bg->nyoung = bg->nset;
     bg->ops = gpugc__backend_for(h, n);
     /* A device mark copies its mirror from the snapshot: from now on the
      * heap's changes are carded for the device too. */
@@ -576,16 +586,17 @@ static int64_t settle(gpugc_heap *h, background *bg, uint64_t t0, uint64_t *save
     ng = recheck(h, garbage, ng);
     for (size_t k = 0; k < ng; k++)
         h->rc[garbage[k]]--;
-    /* Survivors move up, as gpugc_collect's do (the oldest generation's
-     * too, if the program untracked and tracked one again meanwhile, which
-     * put it in generation 0); what the program made immortal or untracked
-     * stays where it put it, and so does one whose list cannot grow. */
-    for (size_t k = 0; k < bg->nset; k++) {
-        uint32_t id = bg->set[k], m = h->meta[id];
-        if ((m & META_LIVE) && (m & META_TRACKED) && meta_gen(m) <= (uint32_t)g &&
-            meta_gen(m) != target && gpugc__gen_move(h, id, target) != GPUGC_OK)
-            break;
-    }
+    /* Survivors of the younger generations move up, as gpugc_collect's
+     * do; what the program made immortal, untracked or tracked again
+     * meanwhile (generation 0, as a new object) stays where it put it.  A
+     * list that cannot grow keeps them all where they are. */
+    if (gpugc__vec_reserve(h, &h->gen[target].ids, bg->nyoung, "gpugc_collect_finish"))
+        for (size_t k = 0; k < bg->nyoung; k++) {
+            uint32_t id = bg->set[k], m = h->meta[id];
+            if ((m & META_LIVE) && (m & META_TRACKED) && meta_gen(m) <= (uint32_t)g &&
+                meta_gen(m) != target)
+                gpugc__gen_join(h, id, target);
+        }
     count_collection(h, g, bg->nset - ng);
     st.objects = bg->nset;
     st.unreachable = ng;

@@ -35,6 +35,17 @@ void gpugc__gen_compact(gpugc_heap *h, uint32_t g) {
     GPUGC_ASSERT(kept == h->gen[g].members);
 }
 
+void gpugc__gen_join(gpugc_heap *h, uint32_t id, uint32_t g) {
+    u32vec *v = &h->gen[g].ids;
+    GPUGC_ASSERT(v->n < v->cap && meta_gen(h->meta[id]) != g);
+    h->gen[meta_gen(h->meta[id])].members--;
+    h->gen_pos[id] = (uint32_t)v->n;
+    v->v[v->n++] = id;
+    h->gen[g].members++;
+    dirty_id(h, id);
+    h->meta[id] = (h->meta[id] & ~META_GEN_MASK) | g;
+}
+
 int gpugc__gen_move(gpugc_heap *h, uint32_t id, uint32_t g) {
     if (!gpugc__vec_reserve(h, &h->gen[g].ids, 1, "gpugc (generation list)"))
         return GPUGC_ENOMEM;

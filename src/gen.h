@@ -42,6 +42,9 @@ static inline void gpugc__gen_remove(gpugc_heap *h, uint32_t id) {
     h->meta[id] &= ~META_TRACKED;
 }
 
+/* Moves tracked id to the end of generation g (another than its own),
+ * for which gpugc__vec_reserve made room; its old entry goes stale. */
+void gpugc__gen_join(gpugc_heap *h, uint32_t id, uint32_t g);
 /* After: generation g's list holds its members alone, ids.n == members. */
 void gpugc__gen_compact(gpugc_heap *h, uint32_t g);
 /* Moves tracked id to generation g (another than its own); GPUGC_ENOMEM

@@ -103,6 +103,8 @@ typedef struct mobj {
     int untracked;        /* gpugc_untrack: in no set, whatever its slots  */
     int saved;            /* on the garbage list (SAVEALL), which holds one
                              reference to it                              */
+    int retracked;        /* tracked again while a background collection was
+                             pending, which does not promote it            */
     int fin_due;          /* the model says finalize has run (0 or 1)      */
     act fin_act;          /* what its finalizer does in a sweep            */
     int fin_arg;
@@ -143,6 +145,7 @@ static struct {
                              slot s only actor s's callback fills          */
     int keep[KEEP_SLOTS]; /* its slots, model indices                      */
     int closing;          /* gpugc_heap_free is running                    */
+    int pending;          /* a background collection is marking            */
     int sweeping;         /* gpugc_collect is running; then: */
     char sweep_garbage[MAX_OBJS]; /* the collection's garbage              */
     char sweep_cleared[MAX_WEAK]; /* weak references it clears             */
@@ -595,8 +598,10 @@ static void op_resize(int i, int nslots) {
     W.focus = i;
     EXPECT_EQ(gpugc_resize_refs(W.h, W.o[i].ptr, (uint32_t)nslots), GPUGC_OK);
     mobj *m = &W.o[i];
-    if (!tracked(m) && nslots > 0) /* a first slot starts tracking */
+    if (!tracked(m) && nslots > 0) { /* a first slot starts tracking */
         m->gen = m->immortal ? PERMANENT : 0;
+        m->retracked = W.pending; /* a background collection leaves it there */
+    }
     for (int s = nslots; s < m->nslots; s++)
         m->slot[s] = NONE; /* released; the slots beyond stay NONE */
     m->nslots = nslots;
@@ -635,8 +640,10 @@ static void pending_step(void);
  * finished: the model's garbage is the start's, less what the steps
  * reached again. */
 static void op_collect(int g, int background) {
-    char set[MAX_OBJS], garbage[MAX_OBJS], fin_before[MAX_OBJS];
+    char set[MAX_OBJS], garbage[MAX_OBJS], fin_before[MAX_OBJS], start_gen[MAX_OBJS];
     int unreachable = model_garbage(g, set, garbage);
+    for (int i = 0; i < W.n; i++)
+        start_gen[i] = (char)W.o[i].gen;
     int set_size = 0, set_slots = 0;
     for (int i = 0; i < W.n; i++)
         if (set[i]) {
@@ -651,8 +658,10 @@ static void op_collect(int g, int background) {
         EXPECT_EQ(gpugc_collect_start(W.h, g), GPUGC_OK);
         int ready = gpugc_collect_ready(W.h);
         EXPECT_EQ(ready == 0 || ready == 1, 1);
+        W.pending = 1;
         for (int k = model_rnd(12); k > 0; k--)
             pending_step();
+        W.pending = 0;
         unreachable = model_revive(garbage);
     }
     for (int i = 0; i < W.n; i++)
@@ -733,9 +742,13 @@ static void op_collect(int g, int background) {
         if (garbage[i])
             W.o[i].alive = 0;
     model_release(); /* what only the freed garbage referenced */
+    /* Survivors are promoted; in the background, not those of the target
+     * generation the program tracked again meanwhile (in generation 0). */
     for (int i = 0; i < W.n; i++)
-        if (set[i] && W.o[i].alive) /* survivors are promoted */
+        if (set[i] && W.o[i].alive && !(W.o[i].retracked && start_gen[i] == (g < 2 ? g + 1 : 2)))
             W.o[i].gen = g < 2 ? g + 1 : 2;
+    for (int i = 0; i < W.n; i++)
+        W.o[i].retracked = 0;
     check_heap();
 }
 
