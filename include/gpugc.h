@@ -374,6 +374,9 @@ GPUGC_API int64_t gpugc_collect(gpugc_heap *h, int generation);
  * at the finish is never freed.  Ids freed meanwhile are not reused
  * before the sweep.  Finalizers, weak-reference callbacks and the
  * collection callbacks' STOP phase run in the sweep (START at the start).
+ * Survivors move up a generation as gpugc_collect's do, except an object
+ * of the oldest generation the program untracked and tracked again
+ * meanwhile, which stays in generation 0 as a new object does.
  *
  * Calls that need a settled heap finish a pending collection first:
  * gpugc_collect, gpugc_freeze, gpugc_unfreeze, gpugc_get_objects,

@@ -11,6 +11,8 @@
  *   garbage   bitmap over ids: set members found unreachable.
  *   permanent generation 3 (PERMANENT_GEN): frozen and immortal objects,
  *             tracked but in no collection's set.
+ *   snapshot  the host's copy of what a mark reads, which a background
+ *             collection marks while the program changes the heap.
  *
  * Invariants between calls (gpugc_validate checks each one)
  *   - id i is live iff meta[i] & META_LIVE; then addr[i] is its payload, whose
@@ -32,7 +34,10 @@
  *     collection.
  *   - a device backend's mirror of meta, slot_off, slot_cnt and the slot
  *     ranges of live objects equals these arrays except on dirty cards
- *     (kept once h->mirrored is set; a mirror's first copy is whole).
+ *     (kept once h->mirrored is set; a mirror's first copy is whole); so
+ *     does the host's snapshot (snapshot.h) except on the host cards.
+ *   - while a background collection is pending (h->bg), dead ids wait on
+ *     the deferred list, not the free list: its marks name ids.
  */
 #ifndef GPUGC_HEAP_H
 #define GPUGC_HEAP_H

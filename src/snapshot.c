@@ -45,22 +45,40 @@ static bool fit(gpugc_heap *h, snapshot *s) {
     return true;
 }
 
+/* How many dirty cards copy_cards asks for ahead: a program's writes
+ * scatter over the heap, so each card is a cache miss in each array, and
+ * in turn they would cost the start about one miss per card. */
+#define CARDS_AHEAD 16
+
+static void copy_card(uint64_t first, uint64_t n, uint32_t *const to[], const uint32_t *const from[],
+                      unsigned narrays) {
+    size_t len = n - first < CARD_SIZE ? (size_t)(n - first) : CARD_SIZE;
+    for (unsigned a = 0; a < narrays; a++)
+        memcpy(to[a] + first, from[a] + first, len * sizeof(uint32_t));
+}
+
 /* Copies the entries [0, n) of `arrays` that the set cards say changed,
- * and clears the cards (all of them: those past n name nothing yet). */
+ * and clears the cards (all of them: those past n name nothing yet).  The
+ * cards found wait in a ring while their lines are fetched. */
 static void copy_cards(uint64_t *cards, uint64_t cap, uint64_t n, uint32_t *const to[],
                        const uint32_t *const from[], unsigned narrays) {
-    size_t words = card_words(cap);
+    uint64_t ring[CARDS_AHEAD];
+    size_t found = 0, words = card_words(cap);
     for (size_t w = 0; w < words; w++) {
         for (uint64_t b = cards[w]; b; b &= b - 1) {
             uint64_t first = ((uint64_t)w * 64 + (unsigned)__builtin_ctzll(b)) << CARD_SHIFT;
             if (first >= n)
                 continue;
-            size_t len = n - first < CARD_SIZE ? (size_t)(n - first) : CARD_SIZE;
             for (unsigned a = 0; a < narrays; a++)
-                memcpy(to[a] + first, from[a] + first, len * sizeof(uint32_t));
+                PREFETCH(from[a] + first);
+            if (found >= CARDS_AHEAD)
+                copy_card(ring[found % CARDS_AHEAD], n, to, from, narrays);
+            ring[found++ % CARDS_AHEAD] = first;
         }
         cards[w] = 0;
     }
+    for (size_t k = found > CARDS_AHEAD ? found - CARDS_AHEAD : 0; k < found; k++)
+        copy_card(ring[k % CARDS_AHEAD], n, to, from, narrays);
 }
 
 int gpugc__snapshot_take(gpugc_heap *h) {
