@@ -34,7 +34,8 @@
  * gpugc_backend_available asking for it) must not use that API again in a
  * forked child: the runtime's threads and device state do not survive fork
  * (PoCL, for one, then blocks forever; CUDA reports an error).  Ask and use
- * the GPU in the child.
+ * the GPU in the child.  Nor may a child use a heap that had a background
+ * collection pending at the fork: its collector thread is not there.
  */
 #ifndef GPUGC_H
 #define GPUGC_H
