@@ -198,7 +198,10 @@ static int bdwgc_run(const bench_runner *r, const bench_job *job, bench_result *
 
 const bench_runner bench_runner_bdwgc = {"bdwgc", true, GPUGC_BACKEND_AUTO,
                                          bdwgc_available, bdwgc_estimate, bdwgc_run,
-                                         bench_bdwgc_program, bench_bdwgc_micro};
+                                         bench_bdwgc_program, bench_bdwgc_micro,
+                                         bench_bdwgc_steady,
+                                         BENCH_GC_BIT(BENCH_GC_STOP_THE_WORLD) |
+                                             BENCH_GC_BIT(BENCH_GC_INCREMENTAL)};
 
 #else /* !BENCH_HAVE_BDWGC */
 
@@ -210,6 +213,6 @@ static int bdwgc_missing(const bench_runner *r, char *why, size_t size) {
 }
 
 const bench_runner bench_runner_bdwgc = {"bdwgc", true, GPUGC_BACKEND_AUTO,
-                                         bdwgc_missing, NULL, NULL, NULL, NULL};
+                                         bdwgc_missing, NULL, NULL, NULL, NULL, NULL, 0};
 
 #endif

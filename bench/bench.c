@@ -2,7 +2,8 @@
  * before building anything which runs fit in this machine's memory, then
  * for each workload and size generates the shape once and measures it on
  * every backend and peer, runs the whole programs and the microbenchmark,
- * each run in a child process of its own, and reports.  A run that fails
+ * runs --concurrent's background collections, each run in a child
+ * process of its own, and reports.  A run that fails
  * (or is refused, or times out) is recorded as such and the others go on:
  * a GPU machine's one call must come back with everything that did run.
  * Without flags it runs the default comparison. */
@@ -80,6 +81,15 @@ static void usage(FILE *out) {
           "  --micro          the microbenchmark: ns per gpugc_new (by size class, with\n"
           "                   and without slots), free by count, incref, decref, set_ref,\n"
           "                   get_ref, resize_refs, beside malloc/free and GC_MALLOC\n"
+          "  --concurrent     background collection (gpugc_collect_start): on random heaps\n"
+          "                   of --objects (default 4M,16M; degree 2, --hold default 0.1)\n"
+          "                   a stop-the-world full collection beside background ones\n"
+          "                   while the program allocates and writes slots: each pause,\n"
+          "                   the longest program step, throughput, the snapshot's bytes;\n"
+          "                   then interp's steady state with background collections\n"
+          "                   beside stop-the-world ones, Boehm's incremental mode beside\n"
+          "                   its default, and CPython: longest and 99th-percentile pause\n"
+          "  --steady N       --concurrent: interp's table entries (default 1M)\n"
           "  --json FILE      also write the results as JSON (see bench/SCHEMA.md)\n"
           "  --csv FILE       also write them as CSV, one row per run (programs and\n"
           "                   micro records in FILE-programs.csv, FILE-micro.csv)\n"
@@ -310,6 +320,8 @@ static int parse_options(int argc, char **argv, bench_options *o) {
         {"depth", required_argument, NULL, 'D'},
         {"cycles", required_argument, NULL, 'C'},
         {"micro", no_argument, NULL, 'm'},
+        {"concurrent", no_argument, NULL, 'B'},
+        {"steady", required_argument, NULL, 'S'},
         {"json", required_argument, NULL, 'j'},
         {"csv", required_argument, NULL, 'c'},
         {"plot", required_argument, NULL, 'o'},
@@ -325,6 +337,7 @@ static int parse_options(int argc, char **argv, bench_options *o) {
     const char *no_check = getenv("GPUGC_BENCH_NO_MEMORY_CHECK");
     *o = (bench_options){.chains = 1, .seed = 1, .hold = 0.01, .garbage = -1,
                          .repeat = 3, .young = 1000000, .depth = 16, .cycles = 0.05,
+                         .steady = 1000000,
                          .no_memory_check = no_check != NULL && *no_check != '\0' &&
                                             strcmp(no_check, "0") != 0};
     record_command(o, argc, argv);
@@ -353,6 +366,7 @@ static int parse_options(int argc, char **argv, bench_options *o) {
             break;
         case 'H':
             rc = parse_fraction("--hold", optarg, 0, true, &o->hold);
+            o->hold_given = true;
             break;
         case 's':
             rc = parse_count("--seed", optarg, 0, UINT64_MAX, &o->seed);
@@ -391,6 +405,13 @@ static int parse_options(int argc, char **argv, bench_options *o) {
         case 'm':
             o->micro = true;
             break;
+        case 'B':
+            o->concurrent = true;
+            break;
+        case 'S':
+            rc = parse_count("--steady", optarg, 1, UINT32_MAX / BENCH_INTERP_STEPS_PER_OBJECT,
+                             &o->steady);
+            break;
         case 'j':
             o->json_path = optarg;
             break;
@@ -421,21 +442,30 @@ static int parse_options(int argc, char **argv, bench_options *o) {
         if (o->mode == BENCH_PAUSE && bench_workload_find(o->workloads[i])->capture != NULL)
             rc = usage_error("--pause: %s is a captured heap, measured by full collections "
                              "only", o->workloads[i]);
+    if (rc == 0 && o->concurrent && (workloads_given || o->mode == BENCH_PAUSE ||
+                                     programs_given || o->micro))
+        rc = usage_error("--concurrent runs alone: not with --workload, --pause, --program "
+                         "or --micro");
+    if (rc == 0 && o->concurrent && o->degree == 1)
+        rc = usage_error("--concurrent: --degree 1 leaves no slot to write but the heap's "
+                         "cycle");
     if (rc != 0)
         return rc;
     /* What runs: --program and --micro leave the collection benchmark out
      * unless a workload or --pause asks for it; no choice at all is the
      * default comparison, which includes binary-trees. */
-    o->collections = workloads_given || o->mode == BENCH_PAUSE || (!programs_given && !o->micro);
+    o->collections = !o->concurrent && (workloads_given || o->mode == BENCH_PAUSE ||
+                                        (!programs_given && !o->micro));
     if (!workloads_given && !programs_given && !o->micro && !o->sizes_given &&
-        o->mode != BENCH_PAUSE)
+        o->mode != BENCH_PAUSE && !o->concurrent)
         o->programs[o->nprograms++] = bench_program_find("binary-trees");
     if (o->nworkloads == 0)
         o->workloads[o->nworkloads++] = "pylike";
     if (o->nsizes == 0) {
         static const uint64_t defaults[] = {10000, 100000, 1000000};
-        for (size_t i = 0; i < 3; i++)
-            o->sizes[o->nsizes++] = defaults[i];
+        static const uint64_t concurrent[] = {4000000, 16000000};
+        for (size_t i = 0; i < (o->concurrent ? 2 : 3); i++)
+            o->sizes[o->nsizes++] = o->concurrent ? concurrent[i] : defaults[i];
     }
     qsort(o->sizes, o->nsizes, sizeof o->sizes[0], by_value);
     if (o->mode == BENCH_PAUSE && o->sizes[o->nsizes - 1] > UINT32_MAX - 1 - o->young)
@@ -701,8 +731,11 @@ int main(int argc, char **argv) {
     bench_record *records = calloc(nall * ngroups + 1, sizeof *records);
     bench_program_record *programs = calloc(nall * njobs + 1, sizeof *programs);
     bench_micro_result *micro = calloc(nall + 1, sizeof *micro);
+    size_t nconc = bench_concurrent_count(&o, nall), nbg = 0, nsteady = 0;
+    bench_bg_record *bg = calloc(nconc + 1, sizeof *bg);
+    bench_steady_record *steady = calloc(nconc + 1, sizeof *steady);
     if (skips == NULL || refused == NULL || records == NULL || programs == NULL ||
-        micro == NULL) {
+        micro == NULL || bg == NULL || steady == NULL) {
         fprintf(stderr, "gpugc-bench: no memory for the results\n");
         return EXIT_FAILURE;
     }
@@ -718,7 +751,7 @@ int main(int argc, char **argv) {
         /* One with nothing to do here (malloc collects nothing, CPython
          * has no microbenchmark) is left out, not skipped. */
         if (!(r.run != NULL && o.collections) && !(r.program != NULL && njobs > 0) &&
-            !(r.micro != NULL && o.micro))
+            !(r.micro != NULL && o.micro) && !(r.steady != NULL && o.concurrent))
             continue;
         runners[nrunners++] = r;
         if (r.run != NULL)
@@ -729,6 +762,10 @@ int main(int argc, char **argv) {
         printf("gpugc-bench %d.%d.%d: %s collections, repeat %u, seed %llu; runners:",
                GPUGC_VERSION_MAJOR, GPUGC_VERSION_MINOR, GPUGC_VERSION_PATCH,
                o.mode == BENCH_PAUSE ? "pause (generation 0)" : "full", o.repeat,
+               (unsigned long long)o.seed);
+    else if (o.concurrent)
+        printf("gpugc-bench %d.%d.%d: background collection, repeat %u, seed %llu; runners:",
+               GPUGC_VERSION_MAJOR, GPUGC_VERSION_MINOR, GPUGC_VERSION_PATCH, o.repeat,
                (unsigned long long)o.seed);
     else
         printf("gpugc-bench %d.%d.%d: %s%s%s; runners:", GPUGC_VERSION_MAJOR,
@@ -769,6 +806,9 @@ int main(int argc, char **argv) {
     if (rc == 0 && o.micro && bench_stop_signal() == 0 &&
         bench_micro_run(runners, nrunners, micro, &nmicro) != 0)
         rc = EXIT_FAILURE;
+    if (rc == 0 && o.concurrent && bench_stop_signal() == 0 &&
+        bench_concurrent_run(&o, runners, nrunners, bg, &nbg, steady, &nsteady) != 0)
+        rc = EXIT_FAILURE;
     /* Every failure is in the records: 1 when a run failed, 2 when runs
      * were only refused (this machine cannot hold them). */
     size_t not_ok = 0;
@@ -779,15 +819,18 @@ int main(int argc, char **argv) {
     else if (rc == 0 && failed > 0)
         rc = EXIT_USAGE;
     bench_report rep = {&o, records, nrecords, programs, nprograms, micro, nmicro,
-                        skips, nskips};
+                        skips, nskips, bg, nbg, steady, nsteady};
     bench_report_table(stdout, &rep);
     if ((o.json_path != NULL && bench_report_json(o.json_path, &rep) != 0) ||
         (o.csv_path != NULL && bench_report_csv(o.csv_path, &rep) != 0) ||
-        (o.plot_path != NULL && nrecords + nprograms + nmicro > 0 && plot(&o, &rep) != 0))
+        (o.plot_path != NULL && nrecords + nprograms + nmicro + nbg + nsteady > 0 &&
+         plot(&o, &rep) != 0))
         rc = EXIT_FAILURE;
     if (failed > 0)
         fprintf(stderr, "gpugc-bench: %zu of %zu runs did not succeed (see the table)\n",
                 failed, nrecords);
+    free(steady);
+    free(bg);
     free(micro);
     free(programs);
     free(records);

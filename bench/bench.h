@@ -17,6 +17,9 @@
  *   prog_gpugc.c the programs and the microbenchmark written against gpugc
  *   prog_bdwgc.c ... with Boehm GC (GC_MALLOC, its defaults)
  *   prog_malloc.c ... with malloc/free: the malloc runner
+ *   concurrent.c --concurrent: background collection's pauses on a big heap
+ *                while the program goes on, and interp's steady state with
+ *                background collections beside stop-the-world ones
  *   proc.c       one child process per run, RSS, this machine's memory
  *   progress.c   progress lines on stderr
  *   report.c     the human tables, JSON and CSV
@@ -59,6 +62,7 @@ struct bench_program_job;
 struct bench_program_result;
 struct bench_micro_result;
 struct bench_skip;
+struct bench_steady_result;
 
 typedef enum { BENCH_FULL, BENCH_PAUSE } bench_mode;
 
@@ -83,6 +87,9 @@ typedef struct bench_options {
     double cycles;        /* interp: fraction of steps making a cycle        */
     bool sizes_given;     /* --objects was given (interp's default is 100k)  */
     bool micro;           /* --micro                                         */
+    bool concurrent;      /* --concurrent                                    */
+    bool hold_given;      /* --hold was given (--concurrent's default: 0.1)  */
+    uint64_t steady;      /* --concurrent: interp's table entries            */
     gpugc_backend backends[GPUGC_BACKEND_COUNT]; /* in the order given       */
     size_t nbackends;
     const struct bench_runner *peers[BENCH_MAX_LIST]; /* --peers, in order   */
@@ -293,6 +300,11 @@ typedef struct bench_runner {
                    struct bench_program_result *res);
     /* The microbenchmark into *res; NULL: none. */
     int (*micro)(const struct bench_runner *r, struct bench_micro_result *res);
+    /* --concurrent's steady state: interp with collector mode `mode` (a
+     * bench_gc_mode), pauses listed; NULL: none. */
+    int (*steady)(const struct bench_runner *r, int mode, const struct bench_program_job *job,
+                  struct bench_steady_result *res);
+    unsigned steady_modes; /* BENCH_GC_BIT()s of the modes steady runs      */
 } bench_runner;
 
 /* run_gpugc.c: gpugc on backend b. */
@@ -305,6 +317,10 @@ int bench_gpugc_micro(const bench_runner *r, struct bench_micro_result *res);
 int bench_bdwgc_program(const bench_runner *r, const struct bench_program_job *job,
                         struct bench_program_result *res);
 int bench_bdwgc_micro(const bench_runner *r, struct bench_micro_result *res);
+int bench_gpugc_steady(const bench_runner *r, int mode, const struct bench_program_job *job,
+                       struct bench_steady_result *res);
+int bench_bdwgc_steady(const bench_runner *r, int mode, const struct bench_program_job *job,
+                       struct bench_steady_result *res);
 /* bdwgc.c and cpython.c; bdwgc's `available` says why when libgc was not
  * found at configure time. */
 extern const bench_runner bench_runner_bdwgc;
@@ -397,6 +413,8 @@ int bench_stop_signal(void);
  * cpu-parallel backend falls back to the CPU reference, cpu's run fails),
  * "crash" (the run's process aborts), "hang" (it sleeps until killed). */
 const char *bench_fault(const char *runner);
+/* In a run's process: aborts for "crash", sleeps until killed for "hang". */
+void bench_fault_crash_or_hang(const char *fault);
 
 /* Resets this process's peak RSS to its current RSS (a child starts with
  * its parent's peak) and returns the current RSS; bench_peak_rss, the
@@ -560,6 +578,90 @@ int bench_micro_run(const bench_runner *runners, size_t nrunners, bench_micro_re
                     size_t *nout);
 
 /* ------------------------------------------------------------------------ */
+/* Background collection: --concurrent (concurrent.c)                        */
+/* ------------------------------------------------------------------------ */
+
+/* How a steady-state run collects: each collector's default stops the
+ * world (gpugc_collect, GC_gcollect's marking, CPython's gc); gpugc can
+ * mark in the background (cfg.concurrent), Boehm incrementally
+ * (GC_enable_incremental). */
+typedef enum { BENCH_GC_STOP_THE_WORLD, BENCH_GC_BACKGROUND, BENCH_GC_INCREMENTAL,
+               BENCH_GC_MODES } bench_gc_mode;
+#define BENCH_GC_BIT(m) (1u << (m))
+/* "stop-the-world", "background", "incremental". */
+const char *bench_gc_mode_name(int mode);
+
+/* The pauses of one run, kept in its process until summed up. */
+typedef struct bench_pauses {
+    uint64_t *ns;
+    size_t n, cap;
+} bench_pauses;
+/* Adds one; -1 (with a message) when out of memory. */
+int bench_pauses_add(bench_pauses *p, uint64_t ns);
+/* Sums p up into *res (pauses, the longest, the 99th percentile, their
+ * total as gc_ms) and frees it. */
+void bench_pauses_done(bench_pauses *p, struct bench_steady_result *res);
+
+/* One steady-state run: interp, end to end, with its pauses.  Plain data. */
+typedef struct bench_steady_result {
+    bench_program_result r; /* gc_ms: the pauses' total; max_pause_ms: the longest */
+    int mode;               /* bench_gc_mode                                */
+    uint64_t pauses;        /* a background collection makes two: start, finish */
+    double p99_pause_ms;    /* nearest rank; NAN without pauses             */
+} bench_steady_result;
+
+/* Part one: a big random heap's full collection stopping the world, then
+ * in the background while the program allocates and writes slots.  Times
+ * in ms.  Plain data. */
+typedef struct bench_bg_result {
+    char runner[16];
+    uint64_t objects, held, set_objects;
+    int32_t backend_ran, fallback;  /* the steady background collections'   */
+    double stw_ms;                  /* the median stop-the-world collection  */
+    unsigned rounds;                /* background collections, the first included */
+    /* [0]: the first background collection (its start copies the whole
+     * heap); [1]: the worst of the later ones, each figure on its own. */
+    double start_ms[2], finish_ms[2], call_ms[2];   /* as the program saw them */
+    double stats_start_ms[2], stats_finish_ms[2];   /* pause_start_ns, pause_finish_ns */
+    double mark_ms[2];              /* start to gpugc_collect_ready          */
+    double median_pause_ms;         /* the later rounds' longest pauses' median */
+    double steps_per_s;             /* the later marks, all steps over all time */
+    double idle_steps_per_s;        /* the same loop, no collection pending  */
+    double idle_call_ms;            /* its longest step                      */
+    double snapshot_bytes_per_object;
+    uint64_t peak_rss;
+    char note[160];
+} bench_bg_result;
+
+/* The longest pause of r (steady rounds) over stop-the-world, and the
+ * issue's target for its size: 1/10, 1/20 from 16M objects on. */
+double bench_bg_longest_ms(const bench_bg_result *r);
+double bench_bg_target(uint64_t objects);
+
+typedef struct bench_bg_record {
+    bench_status status;
+    char message[256];
+    uint64_t seed;
+    double hold;
+    uint32_t degree;
+    bench_bg_result r;
+} bench_bg_record;
+
+typedef struct bench_steady_record {
+    bench_program_job job;
+    bench_steady_result s;
+} bench_steady_record;
+
+/* Runs --concurrent: part one on every gpugc runner and size of o, part
+ * two on every runner with a steady state, in each of its modes, checking
+ * that they agree on interp's check values.  Records at most
+ * bench_concurrent_count's.  0, or -1 (said on stderr; records kept). */
+int bench_concurrent_run(const bench_options *o, const bench_runner *runners, size_t nrunners,
+                         bench_bg_record *bg, size_t *nbg, bench_steady_record *steady,
+                         size_t *nsteady);
+size_t bench_concurrent_count(const bench_options *o, size_t nrunners);
+
+/* ------------------------------------------------------------------------ */
 /* Output (report.c)                                                         */
 /* ------------------------------------------------------------------------ */
 
@@ -594,6 +696,10 @@ typedef struct bench_report {
     size_t nmicro;
     const bench_skip *skips;
     size_t nskips;
+    const bench_bg_record *bg;
+    size_t nbg;
+    const bench_steady_record *steady;
+    size_t nsteady;
 } bench_report;
 
 /* The human tables: per workload and size, collect and mark figures with

@@ -234,13 +234,13 @@ static int cpython_run(const bench_runner *r, const bench_job *job, bench_result
 }
 
 /* Runs peer_programs.py PROGRAM DEPTH OBJECTS STEPS CYCLES SEED and reads
- * its figures back; the check values come as a string. */
-static int cpython_program(const bench_runner *r, const bench_program_job *job,
-                           bench_program_result *res) {
-    (void)r;
+ * its figures back; the check values come as a string.  steady: the
+ * pauses' figures too (each a whole collection), or NULL. */
+static int run_program(const bench_program_job *job, bench_program_result *res,
+                       bench_steady_result *steady) {
     static const char *const keys[] = {
         "total_ns", "gc_ns", "collections", "gen0", "gen1", "gen2", "max_pause_ns",
-        "peak_rss_bytes",
+        "peak_rss_bytes", "p99_pause_ns",
     };
     double v[sizeof keys / sizeof keys[0]];
     char args[5][32], version[32];
@@ -284,12 +284,31 @@ static int cpython_program(const bench_runner *r, const bench_program_job *job,
     res->peak_rss = (uint64_t)v[7];
     snprintf(res->note, sizeof res->note, "Python %s, automatic collection, __slots__ objects",
              version);
+    if (steady != NULL) {
+        steady->pauses = res->collections;
+        steady->p99_pause_ms = res->collections > 0 ? v[8] / 1e6 : NAN;
+    }
     return 0;
+}
+
+static int cpython_program(const bench_runner *r, const bench_program_job *job,
+                           bench_program_result *res) {
+    (void)r;
+    return run_program(job, res, NULL);
+}
+
+/* CPython has one mode, its own: each collection stops the program. */
+static int cpython_steady(const bench_runner *r, int mode, const bench_program_job *job,
+                          bench_steady_result *res) {
+    (void)r;
+    res->mode = mode;
+    return run_program(job, &res->r, res);
 }
 
 const bench_runner bench_runner_cpython = {"cpython", true, GPUGC_BACKEND_AUTO,
                                            cpython_available, cpython_estimate, cpython_run,
-                                           cpython_program, NULL};
+                                           cpython_program, NULL, cpython_steady,
+                                           BENCH_GC_BIT(BENCH_GC_STOP_THE_WORLD)};
 
 #else /* !BENCH_PYTHON */
 
@@ -300,6 +319,6 @@ static int cpython_missing(const bench_runner *r, char *why, size_t size) {
 }
 
 const bench_runner bench_runner_cpython = {"cpython", true, GPUGC_BACKEND_AUTO,
-                                           cpython_missing, NULL, NULL, NULL, NULL};
+                                           cpython_missing, NULL, NULL, NULL, NULL, NULL, 0};
 
 #endif

@@ -10,7 +10,8 @@ collector runs as it does for any program (automatic, CPython's
 thresholds); gc.callbacks counts and times every collection.  The script
 times the program alone, not the interpreter's start, and prints one flat
 JSON object on stdout: the check values, the times, the collections per
-generation, the longest pause, peak RSS (VmHWM).
+generation, the longest pause and the 99th percentile (nearest rank) of
+the pauses, each a whole collection, peak RSS (VmHWM).
 """
 import gc
 import json
@@ -28,6 +29,7 @@ class Collections:
         self.started = 0
         self.total = self.longest = 0
         self.per_gen = [0, 0, 0]
+        self.pauses = []
 
     def __call__(self, phase, info):
         now = time.perf_counter_ns()
@@ -38,6 +40,14 @@ class Collections:
         self.total += d
         self.longest = max(self.longest, d)
         self.per_gen[info["generation"]] += 1
+        self.pauses.append(d)
+
+    def p99(self):
+        """The nearest-rank 99th percentile, as concurrent.c computes it."""
+        if not self.pauses:
+            return 0
+        ranked = sorted(self.pauses)
+        return ranked[max(0, -(-99 * len(ranked) // 100) - 1)]
 
 
 # -------------------------------------------------------------------------
@@ -262,6 +272,7 @@ def main():
         "gc_ns": collections.total, "collections": sum(collections.per_gen),
         "gen0": collections.per_gen[0], "gen1": collections.per_gen[1],
         "gen2": collections.per_gen[2], "max_pause_ns": collections.longest,
+        "p99_pause_ns": collections.p99(),
         "peak_rss_bytes": status_bytes("VmHWM:"), "python": platform.python_version(),
     }))
 

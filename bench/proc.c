@@ -327,15 +327,18 @@ uint64_t bench_peak_rss(void) {
     return proc_kib("/proc/self/status", "VmHWM:");
 }
 
-/* In the child: the run, and its RSS unless the runner measured it. */
-static int run_child(void *arg, void *buf) {
-    const isolated_run *ir = arg;
-    bench_result *res = buf;
-    const char *fault = bench_fault(ir->r->name);
+void bench_fault_crash_or_hang(const char *fault) {
     if (fault != NULL && strcmp(fault, "crash") == 0)
         abort();
     while (fault != NULL && strcmp(fault, "hang") == 0)
         pause();
+}
+
+/* In the child: the run, and its RSS unless the runner measured it. */
+static int run_child(void *arg, void *buf) {
+    const isolated_run *ir = arg;
+    bench_result *res = buf;
+    bench_fault_crash_or_hang(bench_fault(ir->r->name));
     uint64_t before = bench_rss_reset();
     int rc = ir->r->run(ir->r, ir->job, res);
     if (res->peak_rss == 0) {

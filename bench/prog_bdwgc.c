@@ -183,11 +183,19 @@ static void interp(const bench_program_job *job, bench_program_result *res) {
 /* ------------------------------------------------------------------------ */
 
 /* The collection in progress and the figures so far; the event callback
- * has no data pointer, and a child process runs one program. */
-static uint64_t started_ns, collections, gc_ns, max_ns;
+ * has no data pointer, and a child process runs one program.  pauses:
+ * --concurrent's steady state lists each time the world stopped. */
+static uint64_t started_ns, collections, gc_ns, max_ns, stopped_ns;
+static bench_pauses *pauses;
 
 static void on_event(GC_EventType e) {
-    if (e == GC_EVENT_START) {
+    if (e == GC_EVENT_PRE_STOP_WORLD) {
+        stopped_ns = bench_now_ns();
+    } else if (e == GC_EVENT_POST_START_WORLD && pauses != NULL && stopped_ns != 0) {
+        if (bench_pauses_add(pauses, bench_now_ns() - stopped_ns) != 0)
+            exit(EXIT_FAILURE);
+        stopped_ns = 0;
+    } else if (e == GC_EVENT_START) {
         started_ns = bench_now_ns();
     } else if (e == GC_EVENT_END && started_ns != 0) {
         uint64_t d = bench_now_ns() - started_ns;
@@ -204,10 +212,13 @@ static void note_version(char *note, size_t size, const char *what) {
              v & 0xffu, GC_get_parallel() + 1, what);
 }
 
-int bench_bdwgc_program(const bench_runner *r, const bench_program_job *job,
-                        bench_program_result *res) {
-    (void)r;
+/* incremental: GC_enable_incremental, whose collections send no
+ * GC_EVENT_START/END: only the world stops say when it paused. */
+static int run_program(const bench_program_job *job, bench_program_result *res,
+                       bool incremental) {
     GC_INIT();
+    if (incremental)
+        GC_enable_incremental();
     GC_set_on_collection_event(on_event);
     GC_word before = GC_get_gc_no();
     uint64_t t0 = bench_now_ns();
@@ -222,9 +233,28 @@ int bench_bdwgc_program(const bench_runner *r, const bench_program_job *job,
     res->gc_ms = (double)gc_ns / 1e6;
     res->max_pause_ms = collections > 0 ? (double)max_ns / 1e6 : NAN;
     note_version(res->note, sizeof res->note,
-                 collections == gcs ? "its defaults, lazy sweep not in collections"
-                                    : "its defaults; some collections sent no events");
+                 incremental ? (GC_is_incremental_mode() ? "incremental (GC_enable_incremental)"
+                                                         : "incremental refused: its defaults")
+                 : collections == gcs ? "its defaults, lazy sweep not in collections"
+                                      : "its defaults; some collections sent no events");
     return 0;
+}
+
+int bench_bdwgc_program(const bench_runner *r, const bench_program_job *job,
+                        bench_program_result *res) {
+    (void)r;
+    return run_program(job, res, false);
+}
+
+int bench_bdwgc_steady(const bench_runner *r, int mode, const bench_program_job *job,
+                       bench_steady_result *res) {
+    (void)r;
+    bench_pauses p = {0};
+    pauses = &p;
+    int rc = run_program(job, &res->r, mode == BENCH_GC_INCREMENTAL);
+    pauses = NULL;
+    bench_pauses_done(&p, res);
+    return rc;
 }
 
 /* ------------------------------------------------------------------------ */

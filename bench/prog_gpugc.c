@@ -214,13 +214,17 @@ static void interp(gpugc_heap *h, const bench_program_job *job, bench_program_re
 /* The runs                                                                  */
 /* ------------------------------------------------------------------------ */
 
+/* pauses: NULL, or where --concurrent's steady state lists them. */
 typedef struct collections {
     uint64_t n, ns, max_ns;
+    bench_pauses *pauses;
 } collections;
 
+/* A background collection pauses the program twice, in its start and in
+ * its finish (which a later gpugc call runs, automatic ones included);
+ * gpugc_last_collection already holds its figures at STOP. */
 static void on_collection(gpugc_heap *h, gpugc_phase phase, const gpugc_collect_info *info,
                           void *data) {
-    (void)h;
     collections *c = data;
     if (phase != GPUGC_PHASE_STOP)
         return;
@@ -228,12 +232,22 @@ static void on_collection(gpugc_heap *h, gpugc_phase phase, const gpugc_collect_
     c->ns += info->duration_ns;
     if (info->duration_ns > c->max_ns)
         c->max_ns = info->duration_ns;
+    gpugc_collection_stats st;
+    if (c->pauses == NULL || info->duration_ns == 0 ||
+        gpugc_last_collection(h, &st, sizeof st) != GPUGC_OK)
+        return;
+    if ((st.background
+             ? bench_pauses_add(c->pauses, st.pause_start_ns) != 0 ||
+                   bench_pauses_add(c->pauses, st.pause_finish_ns) != 0
+             : bench_pauses_add(c->pauses, info->duration_ns) != 0))
+        exit(EXIT_FAILURE);
 }
 
-static gpugc_heap *heap_for(const bench_runner *r, collections *c) {
+static gpugc_heap *heap_for(const bench_runner *r, collections *c, bool background) {
     gpugc_config cfg;
     gpugc_config_init(&cfg);
     cfg.backend = r->backend;
+    cfg.concurrent = background;
     gpugc_heap *h = gpugc_heap_new(&cfg);
     if (h == NULL) {
         fprintf(stderr, "gpugc-bench: %s: no heap: %s\n", r->name,
@@ -248,10 +262,12 @@ static gpugc_heap *heap_for(const bench_runner *r, collections *c) {
     return h;
 }
 
-int bench_gpugc_program(const bench_runner *r, const bench_program_job *job,
-                        bench_program_result *res) {
-    collections c = {0};
-    gpugc_heap *h = heap_for(r, &c);
+/* One program on a heap of r's backend, marking in the background when
+ * asked. */
+static int run_program(const bench_runner *r, const bench_program_job *job,
+                       bench_program_result *res, bool background, bench_pauses *pauses) {
+    collections c = {.pauses = pauses};
+    gpugc_heap *h = heap_for(r, &c, background);
     if (h == NULL)
         return -1;
     uint64_t t0 = bench_now_ns();
@@ -272,10 +288,23 @@ int bench_gpugc_program(const bench_runner *r, const bench_program_job *job,
     }
     uint32_t th[GPUGC_GENERATIONS];
     gpugc_get_threshold(h, th);
-    snprintf(res->note, sizeof res->note, "automatic collection, thresholds %u/%u/%u",
-             th[0], th[1], th[2]);
+    snprintf(res->note, sizeof res->note, "automatic collection%s, thresholds %u/%u/%u",
+             background ? " in the background (cfg.concurrent)" : "", th[0], th[1], th[2]);
     gpugc_heap_free(h);
     return 0;
+}
+
+int bench_gpugc_program(const bench_runner *r, const bench_program_job *job,
+                        bench_program_result *res) {
+    return run_program(r, job, res, false, NULL);
+}
+
+int bench_gpugc_steady(const bench_runner *r, int mode, const bench_program_job *job,
+                       bench_steady_result *res) {
+    bench_pauses p = {0};
+    int rc = run_program(r, job, &res->r, mode == BENCH_GC_BACKGROUND, &p);
+    bench_pauses_done(&p, res);
+    return rc;
 }
 
 /* ------------------------------------------------------------------------ */

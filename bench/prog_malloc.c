@@ -207,4 +207,4 @@ static int malloc_available(const bench_runner *r, char *why, size_t size) {
 }
 
 const bench_runner bench_runner_malloc = {"malloc", true, GPUGC_BACKEND_AUTO, malloc_available,
-                                          NULL, NULL, malloc_program, malloc_micro};
+                                          NULL, NULL, malloc_program, malloc_micro, NULL, 0};

@@ -1,7 +1,8 @@
 /* report.c - what gpugc-bench prints: the human tables on stdout, and the
  * JSON and CSV files that SCHEMA.md describes.  Both files are written from
  * one walk over a record's fields (run_fields for collection runs,
- * program_fields, micro_fields), and stage figures come from
+ * program_fields, micro_fields, bg_fields and steady_fields for
+ * --concurrent), and stage figures come from
  * walking GPUGC_COLLECTION_STATS, so a stage the library adds shows up
  * everywhere without a change here. */
 #include "bench.h"
@@ -408,6 +409,96 @@ static void micro_table(FILE *out, const bench_report *rep) {
         fprintf(out, "note: %s: %s\n", rep->micro[k].runner, rep->micro[k].note);
 }
 
+/* The backend whose marks a heap pause record's background collections
+ * used: "cpu (fallback)" after a fallback. */
+static void bg_marked_by(const bench_bg_result *r, char *buf, size_t size) {
+    snprintf(buf, size, "%s%s", gpugc_backend_name((gpugc_backend)r->backend_ran),
+             r->fallback ? " (fallback)" : "");
+}
+
+static void bg_table(FILE *out, const bench_report *rep) {
+    const bench_bg_record *first = &rep->bg[0];
+    fprintf(out, "\n== heap pause: random heaps (degree %u, hold %g), full collections, "
+            "stop-the-world (median of %u) and in the background while the program "
+            "allocates and writes slots (the worst of the rounds after the first; "
+            "first: the first start, which copies the whole heap)\n",
+            first->degree, first->hold, rep->o->repeat);
+    fprintf(out, "%-13s %9s %-17s %9s %9s %9s %9s %10s %8s %7s %4s %9s %12s %12s %7s %7s\n",
+            "runner", "objects", "marked by", "stw ms", "start ms", "finish ms", "step ms",
+            "longest ms", "ratio", "target", "met", "first ms", "steps/s bg",
+            "steps/s idle", "bg/idle", "snap B/o");
+    for (size_t i = 0; i < rep->nbg; i++) {
+        const bench_bg_record *rec = &rep->bg[i];
+        const bench_bg_result *r = &rec->r;
+        if (rec->status != BENCH_OK) {
+            fprintf(out, "%-13s %9llu %s: %s\n", r->runner, (unsigned long long)r->objects,
+                    bench_status_name(rec->status), rec->message);
+            continue;
+        }
+        char by[32], ratio[16], target[16];
+        double longest = bench_bg_longest_ms(r), t = bench_bg_target(r->objects);
+        bg_marked_by(r, by, sizeof by);
+        snprintf(ratio, sizeof ratio, "1/%.1f", r->stw_ms / longest);
+        snprintf(target, sizeof target, "1/%.0f", 1 / t);
+        fprintf(out, "%-13s %9llu %-17s %9.1f %9.3f %9.3f %9.3f %10.3f %8s %7s %4s %9.3f "
+                "%12.0f %12.0f %7.2f %7.1f\n", r->runner, (unsigned long long)r->objects, by,
+                r->stw_ms, r->start_ms[1], r->finish_ms[1], r->call_ms[1], longest, ratio,
+                target, longest <= t * r->stw_ms ? "yes" : "NO",
+                fmax(r->start_ms[0], fmax(r->finish_ms[0], r->call_ms[0])), r->steps_per_s,
+                r->idle_steps_per_s, r->steps_per_s / r->idle_steps_per_s,
+                r->snapshot_bytes_per_object);
+    }
+    fprintf(out, "start, finish: gpugc_collect_start and gpugc_collect_finish as the program "
+            "timed them; step: the longest new + set_ref + decref during the mark; longest: "
+            "the most of the three; ratio: longest over stw; first: the first round's "
+            "longest\n");
+    fprintf(out, "%-13s %9s %12s %13s %12s %13s %9s %9s %12s %10s\n", "runner", "objects",
+            "stats start", "stats finish", "first start", "first finish", "mark ms",
+            "first mark", "idle step ms", "median ms");
+    for (size_t i = 0; i < rep->nbg; i++) {
+        const bench_bg_result *r = &rep->bg[i].r;
+        if (rep->bg[i].status == BENCH_OK)
+            fprintf(out, "%-13s %9llu %12.3f %13.3f %12.3f %13.3f %9.1f %9.1f %12.3f %10.3f\n",
+                    r->runner, (unsigned long long)r->objects, r->stats_start_ms[1],
+                    r->stats_finish_ms[1], r->start_ms[0], r->finish_ms[0], r->mark_ms[1],
+                    r->mark_ms[0], r->idle_call_ms, r->median_pause_ms);
+    }
+    fprintf(out, "stats start, finish: the worst pause_start_ns, pause_finish_ns of the later "
+            "rounds (ms); mark: start to gpugc_collect_ready (the worst); idle step: the "
+            "longest step with no collection pending; median: the median of the later "
+            "rounds' longest pauses\n");
+    for (size_t i = 0; i < rep->nbg; i++)
+        if (rep->bg[i].status == BENCH_OK)
+            fprintf(out, "note: %s, %llu objects: %s\n", rep->bg[i].r.runner,
+                    (unsigned long long)rep->bg[i].r.objects, rep->bg[i].r.note);
+}
+
+static void steady_table(FILE *out, const bench_report *rep) {
+    const bench_program_job *job = &rep->steady[0].job;
+    fprintf(out, "\n== interp, %llu objects, %llu steps, cycles %g, seed %llu: the steady "
+            "state, each collector's pauses\n", (unsigned long long)job->objects,
+            (unsigned long long)job->steps, job->cycles, (unsigned long long)job->seed);
+    fprintf(out, "%-13s %-15s %10s %11s %8s %10s %13s %13s %12s\n", "runner", "collector",
+            "total ms", "collections", "pauses", "paused ms", "max pause ms", "p99 pause ms",
+            "peak RSS MiB");
+    for (size_t i = 0; i < rep->nsteady; i++) {
+        const bench_steady_result *s = &rep->steady[i].s;
+        fprintf(out, "%-13s %-15s %10.1f %11llu %8llu", s->r.runner, bench_gc_mode_name(s->mode),
+                s->r.total_ms, (unsigned long long)s->r.collections,
+                (unsigned long long)s->pauses);
+        cell(out, " %*.1f", 10, s->r.gc_ms);
+        cell(out, " %*.3f", 13, s->r.max_pause_ms);
+        cell(out, " %*.3f", 13, s->p99_pause_ms);
+        fprintf(out, " %12.1f\n", (double)s->r.peak_rss / (1 << 20));
+    }
+    fprintf(out, "pauses: gpugc stop-the-world and CPython: each collection; gpugc background: "
+            "each start and each finish; Boehm: each time it stopped the world\n");
+    fprintf(out, "check, every runner: %s\n", rep->steady[0].s.r.check);
+    for (size_t i = 0; i < rep->nsteady; i++)
+        fprintf(out, "note: %s, %s: %s\n", rep->steady[i].s.r.runner,
+                bench_gc_mode_name(rep->steady[i].s.mode), rep->steady[i].s.r.note);
+}
+
 void bench_report_table(FILE *out, const bench_report *rep) {
     for (size_t lo = 0, hi; lo < rep->nrecords; lo = hi) {
         for (hi = lo + 1; hi < rep->nrecords &&
@@ -425,6 +516,10 @@ void bench_report_table(FILE *out, const bench_report *rep) {
     }
     if (rep->nmicro > 0)
         micro_table(out, rep);
+    if (rep->nbg > 0)
+        bg_table(out, rep);
+    if (rep->nsteady > 0)
+        steady_table(out, rep);
     for (size_t i = 0; i < rep->nskips; i++) {
         const bench_skip *s = &rep->skips[i];
         if (s->workload != NULL)
@@ -600,6 +695,79 @@ static void collection_fields(const bench_report *rep, size_t i, emit_fn emit, v
     run_fields(rep, &rep->records[i], emit, ctx);
 }
 
+/* Every field of heap pause record i, in SCHEMA.md's order; a record that
+ * did not succeed has null for every figure. */
+static void bg_fields(const bench_report *rep, size_t i, emit_fn emit, void *ctx) {
+    const bench_bg_record *rec = &rep->bg[i];
+    const bench_bg_result *r = &rec->r;
+    static const char *const rounds[2] = {"first", "steady"};
+    bool m = rec->status == BENCH_OK;
+    value null = v_null();
+    char by[32];
+    bg_marked_by(r, by, sizeof by);
+    double longest = bench_bg_longest_ms(r), t = bench_bg_target(r->objects);
+    emit(ctx, "kind", v_str("heap_pause"));
+    emit(ctx, "backend", v_str(r->runner));
+    emit(ctx, "backend_ran", m ? v_str(gpugc_backend_name((gpugc_backend)r->backend_ran)) : null);
+    emit(ctx, "fallback", m ? v_int((uint64_t)r->fallback) : null);
+    emit(ctx, "status", v_str(bench_status_name(rec->status)));
+    emit(ctx, "message", v_str(rec->message));
+    emit(ctx, "workload", v_str("random"));
+    emit(ctx, "objects", v_int(r->objects));
+    emit(ctx, "degree", v_int(rec->degree));
+    emit(ctx, "hold", v_num(rec->hold));
+    emit(ctx, "seed", v_int(rec->seed));
+    emit(ctx, "held", v_int(r->held));
+    emit(ctx, "set_objects", m ? v_int(r->set_objects) : null);
+    emit(ctx, "stw_ms", m ? v_num(r->stw_ms) : null);
+    emit(ctx, "rounds", m ? v_int(r->rounds) : null);
+    for (int k = 0; k < 2; k++) {
+        emit(ctx, rounds[k], (value){.kind = V_BEGIN});
+        emit(ctx, "start_ms", m ? v_num(r->start_ms[k]) : null);
+        emit(ctx, "finish_ms", m ? v_num(r->finish_ms[k]) : null);
+        emit(ctx, "longest_step_ms", m ? v_num(r->call_ms[k]) : null);
+        emit(ctx, "stats_start_ms", m ? v_num(r->stats_start_ms[k]) : null);
+        emit(ctx, "stats_finish_ms", m ? v_num(r->stats_finish_ms[k]) : null);
+        emit(ctx, "mark_ms", m ? v_num(r->mark_ms[k]) : null);
+        emit(ctx, rounds[k], (value){.kind = V_END});
+    }
+    emit(ctx, "longest_pause_ms", m ? v_num(longest) : null);
+    emit(ctx, "median_round_pause_ms", m ? v_num(r->median_pause_ms) : null);
+    emit(ctx, "pause_ratio", m ? v_num(longest / r->stw_ms) : null);
+    emit(ctx, "target_ratio", v_num(t));
+    emit(ctx, "target_met", m ? v_int(longest <= t * r->stw_ms) : null);
+    emit(ctx, "steps_per_s", m ? v_num(r->steps_per_s) : null);
+    emit(ctx, "idle_steps_per_s", m ? v_num(r->idle_steps_per_s) : null);
+    emit(ctx, "idle_longest_step_ms", m ? v_num(r->idle_call_ms) : null);
+    emit(ctx, "snapshot_bytes_per_object", m ? v_num(r->snapshot_bytes_per_object) : null);
+    emit(ctx, "peak_rss_bytes", m ? v_int(r->peak_rss) : null);
+    emit(ctx, "note", v_str(r->note));
+}
+
+/* Every field of steady-state record i, in SCHEMA.md's order. */
+static void steady_fields(const bench_report *rep, size_t i, emit_fn emit, void *ctx) {
+    const bench_steady_record *rec = &rep->steady[i];
+    const bench_steady_result *s = &rec->s;
+    emit(ctx, "kind", v_str("steady"));
+    emit(ctx, "program", v_str(rec->job.program->name));
+    emit(ctx, "runner", v_str(s->r.runner));
+    emit(ctx, "runner_kind", v_str(s->r.peer ? "peer" : "backend"));
+    emit(ctx, "collector", v_str(bench_gc_mode_name(s->mode)));
+    emit(ctx, "objects", v_int(rec->job.objects));
+    emit(ctx, "steps", v_int(rec->job.steps));
+    emit(ctx, "cycles", v_num(rec->job.cycles));
+    emit(ctx, "seed", v_int(rec->job.seed));
+    emit(ctx, "check", v_str(s->r.check));
+    emit(ctx, "total_ms", v_num(s->r.total_ms));
+    emit(ctx, "collections", v_int(s->r.collections));
+    emit(ctx, "pauses", v_int(s->pauses));
+    emit(ctx, "paused_ms", v_num(s->r.gc_ms));
+    emit(ctx, "max_pause_ms", v_num(s->r.max_pause_ms));
+    emit(ctx, "p99_pause_ms", v_num(s->p99_pause_ms));
+    emit(ctx, "peak_rss_bytes", v_int(s->r.peak_rss));
+    emit(ctx, "note", v_str(s->r.note));
+}
+
 /* The three kinds of record, as JSON lists and CSV files. */
 typedef void (*fields_fn)(const bench_report *rep, size_t i, emit_fn emit, void *ctx);
 static const struct {
@@ -609,11 +777,15 @@ static const struct {
     {"runs", "", collection_fields},
     {"programs", "-programs", program_fields},
     {"micro", "-micro", micro_fields},
+    {"concurrent", "-concurrent", bg_fields},
+    {"steady", "-steady", steady_fields},
 };
 enum { NKINDS = sizeof kinds / sizeof kinds[0] };
 
 static size_t kind_count(const bench_report *rep, size_t k) {
-    return k == 0 ? rep->nrecords : k == 1 ? rep->nprograms : micro_count(rep);
+    const size_t n[NKINDS] = {rep->nrecords, rep->nprograms, micro_count(rep), rep->nbg,
+                              rep->nsteady};
+    return n[k];
 }
 
 /* ------------------------------------------------------------------------ */
@@ -800,7 +972,8 @@ int bench_report_csv(const char *path, const bench_report *rep) {
             continue;
         snprintf(name, sizeof name, "%.*s%s%s", (int)stem, path, kinds[k].csv_suffix,
                  path + stem);
-        if (k > 0 || kind_count(rep, 0) > 0 || (rep->nprograms == 0 && rep->nmicro == 0)) {
+        if (k > 0 || kind_count(rep, 0) > 0 ||
+            (rep->nprograms == 0 && rep->nmicro == 0 && rep->nbg + rep->nsteady == 0)) {
             if (csv_file(name, rep, k) != 0)
                 return -1;
             printf("csv: %s\n", name);

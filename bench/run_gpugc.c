@@ -135,5 +135,8 @@ static int gpugc_run(const bench_runner *r, const bench_job *job, bench_result *
 
 bench_runner bench_runner_gpugc(gpugc_backend b) {
     return (bench_runner){gpugc_backend_name(b), false, b, gpugc_available,
-                          gpugc_estimate, gpugc_run, bench_gpugc_program, bench_gpugc_micro};
+                          gpugc_estimate, gpugc_run, bench_gpugc_program, bench_gpugc_micro,
+                          bench_gpugc_steady,
+                          BENCH_GC_BIT(BENCH_GC_STOP_THE_WORLD) |
+                              BENCH_GC_BIT(BENCH_GC_BACKGROUND)};
 }
