@@ -4,7 +4,7 @@ and that every runner of a program computed the same check values:
 
     python3 check_schema.py RESULTS.json [RESULTS.csv] [--groups N]
                             [--require-peers NAME,...] [--programs N] [--micro]
-                            [--require-runners NAME,...]
+                            [--require-runners NAME,...] [--concurrent N]
 
 --groups: how many (workload, size) groups the runs must form;
 --require-peers: peers that must have run in every group, and on every
@@ -12,12 +12,16 @@ program (malloc only on programs without cycles, where it is asked for);
 --programs: how many program groups (program and size) there must be;
 --micro: the file must hold microbenchmark records;
 --require-runners: runners (backends or peers) that must have succeeded
-(status ok) in every group.
+(status ok) in every group;
+--concurrent: how many heap pause records there must be (and a steady
+state: every runner and collector mode agreeing on interp's check values;
+with --require-peers, those peers must have run it).
 Runs that did not succeed (status failed, timeout, refused, stopped) are
 checked for their message and null figures, and left out of the checks
 across a group.
-The CSV files of programs and micro records are read beside RESULTS.csv
-(NAME-programs.csv, NAME-micro.csv).
+The CSV files of programs, micro, heap pause and steady-state records are
+read beside RESULTS.csv (NAME-programs.csv, NAME-micro.csv,
+NAME-concurrent.csv, NAME-steady.csv).
 Exits 1, listing the problems, when anything is off."""
 import argparse
 import csv
@@ -73,6 +77,33 @@ MICRO_FIELDS = [
 ]
 MICRO_OPS = ("new", "free", "new+free", "incref", "decref", "incref+decref", "set_ref",
              "get_ref", "resize_refs", "free tree")
+# --concurrent: a heap pause record's fields, in order; ROUND's in first and
+# steady.  A record that did not succeed has null for every figure.
+ROUND = ("start_ms", "finish_ms", "longest_step_ms", "stats_start_ms", "stats_finish_ms",
+         "mark_ms")
+BG_FIELDS = [
+    ("kind", (str,)), ("backend", (str,)), ("backend_ran", (str,) + NONE),
+    ("fallback", INT + NONE), ("status", (str,)), ("message", (str,)), ("workload", (str,)),
+    ("objects", INT), ("degree", INT), ("hold", NUM), ("seed", INT), ("held", INT),
+    ("set_objects", INT + NONE), ("stw_ms", NUM + NONE), ("rounds", INT + NONE),
+    ("first", (dict,)), ("steady", (dict,)), ("longest_pause_ms", NUM + NONE),
+    ("median_round_pause_ms", NUM + NONE),
+    ("pause_ratio", NUM + NONE), ("target_ratio", NUM), ("target_met", INT + NONE),
+    ("steps_per_s", NUM + NONE), ("idle_steps_per_s", NUM + NONE),
+    ("idle_longest_step_ms", NUM + NONE), ("snapshot_bytes_per_object", NUM + NONE),
+    ("peak_rss_bytes", INT + NONE), ("note", (str,)),
+]
+BG_MEASURED = {k for k, t in BG_FIELDS if type(None) in t}
+STEADY_FIELDS = [
+    ("kind", (str,)), ("program", (str,)), ("runner", (str,)), ("runner_kind", (str,)),
+    ("collector", (str,)), ("objects", INT), ("steps", INT), ("cycles", NUM), ("seed", INT),
+    ("check", (str,)), ("total_ms", NUM), ("collections", INT), ("pauses", INT),
+    ("paused_ms", NUM), ("max_pause_ms", NUM + NONE), ("p99_pause_ms", NUM + NONE),
+    ("peak_rss_bytes", INT), ("note", (str,)),
+]
+# The collector modes each runner has.
+MODES = {"bdwgc": ("stop-the-world", "incremental"), "cpython": ("stop-the-world",)}
+GPUGC_MODES = ("stop-the-world", "background")
 
 
 def check_types(rec, fields):
@@ -139,6 +170,114 @@ def check_micro(rec):
         problems.append("ns_per_op %r, rounds %r" % (rec["ns_per_op"], rec["rounds"]))
     if rec["runner"] in rec["speedup"] and not close(rec["speedup"][rec["runner"]], 1):
         problems.append("speedup over itself is not 1")
+    return problems
+
+
+def check_bg(rec):
+    """Problems with one entry of "concurrent" (a heap pause record)."""
+    problems = check_types(rec, BG_FIELDS)
+    if problems:
+        return problems
+    if rec["kind"] != "heap_pause" or rec["workload"] != "random":
+        problems.append("kind %r / workload %r" % (rec["kind"], rec["workload"]))
+    if rec["status"] not in STATUSES:
+        return problems + ["status %r" % rec["status"]]
+    rounds = [rec["first"], rec["steady"]]
+    if any(list(r) != list(ROUND) for r in rounds):
+        return problems + ["first/steady fields are %s, expected %s"
+                           % ([list(r) for r in rounds], list(ROUND))]
+    if rec["status"] != "ok":
+        if not rec["message"]:
+            problems.append("status %s without a message" % rec["status"])
+        problems += ["%s is %r, not null" % (k, rec[k]) for k in sorted(BG_MEASURED)
+                     if rec[k] is not None]
+        problems += ["%s is %r, not null" % (k, v) for r in rounds for k, v in r.items()
+                     if v is not None]
+        return problems
+    if rec["message"] != "" or any(rec[k] is None for k in BG_MEASURED):
+        return problems + ["status ok with a message or a null figure"]
+    if any(not isinstance(v, NUM) or v < 0 for r in rounds for v in r.values()):
+        return problems + ["first/steady holds %r" % rounds]
+    steady = rec["steady"]
+    longest = max(steady["start_ms"], steady["finish_ms"], steady["longest_step_ms"])
+    if not close(rec["longest_pause_ms"], longest):
+        problems.append("longest_pause_ms %r is not the most of start, finish and step"
+                        % rec["longest_pause_ms"])
+    if not 0 < rec["median_round_pause_ms"] <= longest + 1e-9:
+        problems.append("median_round_pause_ms %r above longest_pause_ms"
+                        % rec["median_round_pause_ms"])
+    if rec["stw_ms"] <= 0 or not close(rec["pause_ratio"], longest / rec["stw_ms"]):
+        problems.append("pause_ratio %r, stw_ms %r" % (rec["pause_ratio"], rec["stw_ms"]))
+    target = 0.05 if rec["objects"] >= 16000000 else 0.1
+    if not close(rec["target_ratio"], target):
+        problems.append("target_ratio %r for %d objects" % (rec["target_ratio"], rec["objects"]))
+    if rec["target_met"] != int(rec["pause_ratio"] <= rec["target_ratio"] + 1e-12):
+        problems.append("target_met %r with pause_ratio %r" % (rec["target_met"],
+                                                              rec["pause_ratio"]))
+    # The program's own timing of a call includes what the library timed.
+    for r in rounds:
+        if (r["stats_start_ms"] > r["start_ms"] + 1e-3
+                or r["stats_finish_ms"] > r["finish_ms"] + 1e-3):
+            problems.append("the stats' pauses exceed the program's: %r" % r)
+    if rec["rounds"] < 3 or rec["set_objects"] < rec["objects"] or rec["held"] < 1:
+        problems.append("rounds %r, set_objects %r, held %r" % (rec["rounds"],
+                                                               rec["set_objects"], rec["held"]))
+    if rec["steps_per_s"] <= 0 or rec["idle_steps_per_s"] <= 0 or rec["snapshot_bytes_per_object"] <= 0:
+        problems.append("steps_per_s, idle_steps_per_s or snapshot_bytes_per_object not positive")
+    if rec["fallback"] not in (0, 1) or (rec["fallback"] == 0 and rec["backend"] not in (
+            "auto", rec["backend_ran"])) or (rec["fallback"] == 1 and rec["backend_ran"] != "cpu"):
+        problems.append("fallback %r: %s ran on %s" % (rec["fallback"], rec["backend"],
+                                                        rec["backend_ran"]))
+    return problems
+
+
+def check_steady(rec):
+    """Problems with one entry of "steady"."""
+    problems = check_types(rec, STEADY_FIELDS)
+    if problems:
+        return problems
+    if rec["kind"] != "steady" or rec["program"] != "interp":
+        problems.append("kind %r / program %r" % (rec["kind"], rec["program"]))
+    modes = MODES.get(rec["runner"], GPUGC_MODES if rec["runner_kind"] == "backend" else ())
+    if rec["collector"] not in modes:
+        problems.append("collector %r on %s" % (rec["collector"], rec["runner"]))
+    if rec["steps"] != 10 * rec["objects"] or rec["total_ms"] <= 0:
+        problems.append("steps %r for %r objects, total_ms %r" % (rec["steps"], rec["objects"],
+                                                                  rec["total_ms"]))
+    pause, p99 = rec["max_pause_ms"], rec["p99_pause_ms"]
+    if (pause is None) != (rec["pauses"] == 0) or (p99 is None) != (pause is None):
+        problems.append("max_pause_ms %r, p99_pause_ms %r with %d pauses"
+                        % (pause, p99, rec["pauses"]))
+    elif pause is not None and not (p99 <= pause + 1e-9 <= rec["paused_ms"] + 2e-9):
+        problems.append("p99 %r, longest %r, total %r out of order"
+                        % (p99, pause, rec["paused_ms"]))
+    if rec["collector"] == "background" and rec["pauses"] != 2 * rec["collections"]:
+        problems.append("background: %d pauses for %d collections, expected two each"
+                        % (rec["pauses"], rec["collections"]))
+    return problems
+
+
+def check_concurrent(bg, steady, count, peers):
+    """The heap pause records asked for; every steady-state runner and mode
+    agreeing on the check values, each mode once, the peers present."""
+    problems = []
+    if count is not None and len(bg) != count:
+        problems.append("%d heap pause records, expected %d" % (len(bg), count))
+    if not steady:
+        return problems + ["no steady-state records"]
+    checks = {r["check"] for r in steady}
+    if len(checks) > 1:
+        problems.append("steady state: runners disagree on the check values: %s" % "; ".join(
+            "%s %s %s" % (r["runner"], r["collector"], r["check"]) for r in steady))
+    ran = [(r["runner"], r["collector"]) for r in steady]
+    if len(set(ran)) != len(ran):
+        problems.append("steady state: a runner and mode ran twice: %s" % ran)
+    for runner in {r for r, _ in ran}:
+        modes = MODES.get(runner, GPUGC_MODES)
+        problems += ["steady state: %s did not run %s" % (runner, m) for m in modes
+                     if (runner, m) not in ran]
+    problems += ["steady state: peer %s did not run" % p for p in peers
+                 if p != "malloc" and p not in {r for r, _ in ran}]
     return problems
 
 
@@ -306,6 +445,8 @@ def main():
     ap.add_argument("--micro", action="store_true")
     ap.add_argument("--require-runners", default="",
                     help="runners that must have succeeded in every group")
+    ap.add_argument("--concurrent", type=int,
+                    help="heap pause records there must be, and a steady state")
     args = ap.parse_args()
     with open(args.json) as f:
         doc = json.load(f)
@@ -320,10 +461,12 @@ def main():
     runs, skipped = doc.get("runs"), doc.get("skipped")
     # Files from before programs and micro existed have neither list.
     programs, micro = doc.get("programs", []), doc.get("micro", [])
-    if not all(isinstance(x, list) for x in (runs, skipped, programs, micro)):
-        sys.exit("%s: no \"runs\", \"programs\", \"micro\" or \"skipped\" list" % args.json)
-    if not (runs or programs or micro):
-        sys.exit("%s: no runs, programs or micro records at all" % args.json)
+    bg, steady = doc.get("concurrent", []), doc.get("steady", [])
+    if not all(isinstance(x, list) for x in (runs, skipped, programs, micro, bg, steady)):
+        sys.exit("%s: no \"runs\", \"programs\", \"micro\", \"concurrent\", \"steady\" "
+                 "or \"skipped\" list" % args.json)
+    if not (runs or programs or micro or bg or steady):
+        sys.exit("%s: no runs, programs, micro or concurrent records at all" % args.json)
     if args.micro and not micro:
         problems.append("no micro records")
     for s in skipped:
@@ -337,6 +480,10 @@ def main():
                      for p in check_program(rec)]
     for i, rec in enumerate(micro):
         problems += ["micro[%d] (%s): %s" % (i, rec.get("runner"), p) for p in check_micro(rec)]
+    for i, rec in enumerate(bg):
+        problems += ["concurrent[%d] (%s): %s" % (i, rec.get("backend"), p) for p in check_bg(rec)]
+    for i, rec in enumerate(steady):
+        problems += ["steady[%d] (%s): %s" % (i, rec.get("runner"), p) for p in check_steady(rec)]
     if not problems:
         peers = [p for p in args.require_peers.split(",") if p]
         if runs or args.groups is not None:
@@ -344,21 +491,27 @@ def main():
                                      [b for b in args.require_runners.split(",") if b])
         if programs or args.programs is not None:
             problems += check_programs(programs, args.programs, peers)
+        if bg or steady or args.concurrent is not None:
+            problems += check_concurrent(bg, steady, args.concurrent, peers)
         if args.csv:
             stem = args.csv[:-4] if args.csv.endswith(".csv") else args.csv
             ext = args.csv[len(stem):]
             for records, fields, suffix in ((runs, FIELDS, ""),
                                             (programs, PROGRAM_FIELDS, "-programs"),
-                                            (micro, MICRO_FIELDS, "-micro")):
+                                            (micro, MICRO_FIELDS, "-micro"),
+                                            (bg, BG_FIELDS, "-concurrent"),
+                                            (steady, STEADY_FIELDS, "-steady")):
                 if records:
                     problems += check_csv(stem + suffix + ext, records, fields)
     for p in problems:
         print("%s: %s" % (args.json, p))
     if problems:
         sys.exit(1)
-    print("%s: %d runs (%s), %d programs (%s), %d micro records match the schema" % (
-        args.json, len(runs), ", ".join(dict.fromkeys(r["backend"] for r in runs)),
-        len(programs), ", ".join(dict.fromkeys(r["runner"] for r in programs)), len(micro)))
+    print("%s: %d runs (%s), %d programs (%s), %d micro, %d heap pause and %d steady-state "
+          "records match the schema" % (
+              args.json, len(runs), ", ".join(dict.fromkeys(r["backend"] for r in runs)),
+              len(programs), ", ".join(dict.fromkeys(r["runner"] for r in programs)), len(micro),
+              len(bg), len(steady)))
 
 
 if __name__ == "__main__":

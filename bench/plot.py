@@ -10,7 +10,10 @@ against the old heap's size), and where each runner's collect time goes at
 the largest size, stage by stage (peers that cannot tell their stages apart
 show one "not split" block); for each program, a bar per runner of its total
 time, the part in collections stacked on top; for the microbenchmark, ns per
-operation of every runner, log scale.
+operation of every runner, log scale; for --concurrent, the pause against the
+heap's size, log-log (each backend's stop-the-world full collection beside
+its longest background pause), and interp's steady state, the longest and
+99th-percentile pause of every runner and collector mode, log scale.
 """
 import json
 import os
@@ -211,13 +214,89 @@ def micro_panel(doc):
     return lines, 1
 
 
+def heap_pause_panel(doc):
+    """Per backend: stop-the-world and the longest background pause (and
+    the first round's, whose start copies the whole heap) against objects."""
+    curves = {}
+    for r in doc["concurrent"]:
+        b = r["backend"]
+        curves.setdefault("%s stop-the-world" % b, []).append((r["objects"], r["stw_ms"]))
+        curves.setdefault("%s background, longest pause" % b, []).append(
+            (r["objects"], r["longest_pause_ms"]))
+        first = r["first"]
+        curves.setdefault("%s background, first round" % b, []).append(
+            (r["objects"], max(first["start_ms"], first["finish_ms"], first["longest_step_ms"])))
+    lines = ["$heappause << EOD"]
+    for points in curves.values():
+        lines += ["%d %.9g" % p for p in sorted(points)] + ["", ""]
+    lines.append("EOD")
+    backends = list(dict.fromkeys(r["backend"] for r in doc["concurrent"]))
+    plots = []
+    for i, name in enumerate(curves):
+        color = LINE_COLORS[backends.index(name.split(" ")[0]) % len(LINE_COLORS)]
+        dash = 1 if "stop-the-world" in name else 2 if "longest" in name else 3
+        plots.append("$heappause index %d using 1:2 with linespoints lw 2 dt %d lc rgb '%s' "
+                     "title %s" % (i, dash, color, quote(name)))
+    lines += [
+        "set title %s" % quote("random heaps, full collections: the pause against the heap"),
+        "set logscale xy",
+        "set format x '%.0s%c'",
+        "set autoscale xfix",
+        "set offsets graph 0.05, graph 0.05, 0, 0",
+        "set grid",
+        "set key outside right top vertical",
+        "set xlabel %s" % quote("objects"),
+        "set ylabel %s" % quote("longest pause, ms"),
+        "plot " + ", ".join(plots),
+        "set offsets 0, 0, 0, 0",
+        "unset logscale",
+        "set format x '%g'",
+        "set autoscale x",
+        "unset grid",
+    ]
+    return lines, 1
+
+
+def steady_panel(doc):
+    """The steady state: a cluster per runner and mode, the longest and the
+    99th-percentile pause."""
+    steady = [r for r in doc["steady"] if r["max_pause_ms"] is not None]
+    lines = ["$steady << EOD"]
+    for r in steady:
+        lines.append("%s %.9g %.9g" % (quote("%s %s" % (r["runner"], r["collector"])),
+                                       r["max_pause_ms"], r["p99_pause_ms"]))
+    lines.append("EOD")
+    objects = doc["steady"][0]["objects"]
+    lines += [
+        "set title %s" % quote("interp, %d objects: the steady state's pauses" % objects),
+        "set logscale y",
+        "set grid ytics",
+        "set key outside right top vertical",
+        "set xlabel ''",
+        "set ylabel %s" % quote("pause, ms"),
+        "set style data histograms",
+        "set style histogram clustered gap 1",
+        "set style fill solid 0.8 border -1",
+        "set xtics rotate by -30",
+        "plot $steady using 2:xtic(1) lc rgb '%s' title 'longest', "
+        "$steady using 3 lc rgb '%s' title '99th percentile'"
+        % (PROGRAM_COLORS[1], PROGRAM_COLORS[0]),
+        "unset logscale",
+        "unset style",
+        "set xtics norotate",
+    ]
+    return lines, 1
+
+
 def script(doc, out):
     meta = doc.get("gpugc_bench", {})
     machine = meta.get("machine", {})
     body, panels = [], 0
     for present, make in ((doc.get("runs"), collection_panels),
                           (doc.get("programs"), program_panels),
-                          (doc.get("micro"), micro_panel)):
+                          (doc.get("micro"), micro_panel),
+                          (doc.get("concurrent"), heap_pause_panel),
+                          (doc.get("steady"), steady_panel)):
         if present:
             lines, n = make(doc)
             body += lines
@@ -243,7 +322,8 @@ def main():
         doc = json.load(f)
     # Runs that did not succeed (status other than ok) have no figures.
     doc["runs"] = [r for r in doc.get("runs", []) if r.get("status", "ok") == "ok"]
-    if not (doc.get("runs") or doc.get("programs") or doc.get("micro")):
+    doc["concurrent"] = [r for r in doc.get("concurrent", []) if r["status"] == "ok"]
+    if not any(doc.get(k) for k in ("runs", "programs", "micro", "concurrent", "steady")):
         sys.exit("plot.py: %s has nothing to draw" % src)
     result = subprocess.run([gnuplot], input=script(doc, out), text=True,
                             capture_output=True, check=False)

@@ -2,7 +2,7 @@
 this machine cannot hold (refused at once, before anything is built, and
 recorded), the memory check overridden, runners that fail, crash, hang or
 fall back (GPUGC_BENCH_FAULT) recorded while the others run, what
---program and --micro select, and --plot.
+--program, --micro and --concurrent select, and --plot.
 
     python3 test_cli.py GPUGC_BENCH SCRATCH_DIR
 """
@@ -56,7 +56,9 @@ def main():
                 ["--garbage", "1.5"], ["--hold", "0"], ["--peers", "jvm"],
                 ["--backend", "cpu,cpu"], ["--repeat", "0"], ["stray"], ["--run-timeout", "0"],
                 ["--program", "nope"], ["--program", "gcbench,gcbench"], ["--depth", "3"],
-                ["--depth", "22"], ["--cycles", "1.5"], ["--peers", "malloc,malloc"]):
+                ["--depth", "22"], ["--cycles", "1.5"], ["--peers", "malloc,malloc"],
+                ["--concurrent", "--pause"], ["--concurrent", "--program", "interp"],
+                ["--concurrent", "--degree", "1"], ["--steady", "0"]):
         p, _ = run(bench, *bad)
         check(p.returncode == 2 and "see --help" in p.stderr,
               "%s: exit %d, stderr %r" % (" ".join(bad), p.returncode, p.stderr))
@@ -64,8 +66,9 @@ def main():
     p, _ = run(bench, "--help")
     check(p.returncode == 0 and all(w in p.stdout for w in
                                     ("random", "list", "tree", "powerlaw", "pylike", "wide",
-                                     "binary-trees", "gcbench", "interp", "--micro")),
-          "--help does not list every workload, program and --micro")
+                                     "binary-trees", "gcbench", "interp", "--micro",
+                                     "--concurrent", "--steady")),
+          "--help does not list every workload, program, --micro and --concurrent")
 
     # --program alone runs no collection benchmark; with --workload both run;
     # malloc is skipped on interp, which makes cycles.
@@ -164,6 +167,38 @@ def main():
           and [r["status"] for r in doc["runs"]] == ["timeout"],
           "cpu:hang with --run-timeout 1: exit %d after %.1f s" % (p.returncode, took))
     schema(out)
+
+    # --concurrent alone: a heap pause record per backend and size (the sizes
+    # asked for), a steady-state record per runner and collector mode, no
+    # collection runs or programs.  cpu's background marks fail
+    # (GPUGC_BENCH_FAULT): its record says so, cpu-parallel's fall back to
+    # the CPU reference and still run, the steady state still runs, exit 1.
+    out = os.path.join(scratch, "cli_concurrent.json")
+    csv = os.path.join(scratch, "cli_concurrent.csv")
+    p, _ = run(bench, "--concurrent", "--objects", "3k,6k", "--steady", "500", "--repeat", "1",
+               "--backend", "cpu,cpu-parallel", "--peers", "none", "--json", out, "--csv", csv)
+    doc = load(out)
+    check(p.returncode == 0 and doc is not None and doc["runs"] == [] and doc["programs"] == []
+          and [(r["backend"], r["objects"], r["status"]) for r in doc["concurrent"]]
+          == [("cpu", 3000, "ok"), ("cpu-parallel", 3000, "ok"), ("cpu", 6000, "ok"),
+              ("cpu-parallel", 6000, "ok")]
+          and [(r["runner"], r["collector"]) for r in doc["steady"]]
+          == [("cpu", "stop-the-world"), ("cpu", "background"),
+              ("cpu-parallel", "stop-the-world"), ("cpu-parallel", "background")]
+          and "heap pause" in p.stdout and "steady state" in p.stdout,
+          "--concurrent: exit %d, %s" % (p.returncode, p.stderr[-500:]))
+    schema(out, csv, "--concurrent", "4")
+    p, _ = run(bench, "--concurrent", "--objects", "3k", "--steady", "500", "--repeat", "1",
+               "--backend", "cpu,cpu-parallel", "--peers", "none", "--json", out, "--csv", csv,
+               env={"GPUGC_BENCH_FAULT": "cpu:mark,cpu-parallel:mark"})
+    doc = load(out)
+    bg = {r["backend"]: r for r in doc["concurrent"]} if doc else {}
+    check(p.returncode == 1 and bg.get("cpu", {}).get("status") == "failed"
+          and "injected fault" in bg["cpu"]["message"]
+          and bg.get("cpu-parallel", {}).get("fallback") == 1
+          and bg["cpu-parallel"]["backend_ran"] == "cpu" and len(doc["steady"]) == 4,
+          "--concurrent, cpu:mark: exit %d, records %s" % (p.returncode, bg))
+    schema(out, csv, "--concurrent", "2")
 
     # A range: its ends and the 1-2-5 steps between them.
     out = os.path.join(scratch, "cli_range.json")
