@@ -55,7 +55,8 @@ static int by_ns(const void *a, const void *b) {
 
 void bench_pauses_done(bench_pauses *p, bench_steady_result *res) {
     uint64_t total = 0;
-    qsort(p->ns, p->n, sizeof *p->ns, by_ns);
+    if (p->n > 0) /* a run without pauses has no list at all */
+        qsort(p->ns, p->n, sizeof *p->ns, by_ns);
     for (size_t i = 0; i < p->n; i++)
         total += p->ns[i];
     res->pauses = p->n;
