@@ -231,6 +231,9 @@ def heap_pause_panel(doc):
         lines += ["%d %.9g" % p for p in sorted(points)] + ["", ""]
     lines.append("EOD")
     backends = list(dict.fromkeys(r["backend"] for r in doc["concurrent"]))
+    sizes = sorted({r["objects"] for r in doc["concurrent"]})
+    tics = ", ".join("%s %d" % (quote("%gM" % (n / 1e6) if n >= 1000000 else "%gk" % (n / 1e3)),
+                                n) for n in sizes)
     plots = []
     for i, name in enumerate(curves):
         color = LINE_COLORS[backends.index(name.split(" ")[0]) % len(LINE_COLORS)]
@@ -244,11 +247,14 @@ def heap_pause_panel(doc):
         "set autoscale xfix",
         "set offsets graph 0.05, graph 0.05, 0, 0",
         "set grid",
-        "set key outside right top vertical",
+        "set key outside below horizontal maxcols 3 font ',8'",
         "set xlabel %s" % quote("objects"),
         "set ylabel %s" % quote("longest pause, ms"),
+        "set xtics (%s)" % tics,
         "plot " + ", ".join(plots),
         "set offsets 0, 0, 0, 0",
+        "set xtics autofreq",
+        "set key font ',10'",
         "unset logscale",
         "set format x '%g'",
         "set autoscale x",
