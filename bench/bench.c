@@ -806,9 +806,10 @@ int main(int argc, char **argv) {
     if (rc == 0 && o.micro && bench_stop_signal() == 0 &&
         bench_micro_run(runners, nrunners, micro, &nmicro) != 0)
         rc = EXIT_FAILURE;
-    if (rc == 0 && o.concurrent && bench_stop_signal() == 0 &&
-        bench_concurrent_run(&o, runners, nrunners, bg, &nbg, steady, &nsteady) != 0)
-        rc = EXIT_FAILURE;
+    if (rc == 0 && o.concurrent && bench_stop_signal() == 0) {
+        int crc = bench_concurrent_run(&o, runners, nrunners, bg, &nbg, steady, &nsteady);
+        rc = crc < 0 ? EXIT_FAILURE : crc > 0 ? EXIT_USAGE : 0;
+    }
     /* Every failure is in the records: 1 when a run failed, 2 when runs
      * were only refused (this machine cannot hold them). */
     size_t not_ok = 0;

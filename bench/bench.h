@@ -652,10 +652,12 @@ typedef struct bench_steady_record {
     bench_steady_result s;
 } bench_steady_record;
 
-/* Runs --concurrent: part one on every gpugc runner and size of o, part
- * two on every runner with a steady state, in each of its modes, checking
- * that they agree on interp's check values.  Records at most
- * bench_concurrent_count's.  0, or -1 (said on stderr; records kept). */
+/* Runs --concurrent: part one on every gpugc runner and size of o (a size
+ * that cannot fit in memory refused, as the memory check refuses runs),
+ * part two on every runner with a steady state, in each of its modes,
+ * checking that they agree on interp's check values.  Records at most
+ * bench_concurrent_count's.  0; 1 when runs were only refused; or -1 (said
+ * on stderr; records kept). */
 int bench_concurrent_run(const bench_options *o, const bench_runner *runners, size_t nrunners,
                          bench_bg_record *bg, size_t *nbg, bench_steady_record *steady,
                          size_t *nsteady);

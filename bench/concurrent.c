@@ -280,16 +280,57 @@ static int bg_child(void *arg, void *buf) {
     return 0;
 }
 
-/* Part one at size n on every gpugc runner; appends a record each. */
+/* Bytes a heap pause run needs at its peak: the parent's shape (with the
+ * generator's scratch while generating), the heap, the held objects, and
+ * the snapshot at twice the objects (the id space outgrows its capacity
+ * with the objects made during the marks). */
+static uint64_t bg_needs(const bench_workload *w, const bench_params *p, const bench_runner *r) {
+    uint64_t slots = p->n * p->degree;
+    bench_counts c = {.objects = p->n, .slots = slots, .edges = slots, .tracked = p->n};
+    uint64_t generating = bench_shape_bytes(w, p, 0);
+    uint64_t running = 5 * p->n + 4 * slots + r->estimate(&c) + 8 * p->n +
+                       2 * (36 * p->n + 4 * slots);
+    return generating > running ? generating : running;
+}
+
+/* Whether r cannot run at p in avail bytes: then rec says why, unless
+ * --no-memory-check makes that a warning. */
+static bool bg_refused(const bench_options *o, const bench_workload *w, const bench_params *p,
+                       const bench_runner *r, uint64_t avail, bench_bg_record *rec) {
+    uint64_t need = bg_needs(w, p, r);
+    if (need <= avail)
+        return false;
+    snprintf(rec->message, sizeof rec->message,
+             "needs about %.1f GiB of memory, this machine has %.1f GiB to give",
+             (double)need / (1u << 30), (double)avail / (1u << 30));
+    fprintf(stderr, "gpugc-bench: %s: the heap pause with %llu objects on %s %s%s\n",
+            o->no_memory_check ? "warning" : "refusing", (unsigned long long)p->n, r->name,
+            rec->message, o->no_memory_check ? "; running it anyway (--no-memory-check)" : "");
+    return !o->no_memory_check;
+}
+
+/* Part one at size n on every gpugc runner; appends a record each.  *rc:
+ * -1 when one failed, 1 when one was refused. */
 static void bg_size(const bench_options *o, uint64_t n, const bench_runner *runners,
                     size_t nrunners, bench_bg_record *out, size_t *nout, int *rc) {
     const bench_workload *w = bench_workload_find("random");
     bench_params p = bench_params_for(o, w, n);
     if (!o->hold_given)
         p.hold = 0.1;
+    uint64_t avail = bench_memory_available();
+    avail -= avail / 10;
+    enum { MAX_RUNNERS = GPUGC_BACKEND_COUNT + BENCH_MAX_LIST };
+    bool refused[MAX_RUNNERS] = {false}, wanted = false;
+    char why[MAX_RUNNERS][256];
+    for (size_t i = 0; i < nrunners && i < MAX_RUNNERS; i++) {
+        bench_bg_record probe = {0};
+        refused[i] = !runners[i].peer && bg_refused(o, w, &p, &runners[i], avail, &probe);
+        snprintf(why[i], sizeof why[i], "%s", probe.message);
+        wanted |= !runners[i].peer && !refused[i];
+    }
     bench_shape s = {0};
     bench_progress_begin("generating random, %llu objects", (unsigned long long)n);
-    int st = w->generate(&p, &s);
+    int st = wanted ? w->generate(&p, &s) : GPUGC_OK;
     bench_progress_end();
     bench_counts c = {0};
     if (st == GPUGC_OK)
@@ -305,6 +346,13 @@ static void bg_size(const bench_options *o, uint64_t n, const bench_runner *runn
         char what[96];
         snprintf(what, sizeof what, "the %s heap pause run, %llu objects", r->name,
                  (unsigned long long)n);
+        if (refused[i]) {
+            snprintf(rec->message, sizeof rec->message, "%s", why[i]);
+            rec->status = BENCH_REFUSED;
+            printf("  %-13s refused: %s\n", r->name, rec->message);
+            *rc = *rc < 0 ? *rc : 1;
+            continue;
+        }
         if (st != GPUGC_OK) {
             rec->status = BENCH_FAILED;
             snprintf(rec->message, sizeof rec->message, "generating the heap failed");
@@ -401,7 +449,7 @@ size_t bench_concurrent_count(const bench_options *o, size_t nrunners) {
 int bench_concurrent_run(const bench_options *o, const bench_runner *runners, size_t nrunners,
                          bench_bg_record *bg, size_t *nbg, bench_steady_record *steady,
                          size_t *nsteady) {
-    int rc = 0;
+    int rc = 0; /* -1: a run failed; 1: runs were only refused */
     printf("heap pause: random heaps, full collections stopping the world and in the "
            "background:\n");
     for (size_t k = 0; k < o->nsizes && bench_stop_signal() == 0; k++)

@@ -199,6 +199,22 @@ def main():
           and bg["cpu-parallel"]["backend_ran"] == "cpu" and len(doc["steady"]) == 4,
           "--concurrent, cpu:mark: exit %d, records %s" % (p.returncode, bg))
     schema(out, csv, "--concurrent", "2")
+    # A heap that cannot fit is refused before it is generated, the steady
+    # state still runs, exit 2; --no-memory-check runs it anyway.
+    p, _ = run(bench, "--concurrent", "--objects", "20k", "--steady", "500", *small,
+               "--json", out, env=tiny)
+    doc = load(out)
+    check(p.returncode == 2 and doc is not None and "refusing" in p.stderr
+          and [r["status"] for r in doc["concurrent"]] == ["refused"] and len(doc["steady"]) == 2,
+          "--concurrent in 1 MB: exit %d, stderr %r" % (p.returncode, p.stderr[-300:]))
+    schema(out)
+    p, _ = run(bench, "--concurrent", "--objects", "20k", "--steady", "500", *small,
+               "--no-memory-check", "--json", out, env=tiny)
+    doc = load(out)
+    check(p.returncode == 0 and "running it anyway" in p.stderr and doc is not None
+          and [r["status"] for r in doc["concurrent"]] == ["ok"],
+          "--concurrent --no-memory-check in 1 MB: exit %d, stderr %r"
+          % (p.returncode, p.stderr[-300:]))
 
     # A range: its ends and the 1-2-5 steps between them.
     out = os.path.join(scratch, "cli_range.json")
