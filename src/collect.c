@@ -412,6 +412,8 @@ static int64_t collect(gpugc_heap *h, int g) {
 typedef struct background {
     gpugc_heap shadow;        /* marks the snapshot                         */
     const backend_ops *ops;
+    struct snapshot *snap;    /* h->snap, which only the thread touches
+                                 while it runs                             */
     mark_job job;
     gpugc_collection_stats st;
     uint32_t *set;            /* generations 0..g at the start, those that
@@ -485,6 +487,7 @@ static void *mark_in_background(void *arg) {
         bit_clear(s->garbage, id);
     }
     bg->ngarbage = ng;
+    gpugc__snapshot_prepare(bg->snap, s->nids, s->ss.top);
     atomic_store_explicit(&bg->done, 1, memory_order_release);
     return NULL;
 }
@@ -533,6 +536,7 @@ static int start(gpugc_heap *h, int g, bool automatic) {
         return GPUGC_ENOMEM;
     }
     gpugc__snapshot_shadow(h, &bg->shadow);
+    bg->snap = h->snap;
     bg->shadow.on_error = record_error;
     bg->shadow.on_error_data = bg;
     bg->st.generation = g;
@@ -556,6 +560,7 @@ static background *background_join(gpugc_heap *h) {
         pthread_join(bg->thread, NULL);
     h->bg = NULL;
     gpugc__snapshot_return_cards(h);
+    gpugc__snapshot_count(h);
     memcpy(h->fault_countdown, bg->shadow.fault_countdown, sizeof h->fault_countdown);
     memcpy(h->be, bg->shadow.be, sizeof h->be);
     return bg;

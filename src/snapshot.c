@@ -7,42 +7,67 @@
 
 #include "error.h"
 
-/* Grows an array of the snapshot to `n` entries of `elem` bytes. */
-static bool grow(gpugc_heap *h, void **p, size_t n, size_t elem) {
-    void *q = gpugc__heap_realloc(h, *p, n * elem + 1, "gpugc_collect_start (snapshot)");
-    if (q)
-        *p = q;
-    return q != NULL;
+/* Grows an array of the snapshot from `old` to `n` entries of `elem`
+ * bytes, the new ones zeroed with `zero` (which also makes the system
+ * provide their pages now).  h NULL: the collector thread, preparing a
+ * later start, which reports nothing (that start will, if it must grow). */
+static bool grow(gpugc_heap *h, void **p, size_t old, size_t n, size_t elem, bool zero) {
+    void *q = h ? gpugc__heap_realloc(h, *p, n * elem + 1, "gpugc_collect_start (snapshot)")
+                : realloc(*p, n * elem + 1);
+    if (!q)
+        return false;
+    if (zero)
+        memset((char *)q + old * elem, 0, (n - old) * elem);
+    *p = q;
+    return true;
+}
+
+/* Room for cap ids and slots_cap slots; `touch` zeroes the new entries of
+ * every array, not only of the bitmaps. */
+static bool room(gpugc_heap *h, snapshot *s, uint32_t cap, uint32_t slots_cap, bool touch) {
+    if (s->cap < cap) {
+        void **ids[] = {(void **)&s->rc, (void **)&s->meta, (void **)&s->slot_off,
+                        (void **)&s->slot_cnt, (void **)&s->gc_refs};
+        for (size_t k = 0; k < sizeof ids / sizeof ids[0]; k++)
+            if (!grow(h, ids[k], s->cap, cap, sizeof(uint32_t), touch))
+                return false;
+        if (!grow(h, (void **)&s->garbage, ((size_t)s->cap + 63) / 64, ((size_t)cap + 63) / 64,
+                  sizeof(uint64_t), true) ||
+            !grow(h, (void **)&s->card_ids, card_words(s->cap), card_words(cap), sizeof(uint64_t),
+                  true))
+            return false;
+        s->cap = cap;
+    }
+    if (s->slots_cap < slots_cap) {
+        if (!grow(h, (void **)&s->slots, s->slots_cap, slots_cap, sizeof(uint32_t), touch) ||
+            !grow(h, (void **)&s->card_slots, card_words(s->slots_cap), card_words(slots_cap),
+                  sizeof(uint64_t), true))
+            return false;
+        s->slots_cap = slots_cap;
+    }
+    return true;
 }
 
 /* Makes room for h's capacities; false (reported) when memory is short. */
 static bool fit(gpugc_heap *h, snapshot *s) {
-    if (s->cap < h->cap) {
-        void **ids[] = {(void **)&s->rc, (void **)&s->meta, (void **)&s->slot_off,
-                        (void **)&s->slot_cnt, (void **)&s->gc_refs};
-        for (size_t k = 0; k < sizeof ids / sizeof ids[0]; k++)
-            if (!grow(h, ids[k], h->cap, sizeof(uint32_t)))
-                return false;
-        if (!gpugc__bits_grow(h, &s->garbage, ((size_t)s->cap + 63) / 64, ((size_t)h->cap + 63) / 64,
-                              "gpugc_collect_start (snapshot)") ||
-            !gpugc__bits_grow(h, &s->card_ids, card_words(s->cap), card_words(h->cap),
-                              "gpugc_collect_start (snapshot)"))
-            return false;
-        s->cap = h->cap;
-    }
-    if (s->slots_cap < h->slots_cap) {
-        if (!grow(h, (void **)&s->slots, h->slots_cap, sizeof(uint32_t)) ||
-            !gpugc__bits_grow(h, &s->card_slots, card_words(s->slots_cap), card_words(h->slots_cap),
-                              "gpugc_collect_start (snapshot)"))
-            return false;
-        s->slots_cap = h->slots_cap;
-    }
+    if (!room(h, s, h->cap, h->slots_cap, false))
+        return false;
     if (!h->hcard_ids &&
         (!gpugc__bits_grow(h, &h->hcard_ids, 0, card_words(h->cap), "gpugc_collect_start (cards)") ||
          !gpugc__bits_grow(h, &h->hcard_slots, 0, card_words(h->slots_cap),
                            "gpugc_collect_start (cards)")))
         return false;
     return true;
+}
+
+void gpugc__snapshot_prepare(snapshot *s, uint32_t nids, uint32_t top) {
+    /* The heap doubles its arrays when they are full (ids.c, slots.c). */
+    uint32_t cap = s->cap, slots_cap = s->slots_cap;
+    if (nids > cap - cap / 4)
+        cap = cap > MAX_IDS / 2 ? MAX_IDS : 2 * cap;
+    if (top > slots_cap - slots_cap / 4)
+        slots_cap = slots_cap > MAX_IDS / 2 ? MAX_IDS : 2 * slots_cap;
+    room(NULL, s, cap, slots_cap, true);
 }
 
 /* How many dirty cards copy_cards asks for ahead: a program's writes
@@ -104,6 +129,7 @@ int gpugc__snapshot_take(gpugc_heap *h) {
                    (const uint32_t *const[]){h->slots}, 1);
     }
     memcpy(s->rc, h->rc, nids * sizeof(uint32_t));
+    gpugc__snapshot_count(h);
     /* The device's cards go with the snapshot its mark will copy from. */
     memcpy(s->card_ids, h->card_ids, card_words(h->cap) * sizeof(uint64_t));
     memset(h->card_ids, 0, card_words(h->cap) * sizeof(uint64_t));
@@ -114,11 +140,14 @@ int gpugc__snapshot_take(gpugc_heap *h) {
 
 void gpugc__snapshot_return_cards(gpugc_heap *h) {
     snapshot *s = h->snap;
-    for (size_t w = 0; w < card_words(s->cap); w++) {
+    /* Only the words the start handed over can be set (the snapshot may
+     * have grown past the heap since). */
+    for (size_t w = 0; w < card_words(s->cap < h->cap ? s->cap : h->cap); w++) {
         h->card_ids[w] |= s->card_ids[w];
         s->card_ids[w] = 0;
     }
-    for (size_t w = 0; w < card_words(s->slots_cap); w++) {
+    for (size_t w = 0; w < card_words(s->slots_cap < h->slots_cap ? s->slots_cap : h->slots_cap);
+         w++) {
         h->card_slots[w] |= s->card_slots[w];
         s->card_slots[w] = 0;
     }
@@ -144,13 +173,15 @@ void gpugc__snapshot_shadow(const gpugc_heap *h, gpugc_heap *shadow) {
     shadow->pending = NO_ID;
 }
 
+void gpugc__snapshot_count(gpugc_heap *h) {
+    snapshot *s = h->snap;
+    s->bytes = (uint64_t)s->cap * 5 * sizeof(uint32_t) + ((uint64_t)s->cap + 63) / 64 * 8 +
+               (uint64_t)s->slots_cap * sizeof(uint32_t) +
+               2 * (card_words(s->cap) + card_words(s->slots_cap)) * sizeof(uint64_t);
+}
+
 uint64_t gpugc__snapshot_bytes(const gpugc_heap *h) {
-    const snapshot *s = h->snap;
-    if (!s)
-        return 0;
-    return (uint64_t)s->cap * 5 * sizeof(uint32_t) + ((uint64_t)s->cap + 63) / 64 * 8 +
-           (uint64_t)s->slots_cap * sizeof(uint32_t) +
-           2 * (card_words(s->cap) + card_words(s->slots_cap)) * sizeof(uint64_t);
+    return h->snap ? h->snap->bytes : 0;
 }
 
 void gpugc__snapshot_free(gpugc_heap *h) {

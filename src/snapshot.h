@@ -17,6 +17,8 @@ typedef struct snapshot {
     uint64_t *card_ids, *card_slots; /* the device's dirty cards at the start,
                                         handed to the shadow's device mark  */
     uint32_t cap, slots_cap;         /* the arrays' capacities               */
+    uint64_t bytes;                  /* what it takes, as counted last by the
+                                        program's thread                     */
 } snapshot;
 
 /* Before: h is settled.
@@ -31,6 +33,15 @@ void gpugc__snapshot_return_cards(gpugc_heap *h);
 /* A copy of h whose id-indexed arrays, slot array, scratch and device
  * cards are the snapshot's, refusing every call of the API (busy). */
 void gpugc__snapshot_shadow(const gpugc_heap *h, gpugc_heap *shadow);
+/* The collector thread, its mark done: when nids ids or a top of slots
+ * are close to the capacities (the heap would soon double its arrays),
+ * the snapshot doubles its own now, their pages touched, so that the next
+ * start copies into memory that is there instead of growing in a pause.
+ * Memory short: nothing happens (that start grows, or reports). */
+void gpugc__snapshot_prepare(snapshot *s, uint32_t nids, uint32_t top);
+/* Counts what the snapshot takes (gpugc__snapshot_bytes), on the
+ * program's thread, after a start or a finish. */
+void gpugc__snapshot_count(gpugc_heap *h);
 /* Bytes the snapshot and the host cards take. */
 uint64_t gpugc__snapshot_bytes(const gpugc_heap *h);
 void gpugc__snapshot_free(gpugc_heap *h);
