@@ -372,8 +372,8 @@ GPUGC_API int64_t gpugc_collect(gpugc_heap *h, int generation);
  * unreachable at the start, unless the program reached one again through
  * gpugc_weakref_get, the one way back to garbage: reachability among them
  * is always computed again before anything is freed, so an object alive
- * at the finish is never freed.  Ids freed meanwhile are not reused
- * before the sweep.  Finalizers, weak-reference callbacks and the
+ * at the finish is never freed.  Ids of the set freed meanwhile are not
+ * reused before the sweep.  Finalizers, weak-reference callbacks and the
  * collection callbacks' STOP phase run in the sweep (START at the start).
  * Survivors move up a generation as gpugc_collect's do, except an object
  * of the oldest generation the program untracked and tracked again

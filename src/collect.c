@@ -416,6 +416,7 @@ typedef struct background {
                                  while it runs                             */
     mark_job job;
     gpugc_collection_stats st;
+    uint32_t nids;            /* h->nids at the start                      */
     uint32_t *set;            /* generations 0..g at the start, those that
                                  move to the target first                  */
     size_t nset, nyoung;      /* set[0..nyoung) move to the target          */
@@ -543,6 +544,7 @@ static int start(gpugc_heap *h, int g, bool automatic) {
     bg->st.background = 1;
     bg->job = (mark_job){bg->set, n, g, bg->shadow.garbage, &bg->st};
     bg->t_start = t0;
+    bg->nids = h->nids;
     bg->automatic = automatic;
     h->bg = bg;
     bg->threaded = pthread_create(&bg->thread, NULL, mark_in_background, bg) == 0;
@@ -560,7 +562,7 @@ static background *background_join(gpugc_heap *h) {
         pthread_join(bg->thread, NULL);
     h->bg = NULL;
     gpugc__snapshot_return_cards(h);
-    gpugc__snapshot_count(h);
+    gpugc__snapshot_adopt(h);
     memcpy(h->fault_countdown, bg->shadow.fault_countdown, sizeof h->fault_countdown);
     memcpy(h->be, bg->shadow.be, sizeof h->be);
     return bg;
@@ -659,6 +661,13 @@ static int collect_start(gpugc_heap *h, int g, bool automatic) {
     if (r != GPUGC_OK)
         gpugc__run_callbacks(h, GPUGC_PHASE_STOP, &info);
     return r;
+}
+
+bool gpugc__background_member(const gpugc_heap *h, uint32_t id) {
+    /* The snapshot's meta is as it was at the start, and the collector
+     * thread only reads it. */
+    uint32_t m = id < h->bg->nids ? h->snap->meta[id] : 0;
+    return (m & META_TRACKED) && meta_gen(m) <= (uint32_t)h->bg->st.generation;
 }
 
 int gpugc__settle(gpugc_heap *h, const char *fn) {

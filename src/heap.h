@@ -36,8 +36,9 @@
  *     ranges of live objects equals these arrays except on dirty cards
  *     (kept once h->mirrored is set; a mirror's first copy is whole); so
  *     does the host's snapshot (snapshot.h) except on the host cards.
- *   - while a background collection is pending (h->bg), dead ids wait on
- *     the deferred list, not the free list: its marks name ids.
+ *   - while a background collection is pending (h->bg), the dead ids of
+ *     its set wait on the deferred list, not the free list: its marks
+ *     name them.
  */
 #ifndef GPUGC_HEAP_H
 #define GPUGC_HEAP_H
@@ -155,9 +156,9 @@ struct gpugc_heap {
     struct snapshot *snap;
     struct background *bg; /* the pending background collection, or NULL
                             (collect.c)                                  */
-    uint32_t deferred_head, deferred_tail; /* ids freed while one is
-                            pending, linked through slot_off: not reused
-                            before its sweep, which reads ids           */
+    uint32_t deferred_head, deferred_tail; /* ids of its set freed while
+                            one is pending, linked through slot_off: not
+                            reused before its sweep, which reads ids    */
 
     pool_state pool;
 

@@ -19,17 +19,21 @@ static inline bool gpugc__id_alloc(gpugc_heap *h, uint32_t *id) {
     return true;
 }
 
+/* True when id was in the set of the pending background collection,
+ * whose marks may name it (collect.c). */
+bool gpugc__background_member(const gpugc_heap *h, uint32_t id);
+
 /* Takes back a dead object's id: its entries are cleared and it heads the
- * free list, to be reused by the next allocation; while a background
- * collection is pending, the deferred list instead, which joins the free
- * list after its sweep (gpugc__ids_undefer). */
+ * free list, to be reused by the next allocation; one of the set of a
+ * pending background collection waits on the deferred list instead,
+ * which joins the free list after its sweep (gpugc__ids_undefer). */
 static inline void gpugc__id_release(gpugc_heap *h, uint32_t id) {
     dirty_id(h, id);
     h->meta[id] = 0;
     h->rc[id] = 0;
     h->addr[id] = NULL;
     h->slot_cnt[id] = 0;
-    if (h->bg) {
+    if (h->bg && gpugc__background_member(h, id)) {
         if (h->deferred_head == NO_ID)
             h->deferred_tail = id;
         h->slot_off[id] = h->deferred_head;

@@ -23,14 +23,25 @@ static bool grow(gpugc_heap *h, void **p, size_t old, size_t n, size_t elem, boo
 }
 
 /* Room for cap ids and slots_cap slots; `touch` zeroes the new entries of
- * every array, not only of the bitmaps. */
-static bool room(gpugc_heap *h, snapshot *s, uint32_t cap, uint32_t slots_cap, bool touch) {
+ * every array, not only of the bitmaps.  `meta_aside`: meta stays where
+ * it is, which the program's thread reads while a collection is pending
+ * (gpugc__background_member), and the larger copy waits in meta_next. */
+static bool room(gpugc_heap *h, snapshot *s, uint32_t cap, uint32_t slots_cap, bool touch,
+                 bool meta_aside) {
     if (s->cap < cap) {
-        void **ids[] = {(void **)&s->rc, (void **)&s->meta, (void **)&s->slot_off,
-                        (void **)&s->slot_cnt, (void **)&s->gc_refs};
+        void **ids[] = {(void **)&s->rc, (void **)&s->slot_off, (void **)&s->slot_cnt,
+                        (void **)&s->gc_refs};
         for (size_t k = 0; k < sizeof ids / sizeof ids[0]; k++)
             if (!grow(h, ids[k], s->cap, cap, sizeof(uint32_t), touch))
                 return false;
+        if (meta_aside) {
+            if (!(s->meta_next = malloc((size_t)cap * sizeof(uint32_t) + 1)))
+                return false;
+            memcpy(s->meta_next, s->meta, (size_t)s->cap * sizeof(uint32_t));
+            memset(s->meta_next + s->cap, 0, (size_t)(cap - s->cap) * sizeof(uint32_t));
+        } else if (!grow(h, (void **)&s->meta, s->cap, cap, sizeof(uint32_t), touch)) {
+            return false;
+        }
         if (!grow(h, (void **)&s->garbage, ((size_t)s->cap + 63) / 64, ((size_t)cap + 63) / 64,
                   sizeof(uint64_t), true) ||
             !grow(h, (void **)&s->card_ids, card_words(s->cap), card_words(cap), sizeof(uint64_t),
@@ -50,7 +61,7 @@ static bool room(gpugc_heap *h, snapshot *s, uint32_t cap, uint32_t slots_cap, b
 
 /* Makes room for h's capacities; false (reported) when memory is short. */
 static bool fit(gpugc_heap *h, snapshot *s) {
-    if (!room(h, s, h->cap, h->slots_cap, false))
+    if (!room(h, s, h->cap, h->slots_cap, false, false))
         return false;
     if (!h->hcard_ids &&
         (!gpugc__bits_grow(h, &h->hcard_ids, 0, card_words(h->cap), "gpugc_collect_start (cards)") ||
@@ -67,7 +78,17 @@ void gpugc__snapshot_prepare(snapshot *s, uint32_t nids, uint32_t top) {
         cap = cap > MAX_IDS / 2 ? MAX_IDS : 2 * cap;
     if (top > slots_cap - slots_cap / 4)
         slots_cap = slots_cap > MAX_IDS / 2 ? MAX_IDS : 2 * slots_cap;
-    room(NULL, s, cap, slots_cap, true);
+    room(NULL, s, cap, slots_cap, true, true);
+}
+
+void gpugc__snapshot_adopt(gpugc_heap *h) {
+    snapshot *s = h->snap;
+    if (s->meta_next) {
+        free(s->meta);
+        s->meta = s->meta_next;
+        s->meta_next = NULL;
+    }
+    gpugc__snapshot_count(h);
 }
 
 /* How many dirty cards copy_cards asks for ahead: a program's writes
@@ -189,6 +210,7 @@ void gpugc__snapshot_free(gpugc_heap *h) {
     if (s) {
         free(s->rc);
         free(s->meta);
+        free(s->meta_next);
         free(s->slot_off);
         free(s->slot_cnt);
         free(s->slots);

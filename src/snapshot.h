@@ -16,6 +16,8 @@ typedef struct snapshot {
     uint64_t *garbage;               /* the mark's bitmap: zero between marks */
     uint64_t *card_ids, *card_slots; /* the device's dirty cards at the start,
                                         handed to the shadow's device mark  */
+    uint32_t *meta_next;             /* meta grown by the collector thread,
+                                        adopted after it (snapshot_adopt)    */
     uint32_t cap, slots_cap;         /* the arrays' capacities               */
     uint64_t bytes;                  /* what it takes, as counted last by the
                                         program's thread                     */
@@ -39,6 +41,9 @@ void gpugc__snapshot_shadow(const gpugc_heap *h, gpugc_heap *shadow);
  * start copies into memory that is there instead of growing in a pause.
  * Memory short: nothing happens (that start grows, or reports). */
 void gpugc__snapshot_prepare(snapshot *s, uint32_t nids, uint32_t top);
+/* After the collector thread: takes what gpugc__snapshot_prepare grew
+ * aside, and counts the snapshot again. */
+void gpugc__snapshot_adopt(gpugc_heap *h);
 /* Counts what the snapshot takes (gpugc__snapshot_bytes), on the
  * program's thread, after a start or a finish. */
 void gpugc__snapshot_count(gpugc_heap *h);
