@@ -304,6 +304,49 @@ static void record(gpugc_heap *h, const gpugc_collection_stats *st, uint64_t sav
     gs->uncollectable += saved;
     gs->candidates += st->objects;
     gs->duration_ns += st->ns_total;
+    if (h->validate && gpugc_validate(h) != GPUGC_OK) {
+#ifdef GPUGC_DEBUG
+        abort(); /* the validator has reported what broke */
+#endif
+    }
+}
+
+/* The end of a collection of generations 0..st->generation whose set of n
+ * left garbage[0..ng) (bits set, promoted): its counters, the sweep and
+ * its figures.  t1: when the sweep's share of the time began.  Returns
+ * when the sweep ended. */
+static uint64_t conclude(gpugc_heap *h, gpugc_collection_stats *st, size_t n, uint32_t *garbage,
+                         size_t ng, bool save, uint64_t *saved, uint64_t t1) {
+    int g = st->generation;
+    count_collection(h, g, n - ng);
+    st->objects = n;
+    st->unreachable = ng;
+    if (h->debug & GPUGC_DEBUG_COLLECTABLE)
+        for (size_t k = 0; k < ng; k++)
+            gpugc__debug_object(h, "collectable", garbage[k]);
+    st->collected = sweep(h, garbage, ng, save, saved);
+    st->resurrected = ng - st->collected - *saved;
+    if (g == GPUGC_GENERATIONS - 1) { /* the old heap as the sweep left it */
+        h->long_lived_pending = 0;
+        h->long_lived_total = h->gen[g].members;
+    }
+    uint64_t t2 = gpugc__now_ns();
+    st->ns_sweep = t2 - t1;
+    return t2;
+}
+
+/* What the STOP callbacks are told of a collection that found `found`
+ * (h->last's figures when it succeeded). */
+static gpugc_collect_info stop_info(const gpugc_heap *h, int g, int64_t found, uint64_t saved) {
+    gpugc_collect_info info = {.generation = g, .backend = h->backend};
+    if (found >= 0) {
+        info.uncollectable = saved;
+        info.collected = h->last.collected;
+        info.candidates = h->last.objects;
+        info.duration_ns = h->last.ns_total;
+        info.backend = (gpugc_backend)h->last.backend;
+    }
+    return info;
 }
 
 /* Collection of generations 0..g, in the stages the file's header names.
@@ -345,28 +388,9 @@ static int64_t collect_generations(gpugc_heap *h, int g, uint64_t *saved) {
     uint64_t t1 = gpugc__now_ns();
     if (owned)
         promote(h, g, target);
-    count_collection(h, g, n - ng);
-    st.objects = n;
-    st.unreachable = ng;
-    if (h->debug & GPUGC_DEBUG_COLLECTABLE)
-        for (size_t k = 0; k < ng; k++)
-            gpugc__debug_object(h, "collectable", garbage[k]);
-    st.collected = sweep(h, garbage, ng, save, saved);
-    st.resurrected = ng - st.collected - *saved;
-    if (g == GPUGC_GENERATIONS - 1) { /* the old heap as the sweep left it */
-        h->long_lived_pending = 0;
-        h->long_lived_total = h->gen[g].members;
-    }
+    st.ns_total = conclude(h, &st, n, garbage, ng, save, saved, t1) - t0;
     free(garbage);
-    uint64_t t2 = gpugc__now_ns();
-    st.ns_sweep = t2 - t1;
-    st.ns_total = t2 - t0;
     record(h, &st, *saved);
-    if (h->validate && gpugc_validate(h) != GPUGC_OK) {
-#ifdef GPUGC_DEBUG
-        abort(); /* the validator has reported what broke */
-#endif
-    }
     return (int64_t)ng;
 }
 
@@ -383,16 +407,10 @@ static int64_t collect(gpugc_heap *h, int g) {
     }
     uint64_t saved = 0;
     int64_t found = collect_generations(h, g, &saved);
-    if (found >= 0) {
-        if (h->debug & GPUGC_DEBUG_STATS)
-            gpugc__debug_print(h, "gpugc: done, %lld unreachable, %llu uncollectable, %.4fs elapsed\n",
-                        (long long)found, (unsigned long long)saved, h->last.ns_total / 1e9);
-        info.uncollectable = saved;
-        info.collected = h->last.collected;
-        info.candidates = h->last.objects;
-        info.duration_ns = h->last.ns_total;
-        info.backend = (gpugc_backend)h->last.backend;
-    }
+    if (found >= 0 && (h->debug & GPUGC_DEBUG_STATS))
+        gpugc__debug_print(h, "gpugc: done, %lld unreachable, %llu uncollectable, %.4fs elapsed\n",
+                           (long long)found, (unsigned long long)saved, h->last.ns_total / 1e9);
+    info = stop_info(h, g, found, saved);
     gpugc__run_callbacks(h, GPUGC_PHASE_STOP, &info);
     return found;
 }
@@ -597,6 +615,7 @@ static int64_t settle(gpugc_heap *h, background *bg, uint64_t t0, uint64_t *save
      * do; what the program made immortal, untracked or tracked again
      * meanwhile (generation 0, as a new object) stays where it put it.  A
      * list that cannot grow keeps them all where they are. */
+    uint64_t t1 = gpugc__now_ns();
     if (gpugc__vec_reserve(h, &h->gen[target].ids, bg->nyoung, "gpugc_collect_finish"))
         for (size_t k = 0; k < bg->nyoung; k++) {
             uint32_t id = bg->set[k], m = h->meta[id];
@@ -604,29 +623,10 @@ static int64_t settle(gpugc_heap *h, background *bg, uint64_t t0, uint64_t *save
                 meta_gen(m) != target)
                 gpugc__gen_join(h, id, target);
         }
-    count_collection(h, g, bg->nset - ng);
-    st.objects = bg->nset;
-    st.unreachable = ng;
-    if (h->debug & GPUGC_DEBUG_COLLECTABLE)
-        for (size_t k = 0; k < ng; k++)
-            gpugc__debug_object(h, "collectable", garbage[k]);
-    uint64_t t1 = gpugc__now_ns();
-    st.collected = sweep(h, garbage, ng, save, saved);
-    st.resurrected = ng - st.collected - *saved;
-    if (g == GPUGC_GENERATIONS - 1) {
-        h->long_lived_pending = 0;
-        h->long_lived_total = h->gen[g].members;
-    }
-    uint64_t t2 = gpugc__now_ns();
-    st.ns_sweep = t2 - t1;
+    uint64_t t2 = conclude(h, &st, bg->nset, garbage, ng, save, saved, t1);
     st.pause_finish_ns = t2 - t0;
     st.ns_total = t2 - bg->t_start;
     record(h, &st, *saved);
-    if (h->validate && gpugc_validate(h) != GPUGC_OK) {
-#ifdef GPUGC_DEBUG
-        abort(); /* the validator has reported what broke */
-#endif
-    }
     return (int64_t)ng;
 }
 
@@ -640,14 +640,7 @@ static int64_t finish(gpugc_heap *h) {
     uint64_t saved = 0;
     int64_t found = bg->status == GPUGC_OK ? settle(h, bg, t0, &saved) : bg->status;
     gpugc__ids_undefer(h);
-    gpugc_collect_info info = {.generation = bg->st.generation, .backend = h->backend};
-    if (found >= 0) {
-        info.uncollectable = saved;
-        info.collected = h->last.collected;
-        info.candidates = h->last.objects;
-        info.duration_ns = h->last.ns_total;
-        info.backend = (gpugc_backend)h->last.backend;
-    }
+    gpugc_collect_info info = stop_info(h, bg->st.generation, found, saved);
     background_free(bg);
     gpugc__run_callbacks(h, GPUGC_PHASE_STOP, &info);
     return found;
@@ -687,21 +680,27 @@ void gpugc__background_drop(gpugc_heap *h) {
     gpugc__snapshot_free(h);
 }
 
+/* The refusals the collection calls share: GPUGC_OK, or GPUGC_EINVAL for
+ * a generation outside 0..2 (has_g: the call takes one) or
+ * GPUGC_EBUSY from a callback while the heap is collecting or releasing,
+ * reported on behalf of fn. */
+static int collect_refused(const gpugc_heap *h, const char *fn, bool has_g, int g) {
+    if (has_g && (g < 0 || g >= GPUGC_GENERATIONS))
+        return gpugc__set_error(h, GPUGC_EINVAL, "%s: generation %d is not 0, 1 or 2", fn, g);
+    if (heap_busy(h))
+        return gpugc__set_error(h, GPUGC_EBUSY, "%s: called from a callback while the heap is "
+                                                "collecting or releasing", fn);
+    return GPUGC_OK;
+}
+
 int gpugc_collect_start(gpugc_heap *h, int generation) {
-    int refused = gpugc__enter(h, "gpugc_collect_start");
-    if (refused != GPUGC_OK)
-        return refused;
-    int r;
-    if (generation < 0 || generation >= GPUGC_GENERATIONS)
-        r = gpugc__set_error(h, GPUGC_EINVAL, "gpugc_collect_start: generation %d is not 0, 1 or 2",
-                             generation);
-    else if (h->bg)
-        r = gpugc__set_error(h, GPUGC_EBUSY, "gpugc_collect_start: a background collection is pending");
-    else if (heap_busy(h))
-        r = gpugc__set_error(h, GPUGC_EBUSY, "gpugc_collect_start: called from a callback while "
-                                             "the heap is collecting or releasing");
-    else
-        r = collect_start(h, generation, false);
+    int r = gpugc__enter(h, "gpugc_collect_start");
+    if (r != GPUGC_OK)
+        return r;
+    if ((r = collect_refused(h, "gpugc_collect_start", true, generation)) == GPUGC_OK)
+        r = h->bg ? gpugc__set_error(h, GPUGC_EBUSY,
+                                     "gpugc_collect_start: a background collection is pending")
+                  : collect_start(h, generation, false);
     gpugc__leave(h);
     return r;
 }
@@ -719,10 +718,7 @@ int64_t gpugc_collect_finish(gpugc_heap *h) {
     int64_t r;
     if (!h->bg)
         r = gpugc__set_error(h, GPUGC_EINVAL, "gpugc_collect_finish: no background collection was started");
-    else if (heap_busy(h))
-        r = gpugc__set_error(h, GPUGC_EBUSY, "gpugc_collect_finish: called from a callback while "
-                                             "the heap is collecting or releasing");
-    else
+    else if ((r = collect_refused(h, "gpugc_collect_finish", false, 0)) == GPUGC_OK)
         r = finish(h);
     gpugc__leave(h);
     return r;
@@ -733,13 +729,8 @@ int64_t gpugc_collect(gpugc_heap *h, int generation) {
     if (refused != GPUGC_OK)
         return refused;
     int64_t found;
-    if (generation < 0 || generation >= GPUGC_GENERATIONS)
-        found = gpugc__set_error(h, GPUGC_EINVAL, "gpugc_collect: generation %d is not 0, 1 or 2",
-                                 generation);
-    else if (heap_busy(h))
-        found = gpugc__set_error(h, GPUGC_EBUSY, "gpugc_collect: called from a callback while "
-                                                 "the heap is collecting or releasing");
-    else if ((found = gpugc__settle(h, "gpugc_collect")) == GPUGC_OK)
+    if ((found = collect_refused(h, "gpugc_collect", true, generation)) == GPUGC_OK &&
+        (found = gpugc__settle(h, "gpugc_collect")) == GPUGC_OK)
         found = collect(h, generation);
     gpugc__leave(h);
     return found;

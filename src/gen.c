@@ -49,43 +49,33 @@ void gpugc__gen_join(gpugc_heap *h, uint32_t id, uint32_t g) {
 int gpugc__gen_move(gpugc_heap *h, uint32_t id, uint32_t g) {
     if (!gpugc__vec_reserve(h, &h->gen[g].ids, 1, "gpugc (generation list)"))
         return GPUGC_ENOMEM;
-    gpugc__gen_remove(h, id);
-    return gpugc__gen_add(h, id, g); /* cannot fail: the room is there */
+    gpugc__gen_join(h, id, g);
+    return GPUGC_OK;
 }
 
 void gpugc__gen_move_tail(gpugc_heap *h, uint32_t from, uint32_t to, size_t count) {
-    u32vec *src = &h->gen[from].ids, *dst = &h->gen[to].ids;
-    GPUGC_ASSERT(count <= src->n && dst->n + count <= dst->cap);
+    u32vec *src = &h->gen[from].ids;
+    GPUGC_ASSERT(count <= src->n && h->gen[to].ids.n + count <= h->gen[to].ids.cap);
     for (size_t k = src->n - count; k < src->n; k++) {
         GPUGC_ASSERT(gen_listed(h, from, k));
-        uint32_t id = src->v[k];
-        h->gen_pos[id] = (uint32_t)dst->n;
-        dst->v[dst->n++] = id;
-        dirty_id(h, id);
-        h->meta[id] = (h->meta[id] & ~META_GEN_MASK) | to;
+        gpugc__gen_join(h, src->v[k], to);
     }
     src->n -= count;
-    h->gen[from].members -= count;
-    h->gen[to].members += count;
 }
 
 void gpugc__gen_merge(gpugc_heap *h, uint32_t from, uint32_t to) {
-    u32vec *src = &h->gen[from].ids, *dst = &h->gen[to].ids;
-    size_t kept = 0, moved = 0;
+    u32vec *src = &h->gen[from].ids;
+    size_t kept = 0;
     for (size_t k = 0; k < src->n; k++) {
         if (!gen_listed(h, from, k))
             continue;
         uint32_t id = src->v[k];
-        bool stays = h->meta[id] & META_IMMORTAL;
-        u32vec *v = stays ? src : dst;
-        size_t pos = stays ? kept++ : v->n++;
-        moved += !stays;
-        v->v[pos] = id;
-        h->gen_pos[id] = (uint32_t)pos;
-        dirty_id(h, id);
-        h->meta[id] = (h->meta[id] & ~META_GEN_MASK) | (stays ? from : to);
+        if (h->meta[id] & META_IMMORTAL) { /* stays, the list compacted */
+            src->v[kept] = id;
+            h->gen_pos[id] = (uint32_t)kept++;
+        } else {
+            gpugc__gen_join(h, id, to);
+        }
     }
     src->n = kept;
-    h->gen[from].members = kept;
-    h->gen[to].members += moved;
 }

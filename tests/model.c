@@ -407,6 +407,24 @@ static int in_set(const mobj *m, int g) {
     return is_tracked(m) && m->gen <= g;
 }
 
+/* reached[i]: i is alive and outside `inside`, or held (by C, the garbage
+ * list, a keeper), or reached from such an object through the slots of
+ * alive objects. */
+static void reach_outside(const char inside[MAX_OBJS], char reached[MAX_OBJS]) {
+    char alive[MAX_OBJS];
+    int queue[MAX_OBJS], tail = 0, kept[MAX_OBJS];
+    memset(reached, 0, MAX_OBJS);
+    model_kept(kept);
+    for (int i = 0; i < W.n; i++) {
+        alive[i] = (char)W.o[i].alive;
+        if (W.o[i].alive && (!inside[i] || W.o[i].ext > 0 || W.o[i].saved || kept[i])) {
+            reached[i] = 1;
+            queue[tail++] = i;
+        }
+    }
+    model_reach(reached, queue, tail, alive);
+}
+
 /* What collecting generations 0..g must find.  The set is every alive
  * tracked object of generation <= g.  Roots are every alive object outside
  * it (its slots are references from outside, even if it is itself garbage
@@ -414,18 +432,11 @@ static int in_set(const mobj *m, int g) {
  * (untracked: in no set); garbage is the part of the set no root reaches.
  * Returns the garbage count. */
 static int model_garbage(int g, char set[MAX_OBJS], char garbage[MAX_OBJS]) {
-    char reached[MAX_OBJS] = {0}, alive[MAX_OBJS];
-    int queue[MAX_OBJS], tail = 0, count = 0, kept[MAX_OBJS];
-    model_kept(kept);
-    for (int i = 0; i < W.n; i++) {
+    char reached[MAX_OBJS];
+    int count = 0;
+    for (int i = 0; i < W.n; i++)
         set[i] = (char)in_set(&W.o[i], g);
-        alive[i] = (char)W.o[i].alive;
-        if (W.o[i].alive && (!set[i] || W.o[i].ext > 0 || W.o[i].saved || kept[i])) {
-            reached[i] = 1;
-            queue[tail++] = i;
-        }
-    }
-    model_reach(reached, queue, tail, alive);
+    reach_outside(set, reached);
     for (int i = 0; i < W.n; i++) {
         garbage[i] = (char)(set[i] && !reached[i]);
         count += garbage[i];
@@ -613,17 +624,9 @@ static void op_resize(int i, int nslots) {
  * that reaches, and what died meanwhile: no longer garbage.  Returns how
  * many are left. */
 static int model_revive(char garbage[MAX_OBJS]) {
-    char reached[MAX_OBJS] = {0}, alive[MAX_OBJS];
-    int queue[MAX_OBJS], tail = 0, kept[MAX_OBJS], count = 0;
-    model_kept(kept);
-    for (int i = 0; i < W.n; i++) {
-        alive[i] = (char)W.o[i].alive;
-        if (W.o[i].alive && (!garbage[i] || W.o[i].ext > 0 || W.o[i].saved || kept[i])) {
-            reached[i] = 1;
-            queue[tail++] = i;
-        }
-    }
-    model_reach(reached, queue, tail, alive);
+    char reached[MAX_OBJS];
+    int count = 0;
+    reach_outside(garbage, reached);
     for (int i = 0; i < W.n; i++) {
         if (reached[i] || !W.o[i].alive)
             garbage[i] = 0;
