@@ -434,10 +434,12 @@ static void reach_outside(const char inside[MAX_OBJS], char reached[MAX_OBJS]) {
 static int model_garbage(int g, char set[MAX_OBJS], char garbage[MAX_OBJS]) {
     char reached[MAX_OBJS];
     int count = 0;
-    for (int i = 0; i < W.n; i++)
-        set[i] = (char)in_set(&W.o[i], g);
+    /* All of both arrays: objects made later (in a background collection)
+     * are in neither. */
+    for (int i = 0; i < MAX_OBJS; i++)
+        set[i] = (char)(i < W.n && in_set(&W.o[i], g));
     reach_outside(set, reached);
-    for (int i = 0; i < W.n; i++) {
+    for (int i = 0; i < MAX_OBJS; i++) {
         garbage[i] = (char)(set[i] && !reached[i]);
         count += garbage[i];
     }
@@ -654,9 +656,6 @@ static void op_collect(int g, int background) {
             set_slots += W.o[i].nslots;
         }
     if (background) {
-        /* Objects made meanwhile are in neither. */
-        memset(set + W.n, 0, (size_t)(MAX_OBJS - W.n));
-        memset(garbage + W.n, 0, (size_t)(MAX_OBJS - W.n));
         W.focus = NONE;
         EXPECT_EQ(gpugc_collect_start(W.h, g), GPUGC_OK);
         int ready = gpugc_collect_ready(W.h);
