@@ -12,32 +12,36 @@
  *              target also tests that it is in the set)
  *   level      per id: the breadth-first level at which it was reached,
  *              NOT_REACHED otherwise
- *   queue      every reached id in the order reached; level d is the
- *              stretch queue[start(d), start(d) + count(d)), so the queue
- *              never needs clearing
+ *   queue      the members of the queued levels in the order reached: a
+ *              queued level d is the stretch queue[start(d), + count(d)),
+ *              so the queue never needs clearing.  A level is queued when
+ *              the level before it was narrow (mark_level.cl); the roots,
+ *              level 0, never are
  *   ctl        the control words below
  */
 #ifndef GPUGC_MARK_H
 #define GPUGC_MARK_H
 
 /* Every kernel, in the order of the hosts' tables. */
-#define KERNELS(X) X(scatter) X(update_refs) X(subtract_refs) X(mark_roots) X(mark_level)
+#define KERNELS(X) X(scatter) X(subtract_refs) X(roots) X(mark_level)
 
 #define NOT_REACHED 0xffffffffu
 
 /* The control words.  Levels are launched ahead of the host knowing their
- * sizes (mark_level.cl), so each level's start and count live on the
- * device, in a ring that the host reads back once per batch of levels: a
- * batch must be shorter than LEVEL_RING - 1 levels, or its last levels
- * would overwrite the first before the host has read them. */
+ * sizes (mark_level.cl), so each level's start, count and whether it is
+ * queued live on the device, in a ring that the host reads back once per
+ * batch of levels: a batch must be shorter than LEVEL_RING - 2 levels, or
+ * its last levels would overwrite the first before the host has read them
+ * (a level reads the two before it). */
 #define CTL_CORRUPT 0 /* smallest member whose gc_refs went below zero,
                          NOT_REACHED if none                             */
 #define CTL_EDGES 1   /* slots of the set's members                      */
-#define CTL_LEVELS 2  /* the ring: start and count of level d            */
+#define CTL_LEVELS 2  /* the ring: start, count, queued of level d       */
 #define LEVEL_RING 64u
-#define CTL_START(d) (CTL_LEVELS + 2u * ((d) % LEVEL_RING))
+#define CTL_START(d) (CTL_LEVELS + 3u * ((d) % LEVEL_RING))
 #define CTL_COUNT(d) (CTL_START(d) + 1u)
-#define CTL_WORDS (CTL_LEVELS + 2u * LEVEL_RING)
+#define CTL_QUEUED(d) (CTL_START(d) + 2u)
+#define CTL_WORDS (CTL_LEVELS + 3u * LEVEL_RING)
 
 #if defined(__OPENCL_VERSION__) || defined(__CUDACC__)
 
@@ -47,20 +51,20 @@
     (((m) & (META_LIVE | META_TRACKED)) == (META_LIVE | META_TRACKED) &&        \
      ((m) & META_GEN_MASK) <= (g))
 
-/* Reaches j at level `depth` if j is an unreached set member: exactly one
- * work item clears its bit, and that one records its level and appends it
- * to the level's stretch of the queue, which starts at `start` and whose
- * count is *count.  The plain load first skips the atomic for targets
- * already reached (bits only go from set to clear during the search, so a
- * stale value can only send us to the atomic, never skip a live bit). */
-DEVICE_FN void claim(GLOBAL uint *unreached, GLOBAL uint *level, GLOBAL uint *queue,
-                     GLOBAL uint *count, uint start, uint j, uint depth)
+/* Claims j for level `depth` if j is an unreached set member: exactly one
+ * work item clears its bit, and that one records its level and gets 1.
+ * The plain load first skips the atomic for targets already reached (bits
+ * only go from set to clear during the search, so a stale value can only
+ * send us to the atomic, never skip a live bit). */
+DEVICE_FN uint claim(GLOBAL uint *RESTRICT unreached, GLOBAL uint *RESTRICT level, uint j,
+                     uint depth)
 {
     uint bit = 1u << (j & 31u);
     if ((unreached[j >> 5] & bit) && (ATOMIC_AND(&unreached[j >> 5], ~bit) & bit)) {
         level[j] = depth;
-        queue[start + APPEND(count)] = j;
+        return 1u;
     }
+    return 0u;
 }
 
 #endif /* a kernel compiler */

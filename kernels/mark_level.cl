@@ -4,70 +4,87 @@
  * sizes back once per batch instead of once per level.
  *
  * A fixed number of work items strides over the work, which takes one of
- * two forms, chosen alike by every work item from the frontier's size:
- *   sparse  (count < dense_min) the frontier's stretch of the queue, one
- *           entry per step: top-down from a queue;
+ * two forms, chosen alike by every work item:
+ *   sparse  the frontier's stretch of the queue, one entry per step
+ *           (top-down from a queue), when the frontier is queued and
+ *           narrow: count < dense_min;
  *   dense   every id, keeping those with level == depth - 1: one streaming
  *           pass over level, slot_off and slot_cnt instead of the queue's
- *           random reads, when the frontier is a large part of the set.
+ *           random reads, when the frontier is a large part of the set or
+ *           was not queued.
  * The dense form is our version of the direction-optimizing switch
  * (Beamer, SC'12).  A true bottom-up step has each unreached vertex search
  * its in-edges; the mirror keeps only out-edges, and building in-edges per
  * collection would cost the transfer the mirror exists to avoid.
  *
- * Before: level depth - 1 is queue[start(depth-1), + count(depth-1)),
- *         every level before it fully scanned; count(depth) is 0.
- * After:  every unreached member referenced by a slot of level depth - 1
- *         is reached (claim) into level depth, which starts where level
- *         depth - 1 ends; count(depth + 1) is 0 for the next launch.  A
- *         launch past the end of the search (count(depth-1) == 0) only
- *         records an empty level.
+ * What a level reaches is queued only when its frontier was narrow: the
+ * next level may then go sparse.  After a wide frontier the next level is
+ * dense whatever its size, so it needs no queue, and its work items only
+ * count what they reached, adding their counts once each (COUNT_ADD)
+ * instead of every reached member taking a place through one counter.  A
+ * search that narrows after wide levels pays one dense pass more.
  *
- * Tuned by the host's DENSE_DIV and LEVEL_ITEMS (mark/device.c).
+ * Before: level depth - 1 is known (start, count, queued), every level
+ *         before it fully scanned; count(depth) is 0.
+ * After:  every unreached member referenced by a slot of level depth - 1
+ *         is reached (claim) into level depth, queued (from the end of
+ *         level depth - 1's stretch) if count(depth - 1) < dense_min;
+ *         count(depth + 1) is 0 for the next launch.  A launch past the end
+ *         of the search (count(depth - 1) == 0) only records an empty level.
+ *
+ * Tuned by the host's DENSE_DIV and the launch size (mark/device.c).
  */
-DEVICE_FN void scan(GLOBAL const uint *slot_off, GLOBAL const uint *slot_cnt,
-                    GLOBAL const uint *slots, GLOBAL uint *unreached, GLOBAL uint *level,
-                    GLOBAL uint *queue, GLOBAL uint *count, uint start, uint i, uint depth,
-                    uint nids)
+DEVICE_FN uint scan(GLOBAL const uint *RESTRICT slot_off, GLOBAL const uint *RESTRICT slot_cnt,
+                    GLOBAL const uint *RESTRICT slots, GLOBAL uint *RESTRICT unreached,
+                    GLOBAL uint *RESTRICT level, GLOBAL uint *RESTRICT queue,
+                    GLOBAL uint *RESTRICT count, uint start, uint i, uint depth, uint nids,
+                    uint queued)
 {
-    GLOBAL const uint *s = slots + slot_off[i];
-    for (uint e = 0, c = slot_cnt[i]; e < c; e++) {
-        uint j = s[e];
-        if (j < nids)
-            claim(unreached, level, queue, count, start, j, depth);
-    }
+    uint reached = 0;
+    EACH_SLOT(slots, slot_off[i], slot_cnt[i], j,
+              if (j < nids && claim(unreached, level, j, depth)) {
+                  if (queued)
+                      queue[start + APPEND(count)] = j;
+                  else
+                      reached++;
+              });
+    return reached;
 }
 
-KERNEL void mark_level(GLOBAL const uint *slot_off, GLOBAL const uint *slot_cnt,
-                       GLOBAL const uint *slots, GLOBAL uint *unreached, GLOBAL uint *level,
-                       GLOBAL uint *queue, GLOBAL uint *ctl, uint depth, uint nids,
-                       uint dense_min)
+KERNEL void mark_level(GLOBAL const uint *RESTRICT slot_off, GLOBAL const uint *RESTRICT slot_cnt,
+                       GLOBAL const uint *RESTRICT slots, GLOBAL uint *RESTRICT unreached,
+                       GLOBAL uint *RESTRICT level, GLOBAL uint *RESTRICT queue,
+                       GLOBAL uint *RESTRICT ctl, uint depth, uint nids, uint dense_min)
 {
     uint g = GLOBAL_ID(), stride = GLOBAL_SIZE();
     uint head = ctl[CTL_START(depth - 1u)], n = ctl[CTL_COUNT(depth - 1u)];
-    uint start = head + n;
+    uint from_queue = ctl[CTL_QUEUED(depth - 1u)], queued = n < dense_min;
+    uint start = from_queue ? head + n : head;
     GLOBAL uint *count = &ctl[CTL_COUNT(depth)];
     if (g == 0) {
         ctl[CTL_START(depth)] = start;
+        ctl[CTL_QUEUED(depth)] = queued;
         ctl[CTL_COUNT(depth + 1u)] = 0;
     }
     if (n == 0)
         return;
+    uint reached = 0;
     /* Each loop stops before i + stride could wrap past 2^32. */
-    if (n >= dense_min) {
-        for (uint i = g; i < nids; i += stride) {
-            if (level[i] == depth - 1u)
-                scan(slot_off, slot_cnt, slots, unreached, level, queue, count, start, i, depth,
-                     nids);
-            if (nids - i <= stride)
-                break;
-        }
-    } else {
+    if (from_queue && queued) {
         for (uint k = g; k < n; k += stride) {
-            scan(slot_off, slot_cnt, slots, unreached, level, queue, count, start,
-                 queue[head + k], depth, nids);
+            reached += scan(slot_off, slot_cnt, slots, unreached, level, queue, count, start,
+                            queue[head + k], depth, nids, queued);
             if (n - k <= stride)
                 break;
         }
+    } else {
+        for (uint i = g; i < nids; i += stride) {
+            if (level[i] == depth - 1u)
+                reached += scan(slot_off, slot_cnt, slots, unreached, level, queue, count, start,
+                                i, depth, nids, queued);
+            if (nids - i <= stride)
+                break;
+        }
     }
+    COUNT_ADD(count, reached);
 }

@@ -10,8 +10,8 @@
  * Tuned by CARD_SHIFT (src/mark/layout.h): larger cards mean fewer indices to
  * move and fewer dirty-bit tests, but more unchanged entries copied along.
  */
-KERNEL void scatter(GLOBAL uint *dst, GLOBAL const uint *cards, GLOBAL const uint *data,
-                    uint first, uint n, uint limit)
+KERNEL void scatter(GLOBAL uint *RESTRICT dst, GLOBAL const uint *RESTRICT cards,
+                    GLOBAL const uint *RESTRICT data, uint first, uint n, uint limit)
 {
     uint k = GLOBAL_ID();
     if (k >= n)

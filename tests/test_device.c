@@ -1,7 +1,8 @@
 /* test_device.c - a GPU backend (GPUGC_TEST_DEVICE: opencl, the default,
  * or cuda): agreement with the serial reference on large graphs (with the
- * narrow-frontier handoff on and off), the transfer bound of the device
- * mirror, corrupt counts, a failure injected at each device stage in turn,
+ * narrow-frontier handoff on and off), a search that narrows after wide
+ * levels through objects of many slots, the transfer bound of the device
+ * mirror and its whole uploads, corrupt counts, a failure injected at each device stage in turn,
  * and for OpenCL the choice of device.
  *
  * Every graph is built twice from one seed, on a cpu heap and on a heap of
@@ -190,6 +191,10 @@ static gpugc_collection_stats collect_both(graph *cpu, graph *gpu) {
     assert_int_equal(a.edges, b.edges);
     expect_same(cpu, gpu);
     assert_int_equal(gpu->errors, 0);
+    /* the device's stages, timed on its clock, lie inside the collection */
+    assert_true(b.objects == 0 || b.ns_mark > 0);
+    assert_true(b.ns_sync + b.ns_subtract_refs + b.ns_update_refs + b.ns_mark + b.ns_download <=
+                b.ns_total);
     return b;
 }
 
@@ -353,6 +358,119 @@ static void test_ring_handoff_on(void **state) {
 static void test_ring_handoff_off(void **state) {
     (void)state;
     ring(0);
+}
+
+/* A broom: one held object of n/4 slots (the handle) reaches n/4 objects
+ * at once; ten of them start bristles, chains of 2000; the rest of the
+ * objects are garbage rings of 7, one of them through an object of 5000
+ * slots that also points into the live part.  The search goes from a
+ * narrow level to a wide one (queued, then scanned dense), back to a
+ * narrow one (found by a dense pass, not queued), then along the chains
+ * (queued, sparse, handed to the CPU when the handoff is on).  Each
+ * bristle's end points back at the handle: when the handle is dropped,
+ * all of it is one garbage cycle. */
+static void broom(int handoff) {
+    uint32_t n = 40000, width = n / 4, bristles = 10, length = 2000, hub_slots = 5000;
+    graph cpu, gpu;
+    graph_open(&cpu, 0, GPUGC_BACKEND_CPU, 1, n);
+    graph_open(&gpu, 1, device, handoff, n);
+    graph *both[2] = {&cpu, &gpu};
+    void *handle[2];
+    for (int g = 0; g < 2; g++) {
+        graph *x = both[g];
+        make_objects(x, 1);
+        void *hub = extra(x, hub_slots);
+        handle[g] = extra(x, width);
+        for (uint32_t k = 0; k < width; k++)
+            assert_int_equal(gpugc_set_ref(x->h, handle[g], k, x->obj[k]), GPUGC_OK);
+        uint32_t next = width;
+        for (uint32_t b = 0; b < bristles; b++, next += length) {
+            set(x, b, 0, next);
+            for (uint32_t k = 0; k + 1 < length; k++)
+                set(x, next + k, 0, next + k + 1);
+            assert_int_equal(gpugc_set_ref(x->h, x->obj[next + length - 1], 0, handle[g]),
+                             GPUGC_OK);
+        }
+        for (uint32_t k = 0; k < hub_slots; k++)
+            assert_int_equal(gpugc_set_ref(x->h, hub, k, x->obj[k ? (k * 7919u) % next : next]),
+                             GPUGC_OK);
+        for (uint32_t first = next; first < n; first += 7) {
+            uint32_t last = n - first > 7 ? first + 6 : n - 1;
+            for (uint32_t i = first; i < last; i++)
+                set(x, i, 0, i + 1);
+            if (first == next)
+                assert_int_equal(gpugc_set_ref(x->h, x->obj[last], 0, hub), GPUGC_OK);
+            else
+                set(x, last, 0, first);
+        }
+        gpugc_decref(x->h, hub);
+        for (uint32_t i = 0; i < n; i++)
+            drop(x, i);
+    }
+    collect_both(&cpu, &gpu);
+    assert_int_equal(gpugc_object_count(gpu.h), 1 + width + bristles * length);
+    for (int g = 0; g < 2; g++)
+        gpugc_decref(both[g]->h, handle[g]);
+    collect_both(&cpu, &gpu);
+    assert_int_equal(gpugc_object_count(gpu.h), 0);
+    assert_int_equal(gpu.errors, 0);
+    graph_close(&cpu);
+    graph_close(&gpu);
+}
+
+static void test_broom_handoff_on(void **state) {
+    (void)state;
+    broom(1);
+}
+
+static void test_broom_handoff_off(void **state) {
+    (void)state;
+    broom(0);
+}
+
+/* When more than an eighth of a group's cards are dirty, the group goes up
+ * whole, and the mirror still matches: after n/2 objects are made (their
+ * ids' cards dirty), the id arrays go up whole; after half the objects'
+ * slots change, the slot array does. */
+static void test_whole_upload(void **state) {
+    (void)state;
+    uint32_t n = 20000;
+    graph cpu, gpu;
+    graph_open(&cpu, 0, GPUGC_BACKEND_CPU, 1, n);
+    graph_open(&gpu, 1, device, 1, n);
+    graph *both[2] = {&cpu, &gpu};
+    for (int g = 0; g < 2; g++) {
+        rng_state = 11;
+        make_objects(both[g], 2);
+        wire_random(both[g]);
+        drop_most(both[g], 100);
+    }
+    gpugc_collection_stats st = collect_both(&cpu, &gpu);
+    uint64_t slot_bytes = st.edges * 4;
+    for (int g = 0; g < 2; g++) {
+        rng_state = 13;
+        for (uint32_t k = 0; k < n / 2; k++) {
+            void *o = extra(both[g], 1);
+            uint32_t t = rnd(n);
+            if (both[g]->obj[t])
+                assert_int_equal(gpugc_set_ref(both[g]->h, o, 0, both[g]->obj[t]), GPUGC_OK);
+        }
+    }
+    /* packed, the id group would take at most 12.5% of its 12 bytes per id */
+    st = collect_both(&cpu, &gpu);
+    assert_true(st.bytes_h2d >= 16 * (uint64_t)gpugc_object_count(gpu.h));
+    for (int g = 0; g < 2; g++) {
+        rng_state = 12;
+        for (uint32_t i = 0; i < n; i += 2)
+            if (both[g]->obj[i] && both[g]->obj[(i * 31u + 7u) % n])
+                set(both[g], i, 1, (i * 31u + 7u) % n);
+    }
+    st = collect_both(&cpu, &gpu);
+    print_message("half the slots changed: %llu bytes up, slots %llu\n",
+                  (unsigned long long)st.bytes_h2d, (unsigned long long)slot_bytes);
+    assert_true(st.bytes_h2d >= 4 * (uint64_t)n + slot_bytes);
+    graph_close(&cpu);
+    graph_close(&gpu);
 }
 
 /* After changing the slots of 1% of the objects, a collection moves at
@@ -579,7 +697,10 @@ int main(void) {
         cmocka_unit_test(test_random_graph_handoff_off),
         cmocka_unit_test(test_ring_handoff_on),
         cmocka_unit_test(test_ring_handoff_off),
+        cmocka_unit_test(test_broom_handoff_on),
+        cmocka_unit_test(test_broom_handoff_off),
         cmocka_unit_test(test_transfer_bound),
+        cmocka_unit_test(test_whole_upload),
         cmocka_unit_test(test_corrupt_counts),
         cmocka_unit_test(test_fault_each_stage),
         cmocka_unit_test(test_runaway_search_falls_back),

@@ -133,6 +133,14 @@ bool gpugc__backend_named(const gpugc_heap *h, const backend_ops *ops) {
     return h->backend == ops->kind;
 }
 
+void gpugc__backend_host_moving(gpugc_heap *h) {
+    for (size_t i = 0; i < NBUILT; i++) {
+        const backend_ops *ops = built[i].ops;
+        if (h->be[ops->kind].status > 0 && ops->host_moving)
+            ops->host_moving(h, h->be[ops->kind].state);
+    }
+}
+
 void gpugc__backend_close_all(gpugc_heap *h) {
     for (size_t i = 0; i < NBUILT; i++) {
         const backend_ops *ops = built[i].ops;

@@ -35,6 +35,10 @@ typedef struct backend_ops {
     void (*destroy)(gpugc_heap *h, void *state);
     /* Runs the mark phase.  GPUGC_OK, GPUGC_ECORRUPT, or a failure. */
     int (*mark)(gpugc_heap *h, void *state, const mark_job *job);
+    /* Optional: the heap's id arrays are about to move (they grow); the
+     * backend lets go of any hold it has on their memory.  Called on the
+     * program's thread, possibly while a background mark runs. */
+    void (*host_moving)(gpugc_heap *h, void *state);
 } backend_ops;
 
 
@@ -66,6 +70,9 @@ const backend_ops *gpugc__backend_for(gpugc_heap *h, size_t nset);
 /* True when the heap's backend is ops by name (not AUTO's choice): then a
  * device that does not suit AUTO is used, or its failure reported. */
 bool gpugc__backend_named(const gpugc_heap *h, const backend_ops *ops);
+/* Tells every backend state the heap made that its id arrays are about
+ * to move (backend_ops.host_moving). */
+void gpugc__backend_host_moving(gpugc_heap *h);
 /* Releases every backend state the heap made. */
 void gpugc__backend_close_all(gpugc_heap *h);
 

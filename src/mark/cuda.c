@@ -3,12 +3,14 @@
  * (kernels/mark_cuda.cu).
  *
  * Per heap, made when the backend is opened: the first device CUDA lists
- * (CUDA_VISIBLE_DEVICES chooses) and two non-blocking streams: the queue,
- * and the one uploads queued aside run on.  Host
+ * (CUDA_VISIBLE_DEVICES chooses), two non-blocking streams (the queue, and
+ * the one uploads queued aside run on), an event that orders the queue
+ * after the aside uploads, and the events of the time stamps.  Host
  * staging (dirty cards, control words, the bitmap) is pinned, so those
  * copies run asynchronously at full speed; the refcounts are copied
- * straight from the heap's array, on the aside stream, while
- * subtract_refs runs.
+ * straight from the heap's array, registered as pinned memory
+ * (cudaHostRegister, dropped before the array grows), on the aside stream,
+ * while the mirror syncs and subtract_refs runs.
  *
  * Without a driver or a device, the backend is unavailable with CUDA's
  * reason and AUTO marks on the CPU.  A sticky error (an illegal address,
@@ -42,8 +44,10 @@ extern const void *const gpugc__cuda_kernels[];
 typedef struct cuda {
     device_mark m;
     int device;
-    size_t level_items;      /* SMs x resident threads per SM              */
+    size_t level_items;      /* SMs x resident mark_level threads per SM   */
     cudaStream_t q, aside;
+    cudaEvent_t joined;      /* the aside uploads, for the queue to wait on */
+    cudaEvent_t stamps[STAMPS];
     bool lost;               /* a sticky error happened                    */
 } cuda;
 
@@ -114,6 +118,21 @@ static void cu_host_free(void *dev, void *p) {
     cudaFreeHost(p);
 }
 
+/* Portable: the streams of every context may copy from it. */
+static bool cu_pin(void *dev, void *p, size_t bytes) {
+    (void)dev;
+    if (cudaHostRegister(p, bytes, cudaHostRegisterPortable) == cudaSuccess)
+        return true;
+    cudaGetLastError(); /* not sticky: the copies take the pageable path */
+    return false;
+}
+
+static void cu_unpin(void *dev, void *p) {
+    (void)dev;
+    if (cudaHostUnregister(p) != cudaSuccess)
+        cudaGetLastError();
+}
+
 static int cu_upload(gpugc_heap *h, void *dev, void *buf, size_t off, const void *src,
                      size_t bytes, bool aside) {
     cuda *s = dev;
@@ -121,6 +140,29 @@ static int cu_upload(gpugc_heap *h, void *dev, void *buf, size_t off, const void
                  cudaMemcpyAsync((char *)buf + off, src, bytes, cudaMemcpyHostToDevice,
                                  aside ? s->aside : s->q),
                  "cudaMemcpyAsync (to the device)");
+}
+
+static int cu_join(gpugc_heap *h, void *dev) {
+    cuda *s = dev;
+    cudaError_t err = cudaEventRecord(s->joined, s->aside);
+    if (err == cudaSuccess)
+        err = cudaStreamWaitEvent(s->q, s->joined, 0);
+    return check(h, s, err, "ordering the queue after the uploads aside");
+}
+
+static int cu_stamp(gpugc_heap *h, void *dev, unsigned k) {
+    cuda *s = dev;
+    return check(h, s, cudaEventRecord(s->stamps[k], s->q), "cudaEventRecord");
+}
+
+static int cu_elapsed(gpugc_heap *h, void *dev, unsigned a, unsigned b, uint64_t *ns) {
+    cuda *s = dev;
+    float ms = 0;
+    cudaError_t err = cudaEventSynchronize(s->stamps[b]);
+    if (err == cudaSuccess)
+        err = cudaEventElapsedTime(&ms, s->stamps[a], s->stamps[b]);
+    *ns = ms > 0 ? (uint64_t)((double)ms * 1e6) : 0;
+    return check(h, s, err, "reading the time stamps");
 }
 
 static int cu_zero(gpugc_heap *h, void *dev, void *buf, size_t bytes) {
@@ -162,11 +204,17 @@ static const device_api cuda_api = {
     .load = cu_load,
     .unload = cu_unload,
     .level_items = cu_level_items,
+    .word_items = 32,
     .alloc = cu_alloc,
     .release = cu_release,
     .host_alloc = cu_host_alloc,
     .host_free = cu_host_free,
+    .pin = cu_pin,
+    .unpin = cu_unpin,
     .upload = cu_upload,
+    .join = cu_join,
+    .stamp = cu_stamp,
+    .elapsed = cu_elapsed,
     .zero = cu_zero,
     .launch = cu_launch,
     .download = cu_download,
@@ -229,6 +277,11 @@ static void cu_destroy(gpugc_heap *h, void *state) {
     current c;
     enter(s, &c);
     gpugc__device_mark_free(&s->m);
+    for (unsigned k = 0; k < STAMPS; k++)
+        if (s->stamps[k])
+            cudaEventDestroy(s->stamps[k]);
+    if (s->joined)
+        cudaEventDestroy(s->joined);
     if (s->aside)
         cudaStreamDestroy(s->aside);
     if (s->q)
@@ -249,7 +302,7 @@ static int cu_create(gpugc_heap *h, void **state) {
     memset(s, 0, sizeof *s);
     gpugc__device_mark_init(h, &s->m, &cuda_api, s);
     current c;
-    int sms = 1, threads = 2048, major = 0, minor = 0;
+    int sms = 1, blocks = 0, major = 0, minor = 0;
     struct cudaFuncAttributes attr;
     cudaError_t err = enter(s, &c), image = cudaSuccess;
     if (err == cudaSuccess)
@@ -264,12 +317,17 @@ static int cu_create(gpugc_heap *h, void **state) {
     }
     if (err == cudaSuccess)
         err = cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, s->device);
-    if (err == cudaSuccess)
-        err = cudaDeviceGetAttribute(&threads, cudaDevAttrMaxThreadsPerMultiProcessor, s->device);
+    if (err == cudaSuccess && image == cudaSuccess)
+        err = cudaOccupancyMaxActiveBlocksPerMultiprocessor(
+            &blocks, gpugc__cuda_kernels[K_mark_level], (int)BLOCK, 0);
     if (err == cudaSuccess)
         err = cudaStreamCreateWithFlags(&s->q, cudaStreamNonBlocking);
     if (err == cudaSuccess)
         err = cudaStreamCreateWithFlags(&s->aside, cudaStreamNonBlocking);
+    if (err == cudaSuccess)
+        err = cudaEventCreateWithFlags(&s->joined, cudaEventDisableTiming);
+    for (unsigned k = 0; k < STAMPS && err == cudaSuccess; k++)
+        err = cudaEventCreate(&s->stamps[k]);
     leave(&c);
     if (err == cudaSuccess && image != cudaSuccess) {
         cu_destroy(h, s);
@@ -285,7 +343,9 @@ static int cu_create(gpugc_heap *h, void **state) {
         cu_destroy(h, s);
         return rc;
     }
-    s->level_items = (size_t)sms * (size_t)threads;
+    /* mark_level strides over its work: as many threads as can be
+     * resident at once, no more */
+    s->level_items = (size_t)sms * (size_t)(blocks > 0 ? blocks : 1) * BLOCK;
     *state = s;
     return GPUGC_OK;
 }
@@ -300,6 +360,15 @@ static int cu_mark(gpugc_heap *h, void *state, const mark_job *job) {
     return rc;
 }
 
+static void cu_host_moving(gpugc_heap *h, void *state) {
+    (void)h;
+    cuda *s = state;
+    current c;
+    enter(s, &c);
+    gpugc__device_mark_unpin(&s->m);
+    leave(&c);
+}
+
 const backend_ops gpugc__backend_cuda = {
     .name = "cuda",
     .kind = GPUGC_BACKEND_CUDA,
@@ -307,4 +376,5 @@ const backend_ops gpugc__backend_cuda = {
     .create = cu_create,
     .destroy = cu_destroy,
     .mark = cu_mark,
+    .host_moving = cu_host_moving,
 };

@@ -3,16 +3,22 @@
  *
  * Made at the first mark, and made again after any failure: the kernels
  * (api->load) and the device buffers.  One mark, stage by stage (stats
- * field in brackets):
- *   sync          [ns_sync]  the mirror: everything on first use or after a
- *                 failure or growth, else only the dirty cards (mirror.h)
- *   subtract_refs [ns_subtract_refs] kernels/subtract_refs.cl, while the
- *                 refcounts (4 bytes per id, whole) are uploaded aside
- *   update_refs   [ns_update_refs]   kernels/update_refs.cl
- *   mark          [ns_mark]  kernels/mark_roots.cl, then mark_level.cl in
- *                 batches of levels queued before their sizes are known;
- *                 the host reads the sizes back once per batch, and a
- *                 frontier that stays narrow is finished on the CPU
+ * field in brackets), each stage's time taken between device time stamps
+ * (api->stamp), so that no stage waits on the host to be timed:
+ *   sync          [ns_sync]  first, the refcounts (4 bytes per id, whole,
+ *                 from page-locked memory where the API pins it) are queued
+ *                 aside, to travel while the rest runs; then the mirror:
+ *                 a group of arrays whole on first use, after a failure or
+ *                 growth, or when more than 1/WHOLE_DIV of its cards are
+ *                 dirty, else only the dirty cards (mirror.h)
+ *   subtract_refs [ns_subtract_refs] kernels/subtract_refs.cl
+ *   update_refs   [ns_update_refs]   kernels/roots.cl, ordered after the
+ *                 refcounts' upload on the device (api->join): update_refs
+ *                 and level 0 of the search in one pass
+ *   mark          [ns_mark]  mark_level.cl in batches of levels queued
+ *                 before their sizes are known; the host reads the sizes
+ *                 back once per batch, and a frontier that stays narrow is
+ *                 finished on the CPU
  *   download      [ns_download] the unreached bitmap (1 bit per id)
  */
 #include "mark/device.h"
@@ -25,8 +31,9 @@
 /* ---- tunables ------------------------------------------------------------ */
 
 /* A level takes mark_level's dense form when its frontier is more than
- * 1/DENSE_DIV of the ids: one work item per id then costs no more than
- * the queue's DENSE_DIV random reads per frontier entry would. */
+ * 1/DENSE_DIV of the ids (or was not queued, being what such a level
+ * reached): one work item per id then costs no more than the queue's
+ * DENSE_DIV random reads per frontier entry would. */
 #define DENSE_DIV 16u
 
 /* Narrow-frontier handoff: when the frontier has held fewer than
@@ -43,7 +50,17 @@
  * that ends inside a batch wastes at most BATCH_MAX - 1 launches that see
  * an empty frontier and return.  Bounded by the ring (kernels/mark.h). */
 #define BATCH_MAX 32u
-_Static_assert(BATCH_MAX + 2 <= LEVEL_RING, "a batch overwrites levels not read yet");
+_Static_assert(BATCH_MAX + 3 <= LEVEL_RING, "a batch overwrites levels not read yet");
+
+/* A group of mirrored arrays with more than 1/WHOLE_DIV of its cards dirty
+ * is uploaded whole: one copy of the arrays instead of packing and
+ * scattering most of them card by card (the collection after a promotion
+ * rewrites every survivor's meta word). */
+#define WHOLE_DIV 8u
+
+/* Refcount arrays from PIN_MIN bytes are page-locked for their upload:
+ * below, the pageable copy costs less than pinning does. */
+#define PIN_MIN ((size_t)1 << 20)
 
 /* ---- errors ---------------------------------------------------------------- */
 
@@ -102,8 +119,30 @@ static void device_mark_drop(device_mark *d) {
     d->synced = false;
 }
 
+void gpugc__device_mark_unpin(device_mark *d) {
+    if (d->pinned)
+        d->api->unpin(d->dev, (void *)d->pin_at);
+    d->pin_at = NULL;
+    d->pin_bytes = 0;
+    d->pinned = false;
+}
+
+/* After: the heap's refcount array is page-locked if the API can pin it
+ * and it is large enough to gain (PIN_MIN). */
+static void pin_counts(device_mark *d) {
+    gpugc_heap *h = d->h;
+    size_t bytes = (size_t)h->cap * sizeof *h->rc;
+    if (!d->api->pin || bytes < PIN_MIN || (d->pin_at == h->rc && d->pin_bytes == bytes))
+        return;
+    gpugc__device_mark_unpin(d);
+    d->pin_at = h->rc;
+    d->pin_bytes = bytes;
+    d->pinned = d->api->pin(d->dev, h->rc, bytes);
+}
+
 void gpugc__device_mark_free(device_mark *d) {
-    device_mark_drop(d);
+    device_mark_drop(d); /* after the copies that read pinned memory */
+    gpugc__device_mark_unpin(d);
     gpugc__mirror_stage_free(&d->ids);
     gpugc__mirror_stage_free(&d->slot_stage);
     stage_free(d, d->ctl);
@@ -219,60 +258,78 @@ static int launch(device_mark *d, int k, size_t items, const karg *arg, unsigned
 
 /* ---- the stages ------------------------------------------------------------------- */
 
-/* Uploads the dirty cards of one group (staged by gpugc__mirror_pack) and
- * scatters them into the group's mirrored arrays. */
-static int sync_group(device_mark *d, const mirror_stage *m, int cards_buf, int data_buf,
-                      const int *dst, unsigned narrays, uint32_t limit,
-                      gpugc_collection_stats *st) {
+static int stamp(device_mark *d, unsigned k) {
+    return d->api->stamp(d->h, d->dev, k);
+}
+
+/* One group of mirrored arrays: its cards, how many of its entries are in
+ * use and how many there is room for, the arrays and their buffers, the
+ * staging for its dirty cards and the two buffers that take them. */
+typedef struct group {
+    uint64_t *cards;
+    size_t used;
+    uint32_t cap;
+    const uint32_t *const *arrays;
+    const int *bufs;
+    unsigned narrays;
+    mirror_stage *stage;
+    int cards_buf, data_buf;
+} group;
+
+/* Before: prepare() ran.
+ * After:  the group's mirrored arrays equal the host's over their used
+ *         entries (uploaded whole when `whole` or when more than
+ *         1/WHOLE_DIV of the used cards are dirty, else the dirty cards,
+ *         staged by gpugc__mirror_pack and scattered in place), and its
+ *         card bits are clear. */
+static int sync_group(device_mark *d, const group *g, bool whole, gpugc_collection_stats *st) {
+    size_t dirty = gpugc__mirror_dirty(g->cards, g->cap);
+    int rc = GPUGC_OK;
+    size_t cards_used = (g->used + CARD_SIZE - 1) >> CARD_SHIFT;
+    if (whole || dirty * WHOLE_DIV > cards_used) {
+        for (unsigned a = 0; a < g->narrays && rc == GPUGC_OK; a++)
+            rc = upload(d, g->bufs[a], 0, g->arrays[a], g->used * sizeof(uint32_t), false, st);
+        gpugc__mirror_clear(g->cards, g->cap);
+        return rc;
+    }
+    const mirror_stage *m = g->stage;
+    rc = gpugc__mirror_pack(d->h, g->stage, g->cards, g->cap, dirty, g->arrays, g->narrays);
     size_t entries = m->ncards * CARD_SIZE;
-    int rc = ensure_buffer(d, cards_buf, m->ncards * sizeof(uint32_t));
     if (rc == GPUGC_OK)
-        rc = ensure_buffer(d, data_buf, narrays * entries * sizeof(uint32_t));
+        rc = ensure_buffer(d, g->cards_buf, m->ncards * sizeof(uint32_t));
     if (rc == GPUGC_OK)
-        rc = upload(d, cards_buf, 0, m->cards, m->ncards * sizeof(uint32_t), false, st);
+        rc = ensure_buffer(d, g->data_buf, g->narrays * entries * sizeof(uint32_t));
     if (rc == GPUGC_OK)
-        rc = upload(d, data_buf, 0, m->data, narrays * entries * sizeof(uint32_t), false, st);
-    for (unsigned a = 0; a < narrays && rc == GPUGC_OK; a++)
-        rc = LAUNCH(K_scatter, entries, MEM(dst[a]), MEM(cards_buf), MEM(data_buf),
-                    U32(a * entries), U32(entries), U32(limit));
+        rc = upload(d, g->cards_buf, 0, m->cards, m->ncards * sizeof(uint32_t), false, st);
+    if (rc == GPUGC_OK)
+        rc = upload(d, g->data_buf, 0, m->data, g->narrays * entries * sizeof(uint32_t), false,
+                    st);
+    for (unsigned a = 0; a < g->narrays && rc == GPUGC_OK; a++)
+        rc = LAUNCH(K_scatter, entries, MEM(g->bufs[a]), MEM(g->cards_buf), MEM(g->data_buf),
+                    U32(a * entries), U32(entries), U32(g->cap));
     return rc;
 }
 
 /* Before: prepare() ran.
- * After:  the mirror equals meta, slot_off, slot_cnt and slots (all of
- *         them after a full upload, else the dirty cards) and the card bits
- *         are clear. */
+ * After:  the mirror equals meta, slot_off, slot_cnt and slots (queued:
+ *         the device has it once the work queued so far has run) and the
+ *         card bits are clear.  A mirror that is not synced (first use,
+ *         after a failure or growth) is uploaded whole; from then on every
+ *         change is carded. */
 static int sync_mirror(device_mark *d, gpugc_collection_stats *st) {
     gpugc_heap *h = d->h;
-    int rc = GPUGC_OK;
-    size_t nids = (size_t)h->nids * sizeof(uint32_t);
-    if (!d->synced) {
-        h->mirrored = true; /* from now on every change is carded */
-        rc = upload(d, B_META, 0, h->meta, nids, false, st);
-        if (rc == GPUGC_OK)
-            rc = upload(d, B_SLOT_OFF, 0, h->slot_off, nids, false, st);
-        if (rc == GPUGC_OK)
-            rc = upload(d, B_SLOT_CNT, 0, h->slot_cnt, nids, false, st);
-        if (rc == GPUGC_OK)
-            rc = upload(d, B_SLOTS, 0, h->slots, (size_t)h->ss.top * sizeof(uint32_t), false, st);
-        gpugc__mirror_clear(h->card_ids, h->cap);
-        gpugc__mirror_clear(h->card_slots, h->slots_cap);
-    } else {
-        const uint32_t *const id_arrays[] = {h->meta, h->slot_off, h->slot_cnt};
-        static const int id_bufs[] = {B_META, B_SLOT_OFF, B_SLOT_CNT};
-        const uint32_t *const slot_arrays[] = {h->slots};
-        static const int slot_bufs[] = {B_SLOTS};
-        rc = gpugc__mirror_pack(h, &d->ids, h->card_ids, h->cap, id_arrays, 3);
-        if (rc == GPUGC_OK)
-            rc = sync_group(d, &d->ids, B_ID_CARDS, B_ID_DATA, id_bufs, 3, h->cap, st);
-        if (rc == GPUGC_OK)
-            rc = gpugc__mirror_pack(h, &d->slot_stage, h->card_slots, h->slots_cap, slot_arrays, 1);
-        if (rc == GPUGC_OK)
-            rc = sync_group(d, &d->slot_stage, B_SLOT_CARDS, B_SLOT_DATA, slot_bufs, 1,
-                            h->slots_cap, st);
-    }
+    bool whole = !d->synced;
+    h->mirrored = true;
+    const group ids = {h->card_ids, h->nids, h->cap,
+                       (const uint32_t *const[]){h->meta, h->slot_off, h->slot_cnt},
+                       (const int[]){B_META, B_SLOT_OFF, B_SLOT_CNT}, 3, &d->ids,
+                       B_ID_CARDS, B_ID_DATA};
+    const group slots = {h->card_slots, h->ss.top, h->slots_cap,
+                         (const uint32_t *const[]){h->slots}, (const int[]){B_SLOTS}, 1,
+                         &d->slot_stage, B_SLOT_CARDS, B_SLOT_DATA};
+    int rc = sync_group(d, &ids, whole, st);
     if (rc == GPUGC_OK)
-        rc = d->api->finish(h, d->dev);
+        rc = sync_group(d, &slots, whole, st);
     d->synced = rc == GPUGC_OK;
     return rc;
 }
@@ -328,28 +385,6 @@ static int download_unreached(device_mark *d, const mark_job *job) {
     return GPUGC_OK;
 }
 
-/* Finishes the search on the CPU from the frontier queue[head, + n).
- * After: job->garbage holds exactly the unreachable members; *ns_copy is
- * the time the copies took (a download, not marking). */
-static int handoff(device_mark *d, const mark_job *job, uint32_t head, uint32_t n,
-                   uint64_t *ns_copy) {
-    uint64_t t0 = gpugc__now_ns();
-    uint32_t *queue =
-        gpugc__heap_malloc(d->h, (job->nset + 1) * sizeof *queue, "gpugc_collect (device handoff)");
-    if (!queue)
-        return GPUGC_ENOMEM;
-    int rc = download(d, B_QUEUE, head * sizeof(uint32_t), queue, (size_t)n * sizeof(uint32_t),
-                      job->stats);
-    if (rc == GPUGC_OK)
-        rc = download_unreached(d, job);
-    uint64_t t1 = gpugc__now_ns();
-    if (rc == GPUGC_OK)
-        rc = gpugc__mark_reach(d->h, job->garbage, queue, n);
-    free(queue);
-    *ns_copy = t1 - t0;
-    return rc;
-}
-
 /* Queues levels first .. first + n - 1 of the search. */
 static int queue_levels(device_mark *d, uint32_t first, uint32_t n) {
     uint32_t nids = d->h->nids, dense_min = nids / DENSE_DIV + 1;
@@ -364,17 +399,14 @@ static int queue_levels(device_mark *d, uint32_t first, uint32_t n) {
     return rc;
 }
 
-/* Before: update_refs ran.
+/* Before: the roots kernel ran.
  * After:  corrupt counts are reported (GPUGC_ECORRUPT); or the device's
- *         unreached bitmap holds exactly the unreachable members; or a
- *         handoff brought it back into job->garbage and finished there
- *         (*handed set, *ns_copy the time its copies took). */
-static int mark(device_mark *d, const mark_job *job, bool *handed, uint64_t *ns_copy) {
-    uint32_t nids = d->h->nids, words = (nids + 31) / 32, *ctl = d->ctl;
-    int rc = LAUNCH(K_mark_roots, words, MEM(B_GC_REFS), MEM(B_UNREACHED), MEM(B_LEVEL),
-                    MEM(B_QUEUE), MEM(B_CTL), U32(nids));
-    if (rc == GPUGC_OK)
-        rc = download(d, B_CTL, 0, ctl, CTL_WORDS * sizeof *ctl, job->stats);
+ *         unreached bitmap holds exactly the unreachable members
+ *         (*hand_n is 0); or the device stopped at a narrow frontier, the
+ *         queued level queue[*hand_head, + *hand_n), for the CPU to finish. */
+static int mark(device_mark *d, const mark_job *job, uint32_t *hand_head, uint32_t *hand_n) {
+    uint32_t *ctl = d->ctl;
+    int rc = download(d, B_CTL, 0, ctl, CTL_WORDS * sizeof *ctl, job->stats);
     if (rc != GPUGC_OK)
         return rc;
     job->stats->edges = ctl[CTL_EDGES];
@@ -412,24 +444,82 @@ static int mark(device_mark *d, const mark_job *job, bool *handed, uint64_t *ns_
                                     job->nset);
         narrow = n < HANDOFF_WIDTH && n <= prev ? narrow + 1 : 0;
         prev = n;
-        if (d->handoff && narrow >= HANDOFF_LEVELS) {
-            /* the device went on to level `known`: hand that one over */
+        /* the device went on to level `known`: hand that one over if it
+         * is queued and the search has not ended before it */
+        if (d->handoff && narrow >= HANDOFF_LEVELS && ctl[CTL_QUEUED(known)]) {
             for (uint32_t l = depth + 1; l <= known; l++)
                 if (ctl[CTL_COUNT(l)] == 0)
                     return GPUGC_OK;
-            *handed = true;
-            return handoff(d, job, ctl[CTL_START(known)], ctl[CTL_COUNT(known)], ns_copy);
+            *hand_head = ctl[CTL_START(known)];
+            *hand_n = ctl[CTL_COUNT(known)];
+            return GPUGC_OK;
         }
     }
 }
 
-/* The whole mark phase on the device; see the file comment. */
-static int run(device_mark *d, const mark_job *job) {
+/* Before: mark() stopped at the queued level queue[head, + n).
+ * After:  job->garbage holds the device's unreached bitmap and the search
+ *         is finished on the CPU from that level; *ns_reach is the time
+ *         the CPU took, after stamp S_DONE (the downloads' end). */
+static int handoff(device_mark *d, const mark_job *job, uint32_t head, uint32_t n,
+                   uint64_t *ns_reach) {
+    uint32_t *queue =
+        gpugc__heap_malloc(d->h, (job->nset + 1) * sizeof *queue, "gpugc_collect (device handoff)");
+    if (!queue)
+        return GPUGC_ENOMEM;
+    int rc = download(d, B_QUEUE, head * sizeof(uint32_t), queue, (size_t)n * sizeof(uint32_t),
+                      job->stats);
+    if (rc == GPUGC_OK)
+        rc = download_unreached(d, job);
+    if (rc == GPUGC_OK)
+        rc = stamp(d, S_DONE);
+    uint64_t t0 = gpugc__now_ns();
+    if (rc == GPUGC_OK)
+        rc = gpugc__mark_reach(d->h, job->garbage, queue, n);
+    *ns_reach = gpugc__now_ns() - t0;
+    free(queue);
+    return rc;
+}
+
+/* The stage figures from the time stamps (file comment), plus the host's
+ * own parts: preparing (in the sync) and a handoff's CPU search (in the
+ * mark). */
+static int stage_times(device_mark *d, gpugc_collection_stats *st, uint64_t ns_prepare,
+                       uint64_t ns_reach) {
+    uint64_t at[STAMPS] = {0};
+    int rc = GPUGC_OK;
+    for (unsigned k = S_START + 1; k < STAMPS && rc == GPUGC_OK; k++)
+        rc = d->api->elapsed(d->h, d->dev, S_START, k, &at[k]);
+    if (rc != GPUGC_OK)
+        return rc;
+    /* stamps follow the queue, but a clock read twice may step back */
+    for (unsigned k = S_START + 1; k < STAMPS; k++)
+        if (at[k] < at[k - 1])
+            at[k] = at[k - 1];
+    st->ns_sync = ns_prepare + at[S_SYNCED];
+    st->ns_subtract_refs = at[S_SUBTRACTED] - at[S_SYNCED];
+    st->ns_update_refs = at[S_ROOTED] - at[S_SUBTRACTED];
+    st->ns_mark = at[S_MARKED] - at[S_ROOTED] + ns_reach;
+    st->ns_download = at[S_DONE] - at[S_MARKED];
+    return GPUGC_OK;
+}
+
+/* The whole mark phase on the device; see the file comment.  `own`: h is
+ * the heap itself (not a background collection's snapshot), whose
+ * refcount array may be pinned. */
+static int run(device_mark *d, const mark_job *job, bool own) {
     gpugc_heap *h = d->h;
     gpugc_collection_stats *st = job->stats;
     uint32_t nids = h->nids, words = (nids + 31) / 32;
     uint64_t t0 = gpugc__now_ns();
     int rc = prepare(d);
+    if (rc == GPUGC_OK && own)
+        pin_counts(d);
+    uint64_t ns_prepare = gpugc__now_ns() - t0;
+    if (rc == GPUGC_OK)
+        rc = stamp(d, S_START);
+    if (rc == GPUGC_OK)
+        rc = upload(d, B_RC, 0, h->rc, (size_t)nids * sizeof(uint32_t), true, st);
     if (rc == GPUGC_OK) {
         /* the words read before a kernel writes them: the rest of the
          * ring is written by each level before the next one reads it */
@@ -443,36 +533,38 @@ static int run(device_mark *d, const mark_job *job) {
     if (rc == GPUGC_OK)
         check_mirror(d);
 #endif
-    uint64_t t1 = gpugc__now_ns();
+    if (rc == GPUGC_OK)
+        rc = stamp(d, S_SYNCED);
     if (rc == GPUGC_OK)
         rc = d->api->zero(h, d->dev, d->b[B_GC_REFS], (size_t)nids * sizeof(uint32_t));
     if (rc == GPUGC_OK)
         rc = LAUNCH(K_subtract_refs, nids, MEM(B_META), MEM(B_SLOT_OFF), MEM(B_SLOT_CNT),
                     MEM(B_SLOTS), MEM(B_GC_REFS), U32(nids), U32(job->generation));
     if (rc == GPUGC_OK)
-        rc = upload(d, B_RC, 0, h->rc, (size_t)nids * sizeof(uint32_t), true, st);
-    if (rc == GPUGC_OK) /* the stage's end, and the counts update_refs needs */
-        rc = d->api->finish(h, d->dev);
-    uint64_t t2 = gpugc__now_ns();
+        rc = stamp(d, S_SUBTRACTED);
+    if (rc == GPUGC_OK && d->api->join)
+        rc = d->api->join(h, d->dev);
     if (rc == GPUGC_OK)
-        rc = LAUNCH(K_update_refs, words, MEM(B_META), MEM(B_RC), MEM(B_SLOT_CNT), MEM(B_GC_REFS),
-                    MEM(B_UNREACHED), MEM(B_LEVEL), MEM(B_CTL), U32(nids), U32(job->generation));
+        rc = LAUNCH(K_roots, (size_t)words * d->api->word_items, MEM(B_META), MEM(B_RC),
+                    MEM(B_SLOT_CNT), MEM(B_GC_REFS), MEM(B_UNREACHED), MEM(B_LEVEL), MEM(B_CTL),
+                    U32(nids), U32(job->generation));
     if (rc == GPUGC_OK)
-        rc = d->api->finish(h, d->dev);
-    uint64_t t3 = gpugc__now_ns();
-    bool handed = false;
-    uint64_t ns_copy = 0;
+        rc = stamp(d, S_ROOTED);
+    uint32_t hand_head = 0, hand_n = 0;
     if (rc == GPUGC_OK)
-        rc = mark(d, job, &handed, &ns_copy);
-    uint64_t t4 = gpugc__now_ns();
-    if (rc == GPUGC_OK && !handed)
+        rc = mark(d, job, &hand_head, &hand_n);
+    if (rc == GPUGC_OK)
+        rc = stamp(d, S_MARKED);
+    uint64_t ns_reach = 0;
+    if (rc == GPUGC_OK && hand_n) {
+        rc = handoff(d, job, hand_head, hand_n, &ns_reach);
+    } else if (rc == GPUGC_OK) {
         rc = download_unreached(d, job);
-    uint64_t t5 = gpugc__now_ns();
-    st->ns_sync = t1 - t0;
-    st->ns_subtract_refs = t2 - t1;
-    st->ns_update_refs = t3 - t2;
-    st->ns_mark = t4 - t3 - ns_copy;
-    st->ns_download = t5 - t4 + ns_copy;
+        if (rc == GPUGC_OK)
+            rc = stamp(d, S_DONE);
+    }
+    if (rc == GPUGC_OK)
+        rc = stage_times(d, st, ns_prepare, ns_reach);
     return rc;
 }
 
@@ -483,7 +575,7 @@ int gpugc__device_mark_run(device_mark *d, gpugc_heap *h, const mark_job *job) {
      * reads the arrays it names. */
     gpugc_heap *own = d->h;
     d->h = h;
-    int rc = run(d, job);
+    int rc = run(d, job, h == own);
     if (rc != GPUGC_OK && rc != GPUGC_ECORRUPT)
         device_mark_drop(d);
     d->h = own;

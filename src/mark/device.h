@@ -36,16 +36,35 @@ typedef struct device_api {
     /* Work items that keep the whole device busy: the size of a
      * mark_level launch, which strides over its work. */
     size_t (*level_items)(void *dev);
+    /* Work items per 32-bit bitmap word in a launch of the roots kernel:
+     * 32 where the dialect has WARP_BALLOT (kernels/dialect.h), else 1. */
+    unsigned word_items;
     int (*alloc)(gpugc_heap *h, void *dev, void **buf, size_t bytes);
     void (*release)(void *dev, void *buf);
     /* Host memory for staging copies (pinned where the API has it);
      * NULL when there is none. */
     void *(*host_alloc)(void *dev, size_t bytes);
     void (*host_free)(void *dev, void *p);
+    /* Optional (NULL: uploads always read pageable memory): page-locks
+     * host memory that uploads will read, so that they run asynchronously
+     * at full speed; false when it cannot (nothing reported: the copies
+     * then take the pageable path).  unpin undoes it before the memory
+     * moves or is freed. */
+    bool (*pin)(void *dev, void *p, size_t bytes);
+    void (*unpin)(void *dev, void *p);
     /* Queues a copy of src into buf at off; src must stay unchanged until
      * finish or download returns. */
     int (*upload)(gpugc_heap *h, void *dev, void *buf, size_t off, const void *src,
                   size_t bytes, bool aside);
+    /* Optional (NULL where uploads aside join the queue): makes the work
+     * queued from now on wait, on the device, for the uploads queued aside
+     * so far. */
+    int (*join)(gpugc_heap *h, void *dev);
+    /* Queues time stamp k < STAMPS, taken when everything queued before
+     * it has run; elapsed waits for stamp b and gives the nanoseconds from
+     * stamp a to it. */
+    int (*stamp)(gpugc_heap *h, void *dev, unsigned k);
+    int (*elapsed)(gpugc_heap *h, void *dev, unsigned a, unsigned b, uint64_t *ns);
     int (*zero)(gpugc_heap *h, void *dev, void *buf, size_t bytes);
     /* Queues kernel k over `items` work items (rounded up to whole groups
      * of the API's choosing; GLOBAL_SIZE() gives the rounded number). */
@@ -58,6 +77,9 @@ typedef struct device_api {
      * nothing. */
     int (*finish)(gpugc_heap *h, void *dev);
 } device_api;
+
+/* The time stamps of one mark, in order: they bound its stages. */
+enum { S_START, S_SYNCED, S_SUBTRACTED, S_ROOTED, S_MARKED, S_DONE, STAMPS };
 
 /* Device buffers.  The mirror: META..SLOTS.  Per collection: RC
  * (uploaded), GC_REFS, UNREACHED, LEVEL, QUEUE, CTL (kernels/mark.h).
@@ -86,6 +108,13 @@ typedef struct device_mark {
     uint32_t *ctl;           /* host copy of the control words             */
     uint32_t *bits;          /* host copy of the unreached bitmap          */
     size_t bits_cap;
+
+    /* The heap's refcount array as last seen for pinning: pin_bytes of it
+     * at pin_at (whether or not api->pin took it, so that a refusal is not
+     * asked again), pinned when it did. */
+    const uint32_t *pin_at;
+    size_t pin_bytes;
+    bool pinned;
 } device_mark;
 
 /* Sets up d for api's device dev; the handoff follows the heap's
@@ -98,6 +127,10 @@ void gpugc__device_mark_init(gpugc_heap *h, device_mark *d, const device_api *ap
  * kernels; _ALLOC before each buffer; _COPY before each copy; _LAUNCH
  * before each kernel launch. */
 int gpugc__device_mark_run(device_mark *d, gpugc_heap *h, const mark_job *job);
+/* Lets go of the pinned refcount array before the heap's id arrays move
+ * or are freed (backend_ops.host_moving); the next run pins it again.
+ * Touches no state a background mark uses. */
+void gpugc__device_mark_unpin(device_mark *d);
 /* Releases everything of d, host staging too. */
 void gpugc__device_mark_free(device_mark *d);
 

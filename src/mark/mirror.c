@@ -6,21 +6,29 @@
 
 #include "error.h"
 
-int gpugc__mirror_pack(gpugc_heap *h, mirror_stage *st, uint64_t *cards, uint64_t n,
-                const uint32_t *const arrays[], unsigned narrays) {
+size_t gpugc__mirror_dirty(const uint64_t *cards, uint64_t n) {
     size_t words = card_words(n), dirty = 0;
     for (size_t w = 0; w < words; w++)
         dirty += (size_t)__builtin_popcountll(cards[w]);
+    return dirty;
+}
+
+int gpugc__mirror_pack(gpugc_heap *h, mirror_stage *st, uint64_t *cards, uint64_t n,
+                       size_t dirty, const uint32_t *const arrays[], unsigned narrays) {
+    size_t words = card_words(n);
     if (dirty > st->cap) {
+        /* grown geometrically: a heap whose dirty cards creep up
+         * reallocates (pinned memory, slow to get) a few times only */
+        size_t cap = st->cap * 2 > dirty ? st->cap * 2 : dirty;
         st->free(st->ctx, st->cards);
         st->free(st->ctx, st->data);
         st->cap = 0;
-        st->cards = st->alloc(st->ctx, dirty * sizeof *st->cards);
-        st->data = st->alloc(st->ctx, dirty * MIRROR_MAX_ARRAYS * CARD_SIZE * sizeof *st->data);
+        st->cards = st->alloc(st->ctx, cap * sizeof *st->cards);
+        st->data = st->alloc(st->ctx, cap * MIRROR_MAX_ARRAYS * CARD_SIZE * sizeof *st->data);
         if (!st->cards || !st->data)
-            return gpugc__set_error(h, GPUGC_ENOMEM, "gpugc_collect: no memory to stage %zu dirty cards",
-                             dirty);
-        st->cap = dirty;
+            return gpugc__set_error(h, GPUGC_ENOMEM,
+                                    "gpugc_collect: no memory to stage %zu dirty cards", dirty);
+        st->cap = cap;
     }
     st->ncards = dirty;
     size_t k = 0;

@@ -6,7 +6,8 @@
  * to those arrays sets a card's bit (heap.h), and before each device
  * mark the backend packs the dirty cards of each group into a staging
  * buffer, uploads it in one copy per part and lets a scatter kernel
- * (kernels/scatter.cl) put each card in place.
+ * (kernels/scatter.cl) put each card in place (or, when many are dirty,
+ * uploads the group whole: mark/device.c).
  *
  * Staging format of one group of narrays arrays with ncards dirty cards:
  *   cards[k]   the index of the k-th dirty card, in increasing order
@@ -36,12 +37,16 @@ typedef struct mirror_stage {
     void *ctx;
 } mirror_stage;
 
+/* The dirty cards of entries [0, n): the bits set in `cards`. */
+size_t gpugc__mirror_dirty(const uint64_t *cards, uint64_t n);
+
 /* Before: bits of `cards` set for the cards of entries [0, n) of every
- * array that changed since the device last copied them.
+ * array that changed since the device last copied them, `dirty` of them
+ * (gpugc__mirror_dirty).
  * After:  *st holds those cards (format above) and their bits are clear.
  * GPUGC_OK, or GPUGC_ENOMEM (reported) with the bits left as they were. */
 int gpugc__mirror_pack(gpugc_heap *h, mirror_stage *st, uint64_t *cards, uint64_t n,
-                const uint32_t *const arrays[], unsigned narrays);
+                       size_t dirty, const uint32_t *const arrays[], unsigned narrays);
 
 /* Clears the card bits of entries [0, n): after a full upload. */
 void gpugc__mirror_clear(uint64_t *cards, uint64_t n);

@@ -3,9 +3,10 @@
  *
  * Per heap, made when the backend is opened: the device (chosen by the
  * opencl_device option, GPUGC_OPENCL_DEVICE), a context and an in-order
- * queue.  The program is built from the embedded kernel sources when the
- * device mark loads its kernels.  OpenCL has one queue here, so uploads
- * queued aside simply join it.
+ * queue with profiling on, whose markers are the time stamps.  The program
+ * is built from the embedded kernel sources when the device mark loads
+ * its kernels.  OpenCL has one queue here, so uploads queued aside simply
+ * join it.
  */
 #include "mark/device.h"
 
@@ -49,6 +50,7 @@ typedef struct ocl {
     cl_uint units;           /* compute units                              */
     cl_program prog;         /* NULL until loaded                          */
     cl_kernel k[K_COUNT];
+    cl_event stamps[STAMPS]; /* markers; NULL until queued                 */
 } ocl;
 
 /* ---- errors ---------------------------------------------------------------- */
@@ -276,6 +278,30 @@ static int ocl_download(gpugc_heap *h, void *dev, void *buf, size_t off, void *d
                  "clEnqueueReadBuffer");
 }
 
+static int ocl_stamp(gpugc_heap *h, void *dev, unsigned k) {
+    ocl *s = dev;
+    if (s->stamps[k])
+        clReleaseEvent(s->stamps[k]);
+    s->stamps[k] = NULL;
+    return check(h, clEnqueueMarkerWithWaitList(s->q, 0, NULL, &s->stamps[k]),
+                 "clEnqueueMarkerWithWaitList");
+}
+
+/* A marker's time is when it completes: everything before it has run. */
+static int ocl_elapsed(gpugc_heap *h, void *dev, unsigned a, unsigned b, uint64_t *ns) {
+    ocl *s = dev;
+    cl_ulong ta = 0, tb = 0;
+    cl_int err = clWaitForEvents(1, &s->stamps[b]);
+    if (err == CL_SUCCESS)
+        err = clGetEventProfilingInfo(s->stamps[a], CL_PROFILING_COMMAND_END, sizeof ta, &ta,
+                                      NULL);
+    if (err == CL_SUCCESS)
+        err = clGetEventProfilingInfo(s->stamps[b], CL_PROFILING_COMMAND_END, sizeof tb, &tb,
+                                      NULL);
+    *ns = tb > ta ? (uint64_t)(tb - ta) : 0;
+    return check(h, err, "reading the time stamps");
+}
+
 static int ocl_finish(gpugc_heap *h, void *dev) {
     ocl *s = dev;
     return check(h, clFinish(s->q), "clFinish");
@@ -286,6 +312,7 @@ static const device_api opencl_api = {
     .load = ocl_load,
     .unload = ocl_unload,
     .level_items = ocl_level_items,
+    .word_items = 1,
     .alloc = ocl_alloc,
     .release = ocl_release,
     .host_alloc = ocl_host_alloc,
@@ -295,6 +322,8 @@ static const device_api opencl_api = {
     .launch = ocl_launch,
     .download = ocl_download,
     .finish = ocl_finish,
+    .stamp = ocl_stamp,
+    .elapsed = ocl_elapsed,
 };
 
 /* ---- the backend ------------------------------------------------------------------- */
@@ -305,6 +334,9 @@ static void ocl_destroy(gpugc_heap *h, void *state) {
     if (!s)
         return;
     gpugc__device_mark_free(&s->m);
+    for (unsigned k = 0; k < STAMPS; k++)
+        if (s->stamps[k])
+            clReleaseEvent(s->stamps[k]);
     if (s->q)
         clReleaseCommandQueue(s->q);
     if (s->ctx)
@@ -342,7 +374,7 @@ static int ocl_create(gpugc_heap *h, void **state) {
     cl_int err = CL_SUCCESS;
     s->ctx = clCreateContext(NULL, 1, &dev, NULL, NULL, &err);
     if (err == CL_SUCCESS)
-        s->q = clCreateCommandQueue(s->ctx, dev, 0, &err);
+        s->q = clCreateCommandQueue(s->ctx, dev, CL_QUEUE_PROFILING_ENABLE, &err);
     if (err != CL_SUCCESS) {
         int rc = check(h, err, "creating an OpenCL context and queue");
         ocl_destroy(h, s);
