@@ -135,7 +135,7 @@ void gpugc_heap_free(gpugc_heap *h) {
         gpugc__vec_free(&h->gen[g].ids);
     gpugc__ids_free(h);
     free(h->card_slots);
-    free(h->slots);
+    gpugc__big_free(h->slots);
     free(h->strings);
     free(h);
 }

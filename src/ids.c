@@ -18,8 +18,8 @@ static bool ids_grow(gpugc_heap *h, uint32_t cap) {
     gpugc__backend_host_moving(h);
 #define GROW(field)                                                                        \
     {                                                                                      \
-        void *p = gpugc__heap_realloc(h, h->field, (size_t)cap * sizeof *h->field,         \
-                                      "gpugc_new (id arrays)");                            \
+        void *p = gpugc__big_grow(h, h->field, (size_t)cap * sizeof *h->field,             \
+                                  "gpugc_new (id arrays)");                                \
         if (!p)                                                                            \
             return false;                                                                  \
         h->field = p;                                                                      \
@@ -88,7 +88,7 @@ uint64_t gpugc__ids_bytes(const gpugc_heap *h) {
 }
 
 void gpugc__ids_free(gpugc_heap *h) {
-#define FREE(field) free(h->field);
+#define FREE(field) gpugc__big_free(h->field);
     ID_ARRAYS(FREE)
 #undef FREE
     free(h->garbage);

@@ -1,11 +1,14 @@
-/* util.c - growable vectors and bit maps, the clock, and the debug-build
- * check's report. */
+/* util.c - growable vectors, bit maps and big arrays, the clock, and the
+ * debug-build check's report. */
+#define _GNU_SOURCE /* mremap */
 #include "util.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "error.h"
 
@@ -56,6 +59,58 @@ void gpugc__vec_free(u32vec *v) {
     free(v->v);
     memset(v, 0, sizeof *v);
 }
+
+#if defined(__SANITIZE_ADDRESS__)
+#define BIG_MAPPED 0
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define BIG_MAPPED 0
+#endif
+#endif
+#if !defined(BIG_MAPPED) && defined(__linux__)
+#define BIG_MAPPED 1
+#endif
+
+#if BIG_MAPPED
+/* A mapping: its length, then the array (aligned as malloc aligns). */
+#define BIG_HEAD 64
+
+static size_t mapping_length(size_t bytes) {
+    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    return (BIG_HEAD + bytes + page - 1) / page * page;
+}
+
+void *gpugc__big_grow(gpugc_heap *h, void *p, size_t bytes, const char *what) {
+    char *base = p ? (char *)p - BIG_HEAD : NULL, *q = MAP_FAILED;
+    size_t len = mapping_length(bytes), old = base ? *(size_t *)base : 0;
+    if (len <= old)
+        return p;
+    if (!gpugc__fault_fires(h, GPUGC_FAULT_ALLOC))
+        q = base ? mremap(base, old, len, MREMAP_MAYMOVE)
+                 : mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (q == MAP_FAILED) {
+        gpugc__set_error(h, GPUGC_ENOMEM, "%s: cannot allocate %zu bytes", what, bytes);
+        return NULL;
+    }
+    *(size_t *)q = len;
+    return q + BIG_HEAD;
+}
+
+void gpugc__big_free(void *p) {
+    if (p) {
+        char *base = (char *)p - BIG_HEAD;
+        munmap(base, *(size_t *)base);
+    }
+}
+#else
+void *gpugc__big_grow(gpugc_heap *h, void *p, size_t bytes, const char *what) {
+    return gpugc__heap_realloc(h, p, bytes, what);
+}
+
+void gpugc__big_free(void *p) {
+    free(p);
+}
+#endif
 
 uint64_t gpugc__now_ns(void) {
     struct timespec ts;

@@ -1,6 +1,6 @@
 /* util.h - small utilities every module of the library uses: bit maps,
- * growable id vectors, prefetching, the clock, and the debug-build check
- * of what a phase function states holds. */
+ * growable id vectors, big arrays, prefetching, the clock, and the
+ * debug-build check of what a phase function states holds. */
 #ifndef GPUGC_UTIL_H
 #define GPUGC_UTIL_H
 
@@ -63,6 +63,20 @@ bool gpugc__vec_reserve(gpugc_heap *h, u32vec *v, size_t extra, const char *what
 bool gpugc__bits_grow(gpugc_heap *h, uint64_t **bits, size_t old_words, size_t words,
                       const char *what);
 void gpugc__vec_free(u32vec *v);
+
+/* ---- big arrays --------------------------------------------------------------- */
+
+/* The arrays that grow to hundreds of megabytes, the id arrays and the
+ * slot array: each lives in an anonymous mapping of its own, which grows
+ * by moving its pages (mremap) instead of copying its bytes, so that the
+ * call that grows a heap of 4M objects pays microseconds, not the 25 ms
+ * realloc's copies took.  The mapping's length is kept in front of the
+ * array.  AddressSanitizer builds use malloc instead, whose overflow
+ * checks a mapping would lose.  gpugc__big_grow: p (NULL for none) now of `bytes`,
+ * the new bytes zero (mapped) or undefined (malloc); NULL (reported, p
+ * still valid) when memory is short. */
+void *gpugc__big_grow(gpugc_heap *h, void *p, size_t bytes, const char *what);
+void gpugc__big_free(void *p);
 
 /* ---- figures ---------------------------------------------------------------- */
 
