@@ -19,7 +19,6 @@
 #define GPUGC_WARP_CUH
 
 #include <cooperative_groups.h>
-#include <cooperative_groups/reduce.h>
 
 static __device__ inline unsigned int warp_append(unsigned int *counter)
 {
@@ -31,12 +30,13 @@ static __device__ inline unsigned int warp_append(unsigned int *counter)
     return active.shfl(first, 0) + active.thread_rank();
 }
 
+/* __reduce_add_sync needs sm_80, the oldest architecture built for
+ * (src/CMakeLists.txt); the lowest active lane adds the sum. */
 static __device__ inline void warp_count(unsigned int *counter, unsigned int v)
 {
-    namespace cg = cooperative_groups;
-    cg::coalesced_group active = cg::coalesced_threads();
-    unsigned int sum = cg::reduce(active, v, cg::plus<unsigned int>());
-    if (active.thread_rank() == 0 && sum)
+    unsigned int lanes = __activemask();
+    unsigned int sum = __reduce_add_sync(lanes, v);
+    if (!(lanes & ((1u << (threadIdx.x & 31u)) - 1u)) && sum)
         atomicAdd(counter, sum);
 }
 
