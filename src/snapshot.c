@@ -92,8 +92,9 @@ void gpugc__snapshot_adopt(gpugc_heap *h) {
 }
 
 /* How many dirty cards copy_cards asks for ahead: a program's writes
- * scatter over the heap, so each card is a cache miss in each array, and
- * in turn they would cost the start about one miss per card. */
+ * scatter over the heap, so each card is a cache miss in each array, its
+ * copy's line another, and in turn they would cost the start about two
+ * misses per card. */
 #define CARDS_AHEAD 16
 
 static void copy_card(uint64_t first, uint64_t n, uint32_t *const to[], const uint32_t *const from[],
@@ -115,8 +116,10 @@ static void copy_cards(uint64_t *cards, uint64_t cap, uint64_t n, uint32_t *cons
             uint64_t first = ((uint64_t)w * 64 + (unsigned)__builtin_ctzll(b)) << CARD_SHIFT;
             if (first >= n)
                 continue;
-            for (unsigned a = 0; a < narrays; a++)
+            for (unsigned a = 0; a < narrays; a++) {
                 PREFETCH(from[a] + first);
+                PREFETCH_WRITE(to[a] + first);
+            }
             if (found >= CARDS_AHEAD)
                 copy_card(ring[found % CARDS_AHEAD], n, to, from, narrays);
             ring[found++ % CARDS_AHEAD] = first;

@@ -88,12 +88,14 @@ static inline void copy_figures(void *out, size_t size, const void *full, size_t
 
 /* ---- speed and time ---------------------------------------------------------- */
 
-/* A hint to start loading addr; marking is latency-bound, and the loops
- * know their next addresses well ahead. */
+/* A hint to start loading addr (for writing it: PREFETCH_WRITE); marking
+ * is latency-bound, and the loops know their next addresses well ahead. */
 #if defined(__GNUC__) || defined(__clang__)
 #define PREFETCH(addr) __builtin_prefetch(addr)
+#define PREFETCH_WRITE(addr) __builtin_prefetch((addr), 1)
 #else
 #define PREFETCH(addr) ((void)(addr))
+#define PREFETCH_WRITE(addr) ((void)(addr))
 #endif
 
 /* CLOCK_MONOTONIC in nanoseconds. */

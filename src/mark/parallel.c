@@ -257,13 +257,6 @@ static inline void acc_add(word_acc *a, uint32_t i) {
     a->bits |= UINT64_C(1) << (i & 63);
 }
 
-/* Asks for a line about to be written. */
-#if defined(__GNUC__) || defined(__clang__)
-#define PREFETCH_WRITE(addr) __builtin_prefetch(addr, 1)
-#else
-#define PREFETCH_WRITE(addr) ((void)(addr))
-#endif
-
 /* Entries in bin b, written by its member, and how many of them are in
  * its last chunk. */
 static inline size_t bin_tail_fill(const par_state *s, const bin *b) {
