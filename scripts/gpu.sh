@@ -16,7 +16,7 @@
 # (estimates: no GPU has run this yet; from this project's 2-core CPU
 # machine, where the host side, generating and building the graphs one
 # object at a time, takes most of each bench step).  The timeouts plus
-# each one's 8-s grace to stop add up to 480 s:
+# each one's 8-s grace to stop add up to 480 s for steps 00 to 09:
 #   00-machine     10 s (1)   /proc/meminfo, nvidia-smi, cores; the call record
 #   01-deps        10 s (1)   unpacks .deb/ where pkg-config, cmocka or libgc lack
 #   02-build       50 s (15)  Release, CUDA required, tests and bench (2 cores: 11 s)
@@ -30,6 +30,10 @@
 #   08-pylike-10M  40 s (30)  pylike, 10M: cpu, cpu-parallel, cuda (2 cores, two: 21 s)
 #   09-powerlaw-2M 45 s (28)  powerlaw degree 16, 2M: cpu, cpu-parallel, cuda
 #                             (generating it: 17 s on 2 cores; 3 s a run)
+#   10-concurrent  90 s (40)  background collection (issue 17), random 10M: cuda,
+#                             cpu-parallel; interp's steady state at 100k.  Last,
+#                             and only in the time the others leave: it cannot
+#                             cost them anything (the budget stops it)
 # cpu-parallel runs on every core (GPUGC_THREADS=$(nproc): 16).  Peers are
 # measured on CPU machines, not here.  The memory check is overridden: the
 # VM's MemAvailable starts small and grows as memory is used.  A step that
@@ -200,6 +204,9 @@ step_pylike-10M() {
 step_powerlaw-2M() {
   bench cpu,cpu-parallel,cuda --workload powerlaw --degree 16 --objects "$(size 2M 5k)"
 }
+step_concurrent() {
+  bench cuda,cpu-parallel --concurrent --objects "$(size 10M 20k)" --steady "$(size 100k 2k)"
+}
 
 # Where the unpacked packages are found: pkgconf reads their .pc files
 # with the unpacked tree as its sysroot, the loader their libraries.
@@ -242,6 +249,7 @@ steps=(
   "list-10M 20 5"
   "pylike-10M 40 30"
   "powerlaw-2M 45 28"
+  "concurrent 90 40"
 )
 budget=480 grace=8
 build=build/gpu
