@@ -21,6 +21,7 @@
 #include "collect.h"
 
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -448,6 +449,9 @@ typedef struct background {
     bool threaded;
     bool automatic;           /* started by an allocation (cfg.concurrent),
                                  so finished by one once the mark is done  */
+    gpugc_heap *heap;         /* the heap, read by the thread only while
+                                 it copies its share of the snapshot       */
+    atomic_int copied;        /* shares of the snapshot copied (of 2)      */
     atomic_int done;
     uint64_t t_start;
 } background;
@@ -488,9 +492,20 @@ static int list_full_set(background *bg) {
 /* The collector thread (or the program's, if no thread could be made).
  * After: status, and the unreachable set members listed in garbage; the
  * snapshot's bitmap is zero again. */
+/* The start's copy, shared by the program's thread and the collector
+ * thread, both idle until it is done: arrives with this thread's share
+ * copied and, with `wait`, waits for the other's. */
+static void copied_share(background *bg, bool wait) {
+    atomic_fetch_add_explicit(&bg->copied, 1, memory_order_acq_rel);
+    while (wait && atomic_load_explicit(&bg->copied, memory_order_acquire) < 2)
+        sched_yield();
+}
+
 static void *mark_in_background(void *arg) {
     background *bg = arg;
     gpugc_heap *s = &bg->shadow;
+    gpugc__snapshot_copy(bg->heap, 1, 2);
+    copied_share(bg, true);
     bg->status = bg->set ? GPUGC_OK : list_full_set(bg);
     if (bg->status == GPUGC_OK &&
         !(bg->garbage = gpugc__heap_malloc(s, bg->nset * sizeof *bg->garbage + 1,
@@ -564,8 +579,13 @@ static int start(gpugc_heap *h, int g, bool automatic) {
     bg->t_start = t0;
     bg->nids = h->nids;
     bg->automatic = automatic;
+    bg->heap = h;
     h->bg = bg;
+    /* The copy of the snapshot is halved between this thread and the
+     * collector thread, which marks once both halves are there. */
     bg->threaded = pthread_create(&bg->thread, NULL, mark_in_background, bg) == 0;
+    gpugc__snapshot_copy(h, 0, 2);
+    copied_share(bg, bg->threaded);
     if (!bg->threaded)
         mark_in_background(bg);
     bg->st.snapshot_bytes = gpugc__snapshot_bytes(h) + 2 * (uint64_t)n * sizeof(uint32_t);

@@ -104,14 +104,15 @@ static void copy_card(uint64_t first, uint64_t n, uint32_t *const to[], const ui
         memcpy(to[a] + first, from[a] + first, len * sizeof(uint32_t));
 }
 
-/* Copies the entries [0, n) of `arrays` that the set cards say changed,
- * and clears the cards (all of them: those past n name nothing yet).  The
- * cards found wait in a ring while their lines are fetched. */
-static void copy_cards(uint64_t *cards, uint64_t cap, uint64_t n, uint32_t *const to[],
+/* Copies the entries [0, n) of `arrays` that the set cards of words
+ * [w0, w1) say changed, and clears those words (all of their cards: those
+ * past n name nothing yet).  The cards found wait in a ring while their
+ * lines are fetched. */
+static void copy_cards(uint64_t *cards, size_t w0, size_t w1, uint64_t n, uint32_t *const to[],
                        const uint32_t *const from[], unsigned narrays) {
     uint64_t ring[CARDS_AHEAD];
-    size_t found = 0, words = card_words(cap);
-    for (size_t w = 0; w < words; w++) {
+    size_t found = 0;
+    for (size_t w = w0; w < w1; w++) {
         for (uint64_t b = cards[w]; b; b &= b - 1) {
             uint64_t first = ((uint64_t)w * 64 + (unsigned)__builtin_ctzll(b)) << CARD_SHIFT;
             if (first >= n)
@@ -136,30 +137,64 @@ int gpugc__snapshot_take(gpugc_heap *h) {
     snapshot *s = h->snap;
     if (!fit(h, s))
         return GPUGC_ENOMEM;
+    s->take_nids = h->nids;
+    s->take_top = h->ss.top;
+    /* The first take copies everything; from then on every change is
+     * carded. */
+    s->take_whole = !h->host_mirrored;
+    h->host_mirrored = true;
+    gpugc__snapshot_count(h);
+    return GPUGC_OK;
+}
+
+/* Share `part` of `parts` of [0, n). */
+static void share(size_t n, unsigned part, unsigned parts, size_t *lo, size_t *hi) {
+    *lo = n / parts * part + (part < n % parts ? part : n % parts);
+    *hi = *lo + n / parts + (part < n % parts);
+}
+
+/* memcpy of share `part` of `parts` of n entries of `elem` bytes. */
+static void copy_share(void *to, const void *from, size_t n, size_t elem, unsigned part,
+                       unsigned parts) {
+    size_t lo, hi;
+    share(n, part, parts, &lo, &hi);
+    memcpy((char *)to + lo * elem, (const char *)from + lo * elem, (hi - lo) * elem);
+}
+
+/* Moves share `part` of `parts` of card words [0, words) from `from`,
+ * cleared, to `to`. */
+static void move_cards(uint64_t *to, uint64_t *from, size_t words, unsigned part,
+                       unsigned parts) {
+    size_t lo, hi;
+    share(words, part, parts, &lo, &hi);
+    memcpy(to + lo, from + lo, (hi - lo) * sizeof *to);
+    memset(from + lo, 0, (hi - lo) * sizeof *from);
+}
+
+void gpugc__snapshot_copy(gpugc_heap *h, unsigned part, unsigned parts) {
+    snapshot *s = h->snap;
     uint32_t *const to[] = {s->meta, s->slot_off, s->slot_cnt};
     const uint32_t *const from[] = {h->meta, h->slot_off, h->slot_cnt};
-    size_t nids = h->nids, top = h->ss.top;
-    if (!h->host_mirrored) {
-        /* From now on every change is carded. */
-        h->host_mirrored = true;
+    size_t nids = s->take_nids, top = s->take_top, lo, hi;
+    if (s->take_whole) {
         for (unsigned a = 0; a < 3; a++)
-            memcpy(to[a], from[a], nids * sizeof(uint32_t));
-        memcpy(s->slots, h->slots, top * sizeof(uint32_t));
-        memset(h->hcard_ids, 0, card_words(h->cap) * sizeof(uint64_t));
-        memset(h->hcard_slots, 0, card_words(h->slots_cap) * sizeof(uint64_t));
+            copy_share(to[a], from[a], nids, sizeof(uint32_t), part, parts);
+        copy_share(s->slots, h->slots, top, sizeof(uint32_t), part, parts);
+        share(card_words(h->cap), part, parts, &lo, &hi);
+        memset(h->hcard_ids + lo, 0, (hi - lo) * sizeof(uint64_t));
+        share(card_words(h->slots_cap), part, parts, &lo, &hi);
+        memset(h->hcard_slots + lo, 0, (hi - lo) * sizeof(uint64_t));
     } else {
-        copy_cards(h->hcard_ids, h->cap, nids, to, from, 3);
-        copy_cards(h->hcard_slots, h->slots_cap, top, (uint32_t *const[]){s->slots},
+        share(card_words(h->cap), part, parts, &lo, &hi);
+        copy_cards(h->hcard_ids, lo, hi, nids, to, from, 3);
+        share(card_words(h->slots_cap), part, parts, &lo, &hi);
+        copy_cards(h->hcard_slots, lo, hi, top, (uint32_t *const[]){s->slots},
                    (const uint32_t *const[]){h->slots}, 1);
     }
-    memcpy(s->rc, h->rc, nids * sizeof(uint32_t));
-    gpugc__snapshot_count(h);
+    copy_share(s->rc, h->rc, nids, sizeof(uint32_t), part, parts);
     /* The device's cards go with the snapshot its mark will copy from. */
-    memcpy(s->card_ids, h->card_ids, card_words(h->cap) * sizeof(uint64_t));
-    memset(h->card_ids, 0, card_words(h->cap) * sizeof(uint64_t));
-    memcpy(s->card_slots, h->card_slots, card_words(h->slots_cap) * sizeof(uint64_t));
-    memset(h->card_slots, 0, card_words(h->slots_cap) * sizeof(uint64_t));
-    return GPUGC_OK;
+    move_cards(s->card_ids, h->card_ids, card_words(h->cap), part, parts);
+    move_cards(s->card_slots, h->card_slots, card_words(h->slots_cap), part, parts);
 }
 
 void gpugc__snapshot_return_cards(gpugc_heap *h) {

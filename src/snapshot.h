@@ -19,16 +19,27 @@ typedef struct snapshot {
     uint32_t *meta_next;             /* meta grown by the collector thread,
                                         adopted after it (snapshot_adopt)    */
     uint32_t cap, slots_cap;         /* the arrays' capacities               */
+    uint32_t take_nids, take_top;    /* what the last take is to copy: ids
+                                        and slots below these               */
+    bool take_whole;                 /* ... all of them (the first take)     */
     uint64_t bytes;                  /* what it takes, as counted last by the
                                         program's thread                     */
 } snapshot;
 
 /* Before: h is settled.
- * After:  h->snap equals h as it is (meta, slot_off, slot_cnt and rc for
- *         ids below nids, slots below the top), the host cards are clear,
- *         and h's device cards have moved to the snapshot.  GPUGC_ENOMEM
- *         (reported) leaves the snapshot as it was and h's cards set. */
+ * After:  the snapshot has room for h and knows what to copy
+ *         (gpugc__snapshot_copy): the whole of it the first time, else
+ *         what the host cards name.  GPUGC_ENOMEM (reported) leaves the
+ *         snapshot as it was and h's cards set. */
 int gpugc__snapshot_take(gpugc_heap *h);
+/* Copies share `part` (0 .. parts - 1) of what the take left to copy.
+ * Shares touch disjoint entries and card words, so threads may copy
+ * several at once while h stands still.
+ * After every share is copied: h->snap equals h as it was at the take
+ * (meta, slot_off, slot_cnt and rc for ids below nids, slots below the
+ * top), the host cards are clear, and h's device cards have moved to the
+ * snapshot. */
+void gpugc__snapshot_copy(gpugc_heap *h, unsigned part, unsigned parts);
 /* After a background mark: the device cards the shadow's mark did not copy
  * (none ran on a device, or its set was empty) go back to h. */
 void gpugc__snapshot_return_cards(gpugc_heap *h);
