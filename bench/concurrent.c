@@ -183,12 +183,15 @@ static double background_round(const bg_run *run, mutator *m, bench_bg_result *r
     if (gpugc_collect_start(m->h, 2) != GPUGC_OK)
         fail(m->h, "gpugc_collect_start");
     uint64_t t1 = bench_now_ns();
+    /* A batch of steps at least: a small heap's mark may be over before
+     * the program's first step. */
     int ready;
-    while ((ready = gpugc_collect_ready(m->h)) == 0)
+    do {
         for (int i = 0; i < READY_EVERY; i++, n++) {
             uint64_t d = step(m);
             longest = d > longest ? d : longest;
         }
+    } while ((ready = gpugc_collect_ready(m->h)) == 0);
     if (ready < 0)
         fail(m->h, "gpugc_collect_ready");
     uint64_t t2 = bench_now_ns();
