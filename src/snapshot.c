@@ -153,6 +153,17 @@ static void share(size_t n, unsigned part, unsigned parts, size_t *lo, size_t *h
     *hi = *lo + n / parts + (part < n % parts);
 }
 
+/* Share `part` of `parts` of the card words of an array with n entries in
+ * use and room for cap: the words of the entries in use are shared, and
+ * the last share also has the words past them, whose cards name nothing
+ * yet (so that each share has as many cards to copy). */
+static void card_share(size_t n, size_t cap, unsigned part, unsigned parts, size_t *lo,
+                       size_t *hi) {
+    share(card_words(n), part, parts, lo, hi);
+    if (part == parts - 1)
+        *hi = card_words(cap);
+}
+
 /* memcpy of share `part` of `parts` of n entries of `elem` bytes. */
 static void copy_share(void *to, const void *from, size_t n, size_t elem, unsigned part,
                        unsigned parts) {
@@ -180,14 +191,14 @@ void gpugc__snapshot_copy(gpugc_heap *h, unsigned part, unsigned parts) {
         for (unsigned a = 0; a < 3; a++)
             copy_share(to[a], from[a], nids, sizeof(uint32_t), part, parts);
         copy_share(s->slots, h->slots, top, sizeof(uint32_t), part, parts);
-        share(card_words(h->cap), part, parts, &lo, &hi);
+        card_share(nids, h->cap, part, parts, &lo, &hi);
         memset(h->hcard_ids + lo, 0, (hi - lo) * sizeof(uint64_t));
-        share(card_words(h->slots_cap), part, parts, &lo, &hi);
+        card_share(top, h->slots_cap, part, parts, &lo, &hi);
         memset(h->hcard_slots + lo, 0, (hi - lo) * sizeof(uint64_t));
     } else {
-        share(card_words(h->cap), part, parts, &lo, &hi);
+        card_share(nids, h->cap, part, parts, &lo, &hi);
         copy_cards(h->hcard_ids, lo, hi, nids, to, from, 3);
-        share(card_words(h->slots_cap), part, parts, &lo, &hi);
+        card_share(top, h->slots_cap, part, parts, &lo, &hi);
         copy_cards(h->hcard_slots, lo, hi, top, (uint32_t *const[]){s->slots},
                    (const uint32_t *const[]){h->slots}, 1);
     }
