@@ -428,6 +428,15 @@ static int64_t collect(gpugc_heap *h, int g) {
  * swept with reachability computed again first, which keeps whatever the
  * program reached again (gpugc_weakref_get) with all it reaches. */
 
+/* The start's copy of the snapshot comes in shares of SHARE_MIN ids at
+ * least, one per thread the heap may run (gpugc__heap_threads), and two at
+ * least: the program's thread copies share 0, the collector thread share
+ * 1, short-lived helper threads the others.  A share of 256k ids (a MB of
+ * counts, with their cards) takes far longer to copy than a thread takes
+ * to start. */
+#define SHARE_MIN (1u << 18)
+#define MAX_SHARES 16u
+
 typedef struct background {
     gpugc_heap shadow;        /* marks the snapshot                         */
     const backend_ops *ops;
@@ -449,9 +458,16 @@ typedef struct background {
     bool threaded;
     bool automatic;           /* started by an allocation (cfg.concurrent),
                                  so finished by one once the mark is done  */
-    gpugc_heap *heap;         /* the heap, read by the thread only while
-                                 it copies its share of the snapshot       */
-    atomic_int copied;        /* shares of the snapshot copied (of 2)      */
+    gpugc_heap *heap;         /* the heap, read by the copying threads only
+                                 while they copy their shares              */
+    unsigned parts;           /* shares of the start's copy                 */
+    atomic_uint copied;       /* shares copied so far                       */
+    struct share {
+        struct background *bg;
+        unsigned part;
+        pthread_t thread;
+        bool threaded;
+    } helper[MAX_SHARES];     /* shares 2 .. parts - 1                      */
     atomic_int done;
     uint64_t t_start;
 } background;
@@ -492,19 +508,44 @@ static int list_full_set(background *bg) {
 /* The collector thread (or the program's, if no thread could be made).
  * After: status, and the unreachable set members listed in garbage; the
  * snapshot's bitmap is zero again. */
-/* The start's copy, shared by the program's thread and the collector
- * thread, both idle until it is done: arrives with this thread's share
- * copied and, with `wait`, waits for the other's. */
+/* The start's copy, shared by threads that do nothing else until it is
+ * done: arrives with this thread's share copied and, with `wait`, waits
+ * for every other share. */
 static void copied_share(background *bg, bool wait) {
     atomic_fetch_add_explicit(&bg->copied, 1, memory_order_acq_rel);
-    while (wait && atomic_load_explicit(&bg->copied, memory_order_acquire) < 2)
+    while (wait && atomic_load_explicit(&bg->copied, memory_order_acquire) < bg->parts)
         sched_yield();
+}
+
+static void *copy_helper(void *arg) {
+    struct share *sh = arg;
+    gpugc__snapshot_copy(sh->bg->heap, sh->part, sh->bg->parts);
+    copied_share(sh->bg, false);
+    return NULL;
+}
+
+/* Shares 2 .. parts - 1 of the start's copy, each on a helper thread or,
+ * where none starts, on this one. */
+static void copy_helpers_start(background *bg) {
+    for (unsigned k = 2; k < bg->parts; k++) {
+        struct share *sh = &bg->helper[k];
+        *sh = (struct share){bg, k, 0, false};
+        sh->threaded = pthread_create(&sh->thread, NULL, copy_helper, sh) == 0;
+        if (!sh->threaded)
+            copy_helper(sh);
+    }
+}
+
+static void copy_helpers_join(background *bg) {
+    for (unsigned k = 2; k < bg->parts; k++)
+        if (bg->helper[k].threaded)
+            pthread_join(bg->helper[k].thread, NULL);
 }
 
 static void *mark_in_background(void *arg) {
     background *bg = arg;
     gpugc_heap *s = &bg->shadow;
-    gpugc__snapshot_copy(bg->heap, 1, 2);
+    gpugc__snapshot_copy(bg->heap, 1, bg->parts);
     copied_share(bg, true);
     bg->status = bg->set ? GPUGC_OK : list_full_set(bg);
     if (bg->status == GPUGC_OK &&
@@ -580,14 +621,18 @@ static int start(gpugc_heap *h, int g, bool automatic) {
     bg->nids = h->nids;
     bg->automatic = automatic;
     bg->heap = h;
+    unsigned threads = gpugc__heap_threads(h), by_size = h->nids / SHARE_MIN;
+    bg->parts = threads < by_size ? threads : by_size;
+    bg->parts = bg->parts < 2 ? 2 : bg->parts > MAX_SHARES ? MAX_SHARES : bg->parts;
     h->bg = bg;
-    /* The copy of the snapshot is halved between this thread and the
-     * collector thread, which marks once both halves are there. */
+    /* The collector thread marks once every share of the copy is there. */
     bg->threaded = pthread_create(&bg->thread, NULL, mark_in_background, bg) == 0;
-    gpugc__snapshot_copy(h, 0, 2);
+    copy_helpers_start(bg);
+    gpugc__snapshot_copy(h, 0, bg->parts);
     copied_share(bg, bg->threaded);
     if (!bg->threaded)
         mark_in_background(bg);
+    copy_helpers_join(bg);
     bg->st.snapshot_bytes = gpugc__snapshot_bytes(h) + 2 * (uint64_t)n * sizeof(uint32_t);
     bg->st.pause_start_ns = gpugc__now_ns() - t0;
     return GPUGC_OK;

@@ -5,6 +5,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "collect.h"
 #include "error.h"
@@ -238,4 +239,11 @@ int gpugc_memory_stats_get(const gpugc_heap *h, gpugc_memory_stats *out, size_t 
     };
     copy_figures(out, size, &m, sizeof m);
     return GPUGC_OK;
+}
+
+unsigned gpugc__heap_threads(const gpugc_heap *h) {
+    if (h->cfg.threads != 0)
+        return h->cfg.threads;
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    return cores < 1 ? 1 : cores > GPUGC_MAX_THREADS ? GPUGC_MAX_THREADS : (unsigned)cores;
 }

@@ -253,4 +253,8 @@ static inline bool heap_busy(const gpugc_heap *h) {
 /* Collector metadata bytes (gpugc_memory_stats_get). */
 uint64_t gpugc__heap_metadata_bytes(const gpugc_heap *h);
 
+/* The threads the heap may run at once: cfg.threads, 0 meaning one per
+ * online core (the cpu-parallel team, a background start's copy). */
+unsigned gpugc__heap_threads(const gpugc_heap *h);
+
 #endif /* GPUGC_HEAP_H */

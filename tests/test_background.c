@@ -325,6 +325,62 @@ static void test_mark_failure(void **state) {
     gpugc_heap_free(h);
 }
 
+/* A heap of RINGS rings of RING objects, every other ring held from C by
+ * one object.  With four threads allowed, its starts copy the snapshot in
+ * four shares, two of them on helper threads: the first start copies the
+ * whole heap, the second what the cards name after every held ring was cut
+ * in two rings (the one the held object is not on becomes garbage).  The
+ * counts expected are the rings', computed here. */
+#define RING 1000u
+#define RINGS 1100u
+static void test_start_in_shares(void **state) {
+    (void)state;
+    gpugc_config cfg;
+    gpugc_config_init(&cfg);
+    cfg.threshold[0] = 0;
+    cfg.threads = 4;
+    gpugc_heap *h = gpugc_heap_new(&cfg);
+    assert_non_null(h);
+    /* each ring's first, middle, next and last objects */
+    void **first = calloc(4 * RINGS, sizeof *first), **mid = first + RINGS, **next = mid + RINGS,
+         **last = next + RINGS;
+    assert_non_null(first);
+    for (uint32_t r = 0; r < RINGS; r++) {
+        void *prev = first[r] = gpugc_new(h, GPUGC_TYPE_OBJECT, 1, 8);
+        assert_non_null(prev);
+        for (uint32_t k = 1; k < RING; k++) {
+            void *o = gpugc_new(h, GPUGC_TYPE_OBJECT, 1, 8);
+            assert_non_null(o);
+            assert_int_equal(gpugc_set_ref(h, prev, 0, o), GPUGC_OK);
+            gpugc_decref(h, o);
+            mid[r] = k == RING / 2 ? o : mid[r];
+            next[r] = k == RING / 2 + 1 ? o : next[r];
+            prev = last[r] = o;
+        }
+        assert_int_equal(gpugc_set_ref(h, prev, 0, first[r]), GPUGC_OK);
+        if (r % 2)
+            gpugc_decref(h, first[r]);
+    }
+    assert_int_equal(gpugc_collect_start(h, 2), GPUGC_OK);
+    wait_ready(h);
+    assert_int_equal(gpugc_collect_finish(h), (int64_t)(RINGS / 2) * RING);
+    /* first .. mid and next .. last, two rings now */
+    for (uint32_t r = 0; r < RINGS; r += 2) {
+        assert_int_equal(gpugc_set_ref(h, last[r], 0, next[r]), GPUGC_OK);
+        assert_int_equal(gpugc_set_ref(h, mid[r], 0, first[r]), GPUGC_OK);
+    }
+    assert_int_equal(gpugc_collect_start(h, 2), GPUGC_OK);
+    wait_ready(h);
+    assert_int_equal(gpugc_collect_finish(h), (int64_t)(RINGS / 2) * (RING - RING / 2 - 1));
+    assert_int_equal(gpugc_object_count(h), (uint64_t)(RINGS / 2) * (RING / 2 + 1));
+    assert_int_equal(gpugc_validate(h), GPUGC_OK);
+    for (uint32_t r = 0; r < RINGS; r += 2)
+        gpugc_decref(h, first[r]);
+    assert_int_equal(gpugc_collect(h, 2), (int64_t)(RINGS / 2) * (RING / 2 + 1));
+    free(first);
+    gpugc_heap_free(h);
+}
+
 /* ---- random graphs, random mutation while the mark runs ------------------- */
 
 static uint64_t rng = 88172645463325252u;
@@ -514,6 +570,7 @@ int main(void) {
         cmocka_unit_test(test_concurrent_automatic),
         cmocka_unit_test(test_mark_failure),
         cmocka_unit_test(test_random_mutation),
+        cmocka_unit_test(test_start_in_shares),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -63,7 +63,6 @@
 
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "error.h"
 #include "mark/threadpool.h"
@@ -830,14 +829,6 @@ static int par_mark(gpugc_heap *h, void *state, const mark_job *job) {
 
 /* ---- the team ----------------------------------------------------------- */
 
-/* The team's size: cfg.threads, 0 meaning one member per online core. */
-static unsigned team_size(const gpugc_heap *h) {
-    if (h->cfg.threads != 0)
-        return h->cfg.threads;
-    long cores = sysconf(_SC_NPROCESSORS_ONLN);
-    return cores < 1 ? 1 : cores > GPUGC_MAX_THREADS ? GPUGC_MAX_THREADS : (unsigned)cores;
-}
-
 static void par_destroy(gpugc_heap *h, void *state) {
     (void)h;
     par_state *s = state;
@@ -853,7 +844,7 @@ static void par_destroy(gpugc_heap *h, void *state) {
 }
 
 static int par_create(gpugc_heap *h, void **state) {
-    unsigned n = team_size(h);
+    unsigned n = gpugc__heap_threads(h);
     int status = GPUGC_OK;
     par_state *s = gpugc__heap_malloc(h, sizeof *s, "cpu-parallel (state)");
     if (!s)
