@@ -30,10 +30,14 @@
 #   08-pylike-10M  40 s (30)  pylike, 10M: cpu, cpu-parallel, cuda (2 cores, two: 21 s)
 #   09-powerlaw-2M 45 s (28)  powerlaw degree 16, 2M: cpu, cpu-parallel, cuda
 #                             (generating it: 17 s on 2 cores; 3 s a run)
-#   10-concurrent  90 s (40)  background collection (issue 17), random 10M: cuda,
-#                             cpu-parallel; interp's steady state at 100k.  Last,
-#                             and only in the time the others leave: it cannot
-#                             cost them anything (the budget stops it)
+#   10-concurrent-10M  90 s (40)  background collection (issue 17), random 10M:
+#                             cuda, cpu-parallel; interp's steady state at 100k
+#   11-concurrent-100M 150 s (110) the same at 100M, cuda alone (its target: a
+#                             longest pause of 10 ms; building the heap is most
+#                             of the time); the dry run takes cpu-parallel
+#                             Steps 10 and 11 run only in the time the others
+#                             leave: they cannot cost them anything (the budget
+#                             stops them)
 # cpu-parallel runs on every core (GPUGC_THREADS=$(nproc): 16).  Peers are
 # measured on CPU machines, not here.  The memory check is overridden: the
 # VM's MemAvailable starts small and grows as memory is used.  A step that
@@ -204,8 +208,11 @@ step_pylike-10M() {
 step_powerlaw-2M() {
   bench cpu,cpu-parallel,cuda --workload powerlaw --degree 16 --objects "$(size 2M 5k)"
 }
-step_concurrent() {
+step_concurrent-10M() {
   bench cuda,cpu-parallel --concurrent --objects "$(size 10M 20k)" --steady "$(size 100k 2k)"
+}
+step_concurrent-100M() {
+  bench "$(size cuda cpu-parallel)" --concurrent --objects "$(size 100M 50k)" --steady "$(size 100k 2k)"
 }
 
 # Where the unpacked packages are found: pkgconf reads their .pc files
@@ -249,7 +256,8 @@ steps=(
   "list-10M 20 5"
   "pylike-10M 40 30"
   "powerlaw-2M 45 28"
-  "concurrent 90 40"
+  "concurrent-10M 90 40"
+  "concurrent-100M 150 110"
 )
 budget=480 grace=8
 build=build/gpu
