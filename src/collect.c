@@ -505,9 +505,6 @@ static int list_full_set(background *bg) {
     return GPUGC_OK;
 }
 
-/* The collector thread (or the program's, if no thread could be made).
- * After: status, and the unreachable set members listed in garbage; the
- * snapshot's bitmap is zero again. */
 /* The start's copy, shared by threads that do nothing else until it is
  * done: arrives with this thread's share copied and, with `wait`, waits
  * for every other share. */
@@ -542,6 +539,9 @@ static void copy_helpers_join(background *bg) {
             pthread_join(bg->helper[k].thread, NULL);
 }
 
+/* The collector thread (or the program's, if no thread could be made).
+ * After: status, and the unreachable set members listed in garbage; the
+ * snapshot's bitmap is zero again. */
 static void *mark_in_background(void *arg) {
     background *bg = arg;
     gpugc_heap *s = &bg->shadow;

@@ -54,8 +54,8 @@ _Static_assert(BATCH_MAX + 3 <= LEVEL_RING, "a batch overwrites levels not read 
 
 /* A group of mirrored arrays with more than 1/WHOLE_DIV of its cards dirty
  * is uploaded whole: one copy of the arrays instead of packing and
- * scattering most of them card by card (the collection after a promotion
- * rewrites every survivor's meta word). */
+ * scattering most of them card by card (a promotion rewrites every
+ * survivor's meta word; a burst of new objects, their ids' entries). */
 #define WHOLE_DIV 8u
 
 /* Refcount arrays from PIN_MIN bytes are page-locked for their upload:
