@@ -192,7 +192,8 @@ typedef struct gpugc_config {
     X(backend, backend, BACKEND, GPUGC_BACKEND_AUTO, 0,                           \
       "where the mark phase runs: auto, cpu, cpu-parallel, opencl or cuda")      \
     X(count, threads, THREADS, 0, GPUGC_MAX_THREADS,                              \
-      "cpu-parallel: the team's threads; 0 = one per online core")               \
+      "the threads of cpu-parallel's team and of a background start's copy; "    \
+      "0 = one per online core")                                                 \
     X(count, objects_per_thread, OBJECTS_PER_THREAD, 150000, UINT32_MAX,          \
       "cpu-parallel: a collection wakes one thread per this many objects, up "   \
       "to the team (none: the serial marker runs); 0 = the whole team always")   \
