@@ -88,6 +88,27 @@ def runs_table(runs):
     return lines
 
 
+def pause_table(recs):
+    """Background collection's heap pauses (gpugc-bench --concurrent)."""
+    lines = ["| objects | runner | marked by | stop-the-world ms | start ms | finish ms "
+             "| longest step ms | longest pause ms | ratio | target | met |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
+    for r in recs:
+        if r.get("status", "ok") != "ok":
+            lines.append(f"| {r['objects']:,} | {r['backend']} | {r['status']}: {r['message']} "
+                         "| - | - | - | - | - | - | - | - |")
+            continue
+        by = r.get("backend_ran") or r["backend"]
+        if r.get("fallback"):
+            by = f"{by} (fallback: {r['backend']} failed)"
+        st, ratio = r["steady"], r.get("pause_ratio")
+        lines.append(f"| {r['objects']:,} | {r['backend']} | {by} | {r['stw_ms']:.1f} | "
+                     f"{st['start_ms']:.2f} | {st['finish_ms']:.2f} | {st['longest_step_ms']:.2f} | "
+                     f"{r['longest_pause_ms']:.2f} | {cell(ratio and 1 / ratio, '1/{:.1f}')} | "
+                     f"1/{1 / r['target_ratio']:.0f} | {'yes' if r.get('target_met') else 'no'} |")
+    return lines
+
+
 def probe_lines(p):
     if not p:
         return []
@@ -123,6 +144,8 @@ def summary(steps_dir, out, mode, budget):
            "gpugc_bench": header,
            "runs": [r for b in benches for r in b["runs"]],
            "programs": [], "micro": [],
+           "concurrent": [r for b in benches for r in b.get("concurrent", [])],
+           "steady": [r for b in benches for r in b.get("steady", [])],
            "skipped": [s for b in benches for s in b.get("skipped", [])]}
     write(os.path.join(out, "summary.json"), json.dumps(doc, indent=1) + "\n")
 
@@ -143,6 +166,11 @@ def summary(steps_dir, out, mode, budget):
     if doc["runs"]:
         lines += ["", "## Collections (each step's command is in summary.json)", ""]
         lines += runs_table(doc["runs"])
+    if doc["concurrent"]:
+        lines += ["", "## Background collection (gpugc-bench --concurrent: the worst of the "
+                  "rounds after the first; the H200 target is a longest pause of 10 ms at 100M)",
+                  ""]
+        lines += pause_table(doc["concurrent"])
     skipped = dict.fromkeys(f"{s['backend']}: {s['reason']}" for s in doc["skipped"])
     if skipped:
         lines += ["", "Skipped:"] + [f"- {s}" for s in skipped]
