@@ -72,34 +72,76 @@ void gpugc__vec_free(u32vec *v) {
 #endif
 
 #if BIG_MAPPED
-/* A mapping: its length, then the array (aligned as malloc aligns). */
+/* A mapping: its head (the bytes usable, the bytes reserved), then the
+ * array (aligned as malloc aligns).  The reservation past the usable bytes
+ * is PROT_NONE: growing within it is one mprotect, whatever the array's
+ * size, where moving a mapping (mremap) costs per page: 1.8 ms for 256 MB
+ * here, 7.5 ms for the id arrays of a heap going from 16M to 32M objects.
+ * A new reservation, 16 times the need, is made only when one runs out. */
 #define BIG_HEAD 64
+#define BIG_RESERVE 16u
 
-static size_t mapping_length(size_t bytes) {
+typedef struct big_head {
+    size_t len, reserved;
+} big_head;
+
+static size_t page_round(size_t bytes) {
     size_t page = (size_t)sysconf(_SC_PAGESIZE);
-    return (BIG_HEAD + bytes + page - 1) / page * page;
+    return (bytes + page - 1) / page * page;
+}
+
+/* A PROT_NONE range of BIG_RESERVE times `need` bytes, or of `need` alone
+ * where that much address space is refused (a ulimit -v). */
+static char *reserve(size_t need, size_t *reserved) {
+    size_t want = need <= SIZE_MAX / BIG_RESERVE ? need * BIG_RESERVE : need;
+    for (;;) {
+        void *r = mmap(NULL, want, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+        if (r != MAP_FAILED) {
+            *reserved = want;
+            return r;
+        }
+        if (want == need)
+            return NULL;
+        want = need;
+    }
 }
 
 void *gpugc__big_grow(gpugc_heap *h, void *p, size_t bytes, const char *what) {
-    char *base = p ? (char *)p - BIG_HEAD : NULL, *q = MAP_FAILED;
-    size_t len = mapping_length(bytes), old = base ? *(size_t *)base : 0;
-    if (len <= old)
+    char *base = p ? (char *)p - BIG_HEAD : NULL;
+    big_head hd = base ? *(big_head *)base : (big_head){0, 0};
+    size_t need = page_round(BIG_HEAD + bytes);
+    if (need <= hd.len)
         return p;
-    if (!gpugc__fault_fires(h, GPUGC_FAULT_ALLOC))
-        q = base ? mremap(base, old, len, MREMAP_MAYMOVE)
-                 : mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (q == MAP_FAILED) {
+    bool ok = !gpugc__fault_fires(h, GPUGC_FAULT_ALLOC);
+    if (ok && need > hd.reserved) {
+        size_t reserved;
+        char *r = reserve(need, &reserved);
+        /* the pages there so far move into the new reservation's start */
+        ok = r && (!base || mremap(base, hd.len, hd.len, MREMAP_MAYMOVE | MREMAP_FIXED, r) == r);
+        if (ok && base && hd.reserved > hd.len)
+            munmap(base + hd.len, hd.reserved - hd.len);
+        if (!ok && r)
+            munmap(r, reserved);
+        if (ok) {
+            base = r;
+            hd.reserved = reserved;
+        }
+    }
+    if (ok)
+        ok = mprotect(base + hd.len, need - hd.len, PROT_READ | PROT_WRITE) == 0;
+    if (!ok) {
         gpugc__set_error(h, GPUGC_ENOMEM, "%s: cannot allocate %zu bytes", what, bytes);
         return NULL;
     }
-    *(size_t *)q = len;
-    return q + BIG_HEAD;
+    hd.len = need;
+    *(big_head *)base = hd;
+    return base + BIG_HEAD;
 }
 
 void gpugc__big_free(void *p) {
     if (p) {
         char *base = (char *)p - BIG_HEAD;
-        munmap(base, *(size_t *)base);
+        munmap(base, ((big_head *)base)->reserved);
     }
 }
 #else
