@@ -458,34 +458,24 @@ static int mark(device_mark *d, const mark_job *job, uint32_t *hand_head, uint32
 }
 
 /* Before: mark() stopped at the queued level queue[head, + n).
- * After:  job->garbage holds the device's unreached bitmap and the search
- *         is finished on the CPU from that level; *ns_reach is the time
- *         the CPU took, after stamp S_DONE (the downloads' end). */
-static int handoff(device_mark *d, const mark_job *job, uint32_t head, uint32_t n,
-                   uint64_t *ns_reach) {
-    uint32_t *queue =
-        gpugc__heap_malloc(d->h, (job->nset + 1) * sizeof *queue, "gpugc_collect (device handoff)");
-    if (!queue)
+ * After:  *queue (the caller frees it) holds that level and job->garbage
+ *         the device's unreached bitmap, for the CPU to finish from. */
+static int handoff_fetch(device_mark *d, const mark_job *job, uint32_t head, uint32_t n,
+                         uint32_t **queue) {
+    *queue = gpugc__heap_malloc(d->h, (job->nset + 1) * sizeof **queue,
+                                "gpugc_collect (device handoff)");
+    if (!*queue)
         return GPUGC_ENOMEM;
-    int rc = download(d, B_QUEUE, head * sizeof(uint32_t), queue, (size_t)n * sizeof(uint32_t),
+    int rc = download(d, B_QUEUE, head * sizeof(uint32_t), *queue, (size_t)n * sizeof(uint32_t),
                       job->stats);
-    if (rc == GPUGC_OK)
-        rc = download_unreached(d, job);
-    if (rc == GPUGC_OK)
-        rc = stamp(d, S_DONE);
-    uint64_t t0 = gpugc__now_ns();
-    if (rc == GPUGC_OK)
-        rc = gpugc__mark_reach(d->h, job->garbage, queue, n);
-    *ns_reach = gpugc__now_ns() - t0;
-    free(queue);
-    return rc;
+    return rc == GPUGC_OK ? download_unreached(d, job) : rc;
 }
 
 /* The stage figures from the time stamps (file comment), plus the host's
- * own parts: preparing (in the sync) and a handoff's CPU search (in the
- * mark). */
-static int stage_times(device_mark *d, gpugc_collection_stats *st, uint64_t ns_prepare,
-                       uint64_t ns_reach) {
+ * preparing (in the sync).  Read before any work on the host follows the
+ * last stamp: a device that takes its stamps late (PoCL's markers) would
+ * count that work too. */
+static int stage_times(device_mark *d, gpugc_collection_stats *st, uint64_t ns_prepare) {
     uint64_t at[STAMPS] = {0};
     int rc = GPUGC_OK;
     for (unsigned k = S_START + 1; k < STAMPS && rc == GPUGC_OK; k++)
@@ -499,7 +489,7 @@ static int stage_times(device_mark *d, gpugc_collection_stats *st, uint64_t ns_p
     st->ns_sync = ns_prepare + at[S_SYNCED];
     st->ns_subtract_refs = at[S_SUBTRACTED] - at[S_SYNCED];
     st->ns_update_refs = at[S_ROOTED] - at[S_SUBTRACTED];
-    st->ns_mark = at[S_MARKED] - at[S_ROOTED] + ns_reach;
+    st->ns_mark = at[S_MARKED] - at[S_ROOTED];
     st->ns_download = at[S_DONE] - at[S_MARKED];
     return GPUGC_OK;
 }
@@ -555,16 +545,21 @@ static int run(device_mark *d, const mark_job *job, bool own) {
         rc = mark(d, job, &hand_head, &hand_n);
     if (rc == GPUGC_OK)
         rc = stamp(d, S_MARKED);
-    uint64_t ns_reach = 0;
-    if (rc == GPUGC_OK && hand_n) {
-        rc = handoff(d, job, hand_head, hand_n, &ns_reach);
-    } else if (rc == GPUGC_OK) {
-        rc = download_unreached(d, job);
-        if (rc == GPUGC_OK)
-            rc = stamp(d, S_DONE);
-    }
+    uint32_t *queue = NULL;
     if (rc == GPUGC_OK)
-        rc = stage_times(d, st, ns_prepare, ns_reach);
+        rc = hand_n ? handoff_fetch(d, job, hand_head, hand_n, &queue)
+                    : download_unreached(d, job);
+    if (rc == GPUGC_OK)
+        rc = stamp(d, S_DONE);
+    if (rc == GPUGC_OK)
+        rc = stage_times(d, st, ns_prepare);
+    if (rc == GPUGC_OK && queue) {
+        /* the search's narrow end, on the CPU: part of the mark */
+        uint64_t t = gpugc__now_ns();
+        rc = gpugc__mark_reach(h, job->garbage, queue, hand_n);
+        st->ns_mark += gpugc__now_ns() - t;
+    }
+    free(queue);
     return rc;
 }
 
