@@ -444,7 +444,6 @@ typedef struct background {
                                  while it runs                             */
     mark_job job;
     gpugc_collection_stats st;
-    uint32_t nids;            /* h->nids at the start                      */
     uint32_t *set;            /* generations 0..g at the start, those that
                                  move to the target first                  */
     size_t nset, nyoung;      /* set[0..nyoung) move to the target          */
@@ -618,7 +617,6 @@ static int start(gpugc_heap *h, int g, bool automatic) {
     bg->st.background = 1;
     bg->job = (mark_job){bg->set, n, g, bg->shadow.garbage, &bg->st};
     bg->t_start = t0;
-    bg->nids = h->nids;
     bg->automatic = automatic;
     bg->heap = h;
     unsigned threads = gpugc__heap_threads(h), by_size = h->nids / SHARE_MIN;
@@ -724,7 +722,7 @@ static int collect_start(gpugc_heap *h, int g, bool automatic) {
 bool gpugc__background_member(const gpugc_heap *h, uint32_t id) {
     /* The snapshot's meta is as it was at the start, and the collector
      * thread only reads it. */
-    uint32_t m = id < h->bg->nids ? h->snap->meta[id] : 0;
+    uint32_t m = id < h->bg->shadow.nids ? h->snap->meta[id] : 0;
     return (m & META_TRACKED) && meta_gen(m) <= (uint32_t)h->bg->st.generation;
 }
 

@@ -22,24 +22,24 @@ static bool grow(gpugc_heap *h, void **p, size_t old, size_t n, size_t elem, boo
     return true;
 }
 
-/* Room for cap ids and slots_cap slots; `touch` zeroes the new entries of
- * every array, not only of the bitmaps.  `meta_aside`: meta stays where
- * it is, which the program's thread reads while a collection is pending
- * (gpugc__background_member), and the larger copy waits in meta_next. */
-static bool room(gpugc_heap *h, snapshot *s, uint32_t cap, uint32_t slots_cap, bool touch,
-                 bool meta_aside) {
+/* Room for cap ids and slots_cap slots, the new words of the bitmaps zero
+ * (the arrays' new entries are left to gpugc__snapshot_prepare).
+ * `meta_aside`: meta stays where it is, which the program's thread reads
+ * while a collection is pending (gpugc__background_member), and the
+ * larger copy waits in meta_next. */
+static bool room(gpugc_heap *h, snapshot *s, uint32_t cap, uint32_t slots_cap, bool meta_aside) {
     if (s->cap < cap) {
         void **ids[] = {(void **)&s->rc, (void **)&s->slot_off, (void **)&s->slot_cnt,
                         (void **)&s->gc_refs};
         for (size_t k = 0; k < sizeof ids / sizeof ids[0]; k++)
-            if (!grow(h, ids[k], s->cap, cap, sizeof(uint32_t), touch))
+            if (!grow(h, ids[k], s->cap, cap, sizeof(uint32_t), false))
                 return false;
         if (meta_aside) {
             if (!(s->meta_next = malloc((size_t)cap * sizeof(uint32_t) + 1)))
                 return false;
             memcpy(s->meta_next, s->meta, (size_t)s->cap * sizeof(uint32_t));
             memset(s->meta_next + s->cap, 0, (size_t)(cap - s->cap) * sizeof(uint32_t));
-        } else if (!grow(h, (void **)&s->meta, s->cap, cap, sizeof(uint32_t), touch)) {
+        } else if (!grow(h, (void **)&s->meta, s->cap, cap, sizeof(uint32_t), false)) {
             return false;
         }
         if (!grow(h, (void **)&s->garbage, ((size_t)s->cap + 63) / 64, ((size_t)cap + 63) / 64,
@@ -47,17 +47,13 @@ static bool room(gpugc_heap *h, snapshot *s, uint32_t cap, uint32_t slots_cap, b
             !grow(h, (void **)&s->card_ids, card_words(s->cap), card_words(cap), sizeof(uint64_t),
                   true))
             return false;
-        if (touch && s->touched == s->cap)
-            s->touched = cap;
         s->cap = cap;
     }
     if (s->slots_cap < slots_cap) {
-        if (!grow(h, (void **)&s->slots, s->slots_cap, slots_cap, sizeof(uint32_t), touch) ||
+        if (!grow(h, (void **)&s->slots, s->slots_cap, slots_cap, sizeof(uint32_t), false) ||
             !grow(h, (void **)&s->card_slots, card_words(s->slots_cap), card_words(slots_cap),
                   sizeof(uint64_t), true))
             return false;
-        if (touch && s->slots_touched == s->slots_cap)
-            s->slots_touched = slots_cap;
         s->slots_cap = slots_cap;
     }
     return true;
@@ -65,7 +61,7 @@ static bool room(gpugc_heap *h, snapshot *s, uint32_t cap, uint32_t slots_cap, b
 
 /* Makes room for h's capacities; false (reported) when memory is short. */
 static bool fit(gpugc_heap *h, snapshot *s) {
-    if (!room(h, s, h->cap, h->slots_cap, false, false))
+    if (!room(h, s, h->cap, h->slots_cap, false))
         return false;
     if (!h->hcard_ids &&
         (!gpugc__bits_grow(h, &h->hcard_ids, 0, card_words(h->cap), "gpugc_collect_start (cards)") ||
@@ -82,25 +78,24 @@ void gpugc__snapshot_prepare(snapshot *s, uint32_t nids, uint32_t top) {
         cap = cap > MAX_IDS / 2 ? MAX_IDS : 2 * cap;
     if (top > slots_cap - slots_cap / 4)
         slots_cap = slots_cap > MAX_IDS / 2 ? MAX_IDS : 2 * slots_cap;
-    room(NULL, s, cap, slots_cap, true, true);
-    /* The entries a start had room for but no copy touched (the first
-     * start's room past its ids, a start that had to grow the snapshot)
-     * would fault page by page in the next start's copy: 15 MB of them
-     * cost one start at 16M ids 40 ms here.  Their pages are made now;
-     * meta's only without a larger meta aside (which the program's thread
-     * reads below the set's ids, never here). */
+    room(NULL, s, cap, slots_cap, true);
+    /* Entries no copy wrote yet (what was just grown, the room a start
+     * made past its ids) would fault page by page in the next start's
+     * copy: 15 MB of them cost one start at 16M ids 40 ms here.  Their
+     * pages are made now; meta's only without a larger meta aside (which
+     * the program's thread reads below the set's ids, never here). */
     if (s->touched < s->cap) {
         size_t from = nids > s->touched ? nids : s->touched, n = s->cap - from;
-        uint32_t *const tail[] = {s->rc, s->slot_off, s->slot_cnt, s->meta_next ? NULL : s->meta};
+        uint32_t *const tail[] = {s->rc, s->slot_off, s->slot_cnt, s->gc_refs,
+                                  s->meta_next ? NULL : s->meta};
         for (size_t a = 0; a < sizeof tail / sizeof tail[0]; a++)
-            if (tail[a] && from < s->cap)
+            if (tail[a])
                 memset(tail[a] + from, 0, n * sizeof(uint32_t));
         s->touched = s->cap;
     }
     if (s->slots_touched < s->slots_cap) {
         size_t from = top > s->slots_touched ? top : s->slots_touched;
-        if (from < s->slots_cap)
-            memset(s->slots + from, 0, (s->slots_cap - from) * sizeof(uint32_t));
+        memset(s->slots + from, 0, (s->slots_cap - from) * sizeof(uint32_t));
         s->slots_touched = s->slots_cap;
     }
 }

@@ -19,9 +19,9 @@ typedef struct snapshot {
     uint32_t *meta_next;             /* meta grown by the collector thread,
                                         adopted after it (snapshot_adopt)    */
     uint32_t cap, slots_cap;         /* the arrays' capacities               */
-    uint32_t touched, slots_touched; /* entries below these have their pages
-                                        (a copy or a zeroing wrote them) or
-                                        are written by the next copy        */
+    uint32_t touched, slots_touched; /* entries below these have their pages:
+                                        a copy or gpugc__snapshot_prepare
+                                        wrote them                          */
     uint32_t take_nids, take_top;    /* what the last take is to copy: ids
                                         and slots below these               */
     bool take_whole;                 /* ... all of them (the first take)     */
