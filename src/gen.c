@@ -35,15 +35,22 @@ void gpugc__gen_compact(gpugc_heap *h, uint32_t g) {
     GPUGC_ASSERT(kept == h->gen[g].members);
 }
 
-void gpugc__gen_join(gpugc_heap *h, uint32_t id, uint32_t g) {
+/* Lists id at the end of generation g's list, for which there is room,
+ * and makes g its generation; the members counts are the caller's (a
+ * bulk move changes them once, not per member). */
+static inline void append(gpugc_heap *h, uint32_t id, uint32_t g) {
     u32vec *v = &h->gen[g].ids;
     GPUGC_ASSERT(v->n < v->cap && meta_gen(h->meta[id]) != g);
-    h->gen[meta_gen(h->meta[id])].members--;
     h->gen_pos[id] = (uint32_t)v->n;
     v->v[v->n++] = id;
-    h->gen[g].members++;
     dirty_id(h, id);
     h->meta[id] = (h->meta[id] & ~META_GEN_MASK) | g;
+}
+
+void gpugc__gen_join(gpugc_heap *h, uint32_t id, uint32_t g) {
+    h->gen[meta_gen(h->meta[id])].members--;
+    h->gen[g].members++;
+    append(h, id, g);
 }
 
 int gpugc__gen_move(gpugc_heap *h, uint32_t id, uint32_t g) {
@@ -58,14 +65,16 @@ void gpugc__gen_move_tail(gpugc_heap *h, uint32_t from, uint32_t to, size_t coun
     GPUGC_ASSERT(count <= src->n && h->gen[to].ids.n + count <= h->gen[to].ids.cap);
     for (size_t k = src->n - count; k < src->n; k++) {
         GPUGC_ASSERT(gen_listed(h, from, k));
-        gpugc__gen_join(h, src->v[k], to);
+        append(h, src->v[k], to);
     }
     src->n -= count;
+    h->gen[from].members -= count;
+    h->gen[to].members += count;
 }
 
 void gpugc__gen_merge(gpugc_heap *h, uint32_t from, uint32_t to) {
     u32vec *src = &h->gen[from].ids;
-    size_t kept = 0;
+    size_t kept = 0, moved = 0;
     for (size_t k = 0; k < src->n; k++) {
         if (!gen_listed(h, from, k))
             continue;
@@ -74,8 +83,11 @@ void gpugc__gen_merge(gpugc_heap *h, uint32_t from, uint32_t to) {
             src->v[kept] = id;
             h->gen_pos[id] = (uint32_t)kept++;
         } else {
-            gpugc__gen_join(h, id, to);
+            append(h, id, to);
+            moved++;
         }
     }
     src->n = kept;
+    h->gen[from].members -= moved;
+    h->gen[to].members += moved;
 }
