@@ -123,7 +123,6 @@ void gpugc__device_mark_unpin(device_mark *d) {
     if (d->pinned)
         d->api->unpin(d->dev, (void *)d->pin_at);
     d->pin_at = NULL;
-    d->pin_bytes = 0;
     d->pinned = false;
 }
 
@@ -132,11 +131,10 @@ void gpugc__device_mark_unpin(device_mark *d) {
 static void pin_counts(device_mark *d) {
     gpugc_heap *h = d->h;
     size_t bytes = (size_t)h->cap * sizeof *h->rc;
-    if (!d->api->pin || bytes < PIN_MIN || (d->pin_at == h->rc && d->pin_bytes == bytes))
+    if (!d->api->pin || bytes < PIN_MIN || d->pin_at == h->rc)
         return;
     gpugc__device_mark_unpin(d);
     d->pin_at = h->rc;
-    d->pin_bytes = bytes;
     d->pinned = d->api->pin(d->dev, h->rc, bytes);
 }
 

@@ -109,11 +109,11 @@ typedef struct device_mark {
     uint32_t *bits;          /* host copy of the unreached bitmap          */
     size_t bits_cap;
 
-    /* The heap's refcount array as last seen for pinning: pin_bytes of it
-     * at pin_at (whether or not api->pin took it, so that a refusal is not
-     * asked again), pinned when it did. */
+    /* The heap's refcount array as last seen for pinning (whether or not
+     * api->pin took it, so that a refusal is not asked again; the id
+     * arrays grow only after gpugc__device_mark_unpin), pinned when it
+     * did. */
     const uint32_t *pin_at;
-    size_t pin_bytes;
     bool pinned;
 } device_mark;
 
