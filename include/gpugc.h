@@ -830,7 +830,8 @@ typedef struct gpugc__header {
 
 #define GPUGC__NO_ID 0xffffffffu   /* an empty slot                          */
 #define GPUGC__META_LIVE 0x10u     /* meta: the id names an object           */
-#define GPUGC__BUSY_SLOW 0x34u     /* busy: freeing garbage, dying, marking  */
+#define GPUGC__BUSY_SLOW 0x74u     /* busy: freeing garbage, dying, marking,
+                                      counts being copied                  */
 
 /* obj's id if its header is one of p's heap (GPUGC__NO_ID if not).  The
  * header is reached through the address, not the pointer: to the compiler

@@ -77,8 +77,11 @@ enum {
     BUSY_DYING = 1u << 4,      /* gpugc_heap_free: counts stop moving       */
     BUSY_MARKING = 1u << 5,    /* a collection's mark phase: no call that
                                   changes the heap (an error handler's)     */
+    BUSY_COUNTING = 1u << 6,   /* between calls too: a background start's
+                                  counts are being copied beside the
+                                  program, so counts move through rc_store  */
 };
-_Static_assert((BUSY_FREEING | BUSY_DYING | BUSY_MARKING) == GPUGC__BUSY_SLOW,
+_Static_assert((BUSY_FREEING | BUSY_DYING | BUSY_MARKING | BUSY_COUNTING) == GPUGC__BUSY_SLOW,
                "gpugc.h's inline paths leave these states to the library");
 _Static_assert(NO_ID == GPUGC__NO_ID && META_LIVE == GPUGC__META_LIVE,
                "gpugc.h's inline paths read slots and meta as the library does");
@@ -242,6 +245,20 @@ static inline void dirty_slots(gpugc_heap *h, uint32_t off, uint32_t n) {
         if (h->host_mirrored)
             bit_set(h->hcard_slots, c);
     }
+}
+
+/* ---- counts ------------------------------------------------------------- */
+
+/* While BUSY_COUNTING (snapshot.h): keeps id's count as it was at the
+ * start for the copy, then stores v where the copying thread may read it. */
+void gpugc__snapshot_keep(gpugc_heap *h, uint32_t id, uint32_t v);
+
+/* Every change of a count goes through here. */
+static inline void rc_store(gpugc_heap *h, uint32_t id, uint32_t v) {
+    if (h->busy & BUSY_COUNTING)
+        gpugc__snapshot_keep(h, id, v);
+    else
+        h->rc[id] = v;
 }
 
 /* Collecting, releasing or dying: no collection may start, nor any call

@@ -7,6 +7,7 @@
 
 #include "error.h"
 #include "mark/backend.h"
+#include "snapshot.h"
 
 /* Every id-indexed array of gpugc_heap, each of capacity h->cap. */
 #define ID_ARRAYS(X) X(rc) X(slot_off) X(slot_cnt) X(meta) X(addr) X(gc_refs) X(gen_pos)
@@ -15,6 +16,7 @@
  * side arrays to `cap` entries.  An array that grew before another failed
  * simply stays larger: h->cap only moves when all did. */
 static bool ids_grow(gpugc_heap *h, uint32_t cap) {
+    gpugc__snapshot_counts_wait(h); /* the copying thread reads rc */
     gpugc__backend_host_moving(h);
 #define GROW(field)                                                                        \
     {                                                                                      \

@@ -120,7 +120,7 @@ static void *new_at(gpugc_heap *h, gpugc_type t, uint32_t nrefs, size_t size, co
     hd->id = id;
     hd->check = h->cookie ^ cls;
     h->addr[id] = hd + 1;
-    h->rc[id] = 1;
+    rc_store(h, id, 1);
     dirty_id(h, id);
     h->meta[id] = META_LIVE | (t << META_TYPE_SHIFT);
     h->slot_off[id] = off;
@@ -173,7 +173,11 @@ size_t gpugc_refcount(const gpugc_heap *h, const void *obj) {
 }
 
 void gpugc__drop_ref(gpugc_heap *h, uint32_t id) {
-    if (h->rc[id] != IMMORTAL_RC && --h->rc[id] == 0) {
+    uint32_t c = h->rc[id];
+    if (c == IMMORTAL_RC)
+        return;
+    rc_store(h, id, c - 1);
+    if (c == 1) {
         h->gc_refs[id] = h->pending;
         h->pending = id;
         PREFETCH(&h->addr[id]); /* release_pending reads it, then its header */
@@ -260,15 +264,15 @@ void gpugc__release_pending(gpugc_heap *h) {
             /* As CPython does: the finalizer runs with a borrowed count of
              * one.  If it leaves more, the object was resurrected; if none,
              * it dropped the borrowed count and is pending again. */
-            h->rc[id] = 1;
+            rc_store(h, id, 1);
             finalize_run(h, id, d->finalize);
             uint32_t left = h->rc[id];
             if (left != 1) {
                 if (left)
-                    h->rc[id] = left - 1;
+                    rc_store(h, id, left - 1);
                 continue;
             }
-            h->rc[id] = 0;
+            rc_store(h, id, 0);
             d = &h->types[meta_type(h->meta[id])].desc;
         }
         if (h->weak && h->weak[id]) {
@@ -391,7 +395,7 @@ static int make_immortal(gpugc_heap *h, void *obj) {
         return h->err;
     dirty_id(h, id);
     h->meta[id] |= META_IMMORTAL;
-    h->rc[id] = IMMORTAL_RC;
+    rc_store(h, id, IMMORTAL_RC);
     return GPUGC_OK;
 }
 

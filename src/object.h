@@ -14,7 +14,7 @@ uint32_t gpugc__object_id(const gpugc_heap *h, const void *obj, const char *fn);
 static inline bool count_up(gpugc_heap *h, uint32_t id) {
     uint32_t c = h->rc[id];
     if (c < GPUGC_MAX_REFCOUNT) {
-        h->rc[id] = c + 1;
+        rc_store(h, id, c + 1);
         return true;
     }
     return c == IMMORTAL_RC;

@@ -2,6 +2,7 @@
  * (snapshot.h): taking it by cards, and the shadow heap that marks it. */
 #include "snapshot.h"
 
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -150,37 +151,54 @@ static void copy_cards(uint64_t *cards, size_t w0, size_t w1, uint64_t n, uint32
         copy_card(ring[k % CARDS_AHEAD], n, to, from, narrays);
 }
 
-int gpugc__snapshot_take(gpugc_heap *h) {
-    if (!h->snap && !(h->snap = calloc(1, sizeof *h->snap)))
-        return gpugc__set_error(h, GPUGC_ENOMEM, "gpugc_collect_start: no memory for a snapshot");
-    snapshot *s = h->snap;
-    if (!fit(h, s))
-        return GPUGC_ENOMEM;
-    s->take_nids = h->nids;
-    s->take_top = h->ss.top;
-    /* The first take copies everything; from then on every change is
-     * carded. */
-    s->take_whole = !h->host_mirrored;
-    h->host_mirrored = true;
-    gpugc__snapshot_count(h);
-    return GPUGC_OK;
-}
-
 /* Share `part` of `parts` of [0, n). */
 static void share(size_t n, unsigned part, unsigned parts, size_t *lo, size_t *hi) {
     *lo = n / parts * part + (part < n % parts ? part : n % parts);
     *hi = *lo + n / parts + (part < n % parts);
 }
 
-/* Share `part` of `parts` of the card words of an array with n entries in
- * use and room for cap: the words of the entries in use are shared, and
- * the last share also has the words past them, whose cards name nothing
- * yet (so that each share has as many cards to copy). */
-static void card_share(size_t n, size_t cap, unsigned part, unsigned parts, size_t *lo,
-                       size_t *hi) {
-    share(card_words(n), part, parts, lo, hi);
-    if (part == parts - 1)
-        *hi = card_words(cap);
+/* The card words of an array with n entries in use and room for cap, cut
+ * into `parts` shares with as many set cards each (a program's changes
+ * cluster: its new objects are all at the top of the arrays): share k has
+ * words [bound[k], bound[k + 1]).  The last share also has the words past
+ * the entries in use, whose cards name nothing yet. */
+static void card_bounds(const uint64_t *cards, size_t n, size_t cap, unsigned parts,
+                        size_t bound[]) {
+    size_t words = card_words(n), w = 0;
+    uint64_t total = 0, seen = 0;
+    for (size_t k = 0; k < words; k++)
+        total += (uint64_t)__builtin_popcountll(cards[k]);
+    bound[0] = 0;
+    for (unsigned k = 1; k < parts; k++) {
+        while (w < words && seen < total * k / parts)
+            seen += (uint64_t)__builtin_popcountll(cards[w++]);
+        bound[k] = w;
+    }
+    bound[parts] = card_words(cap);
+}
+
+int gpugc__snapshot_take(gpugc_heap *h, unsigned parts) {
+    if (!h->snap && !(h->snap = calloc(1, sizeof *h->snap)))
+        return gpugc__set_error(h, GPUGC_ENOMEM, "gpugc_collect_start: no memory for a snapshot");
+    snapshot *s = h->snap;
+    if (!fit(h, s))
+        return GPUGC_ENOMEM;
+    if (s->kept_cap < h->nids) {
+        if (!gpugc__bits_grow(h, &s->kept, ((size_t)s->kept_cap + 63) / 64,
+                              ((size_t)h->cap + 63) / 64, "gpugc_collect_start (counts)"))
+            return GPUGC_ENOMEM;
+        s->kept_cap = h->cap;
+    }
+    s->take_nids = h->nids;
+    s->take_top = h->ss.top;
+    /* The first take copies everything; from then on every change is
+     * carded. */
+    s->take_whole = !h->host_mirrored;
+    h->host_mirrored = true;
+    card_bounds(h->hcard_ids, h->nids, h->cap, parts, s->bound_ids);
+    card_bounds(h->hcard_slots, h->ss.top, h->slots_cap, parts, s->bound_slots);
+    gpugc__snapshot_count(h);
+    return GPUGC_OK;
 }
 
 /* memcpy of share `part` of `parts` of n entries of `elem` bytes. */
@@ -205,26 +223,102 @@ void gpugc__snapshot_copy(gpugc_heap *h, unsigned part, unsigned parts) {
     snapshot *s = h->snap;
     uint32_t *const to[] = {s->meta, s->slot_off, s->slot_cnt};
     const uint32_t *const from[] = {h->meta, h->slot_off, h->slot_cnt};
-    size_t nids = s->take_nids, top = s->take_top, lo, hi;
+    size_t nids = s->take_nids, top = s->take_top;
+    size_t ids_lo = s->bound_ids[part], ids_hi = s->bound_ids[part + 1];
+    size_t slots_lo = s->bound_slots[part], slots_hi = s->bound_slots[part + 1];
     if (s->take_whole) {
         for (unsigned a = 0; a < 3; a++)
             copy_share(to[a], from[a], nids, sizeof(uint32_t), part, parts);
         copy_share(s->slots, h->slots, top, sizeof(uint32_t), part, parts);
-        card_share(nids, h->cap, part, parts, &lo, &hi);
-        memset(h->hcard_ids + lo, 0, (hi - lo) * sizeof(uint64_t));
-        card_share(top, h->slots_cap, part, parts, &lo, &hi);
-        memset(h->hcard_slots + lo, 0, (hi - lo) * sizeof(uint64_t));
+        memset(h->hcard_ids + ids_lo, 0, (ids_hi - ids_lo) * sizeof(uint64_t));
+        memset(h->hcard_slots + slots_lo, 0, (slots_hi - slots_lo) * sizeof(uint64_t));
     } else {
-        card_share(nids, h->cap, part, parts, &lo, &hi);
-        copy_cards(h->hcard_ids, lo, hi, nids, to, from, 3);
-        card_share(top, h->slots_cap, part, parts, &lo, &hi);
-        copy_cards(h->hcard_slots, lo, hi, top, (uint32_t *const[]){s->slots},
+        copy_cards(h->hcard_ids, ids_lo, ids_hi, nids, to, from, 3);
+        copy_cards(h->hcard_slots, slots_lo, slots_hi, top, (uint32_t *const[]){s->slots},
                    (const uint32_t *const[]){h->slots}, 1);
     }
-    copy_share(s->rc, h->rc, nids, sizeof(uint32_t), part, parts);
     /* The device's cards go with the snapshot its mark will copy from. */
     move_cards(s->card_ids, h->card_ids, card_words(h->cap), part, parts);
     move_cards(s->card_slots, h->card_slots, card_words(h->slots_cap), part, parts);
+}
+
+/* ---- the counts ---------------------------------------------------------- *
+ *
+ * An increment must stay one add, so the counts are not carded: 4 bytes an
+ * id to copy at every start (5 ms a thread at 16M ids here), which the
+ * collector thread does beside the program.  What makes it a copy at the
+ * start: the program logs a count before its first change (release), and
+ * stores the change (release); a copy that read a changed count thus sees
+ * its log entry, which overwrites it. */
+
+void gpugc__snapshot_counts(const gpugc_heap *h) {
+    snapshot *s = h->snap;
+    const uint32_t *rc = h->rc;
+    for (uint32_t i = 0; i < s->take_nids; i++)
+        s->rc[i] = __atomic_load_n(&rc[i], __ATOMIC_RELAXED);
+    atomic_thread_fence(memory_order_acquire);
+    for (kept_counts *c = atomic_load_explicit(&s->log, memory_order_acquire); c;
+         c = atomic_load_explicit(&c->next, memory_order_acquire))
+        for (uint32_t k = 0, n = atomic_load_explicit(&c->n, memory_order_acquire); k < n; k++)
+            s->rc[c->id[k]] = c->rc[k];
+    atomic_store_explicit(&s->counted, 1, memory_order_release);
+}
+
+void gpugc__snapshot_counts_wait(gpugc_heap *h) {
+    if (!(h->busy & BUSY_COUNTING))
+        return;
+    while (!atomic_load_explicit(&h->snap->counted, memory_order_acquire))
+        sched_yield();
+    h->busy &= ~BUSY_COUNTING;
+}
+
+/* Logs id's count; false when no chunk can be had. */
+static bool keep(gpugc_heap *h, snapshot *s, uint32_t id) {
+    kept_counts *t = s->log_tail;
+    uint32_t n = t ? atomic_load_explicit(&t->n, memory_order_relaxed) : KEPT_CHUNK;
+    if (n == KEPT_CHUNK) {
+        kept_counts *c = gpugc__fault_fires(h, GPUGC_FAULT_ALLOC) ? NULL : malloc(sizeof *c);
+        if (!c)
+            return false;
+        atomic_init(&c->next, NULL);
+        atomic_init(&c->n, 0);
+        atomic_store_explicit(t ? &t->next : &s->log, c, memory_order_release);
+        s->log_tail = t = c;
+        n = 0;
+    }
+    t->id[n] = id;
+    t->rc[n] = h->rc[id];
+    atomic_store_explicit(&t->n, n + 1, memory_order_release);
+    return true;
+}
+
+void gpugc__snapshot_keep(gpugc_heap *h, uint32_t id, uint32_t v) {
+    snapshot *s = h->snap;
+    if (atomic_load_explicit(&s->counted, memory_order_acquire)) {
+        h->busy &= ~BUSY_COUNTING;
+    } else if (id < s->take_nids && !bit_get(s->kept, id)) {
+        if (keep(h, s, id))
+            bit_set(s->kept, id);
+        else
+            gpugc__snapshot_counts_wait(h);
+    }
+    __atomic_store_n(&h->rc[id], v, __ATOMIC_RELEASE);
+}
+
+void gpugc__snapshot_counts_reset(gpugc_heap *h) {
+    snapshot *s = h->snap;
+    h->busy &= ~BUSY_COUNTING;
+    kept_counts *c = atomic_load_explicit(&s->log, memory_order_relaxed);
+    while (c) {
+        kept_counts *next = atomic_load_explicit(&c->next, memory_order_relaxed);
+        for (uint32_t k = 0; k < atomic_load_explicit(&c->n, memory_order_relaxed); k++)
+            bit_clear(s->kept, c->id[k]);
+        free(c);
+        c = next;
+    }
+    atomic_store_explicit(&s->log, NULL, memory_order_relaxed);
+    s->log_tail = NULL;
+    atomic_store_explicit(&s->counted, 0, memory_order_relaxed);
 }
 
 void gpugc__snapshot_return_cards(gpugc_heap *h) {
@@ -266,7 +360,8 @@ void gpugc__snapshot_count(gpugc_heap *h) {
     snapshot *s = h->snap;
     s->bytes = (uint64_t)s->cap * 5 * sizeof(uint32_t) + ((uint64_t)s->cap + 63) / 64 * 8 +
                (uint64_t)s->slots_cap * sizeof(uint32_t) +
-               2 * (card_words(s->cap) + card_words(s->slots_cap)) * sizeof(uint64_t);
+               2 * (card_words(s->cap) + card_words(s->slots_cap)) * sizeof(uint64_t) +
+               ((uint64_t)s->kept_cap + 63) / 64 * 8;
 }
 
 uint64_t gpugc__snapshot_bytes(const gpugc_heap *h) {
@@ -276,6 +371,8 @@ uint64_t gpugc__snapshot_bytes(const gpugc_heap *h) {
 void gpugc__snapshot_free(gpugc_heap *h) {
     snapshot *s = h->snap;
     if (s) {
+        gpugc__snapshot_counts_reset(h);
+        free(s->kept);
         free(s->rc);
         free(s->meta);
         free(s->meta_next);

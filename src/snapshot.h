@@ -2,13 +2,27 @@
  * marks while the program goes on: meta, slot_off, slot_cnt and the slot
  * array, brought up to date at each start by the host cards (the whole of
  * it the first time), as a device mirror is by the device's; the counts,
- * copied whole at each start (an increment must stay one add); and the
- * mark's own scratch.  A shadow heap (gpugc__snapshot_shadow) points at
+ * copied whole after each start by the collector thread beside the
+ * program, whose first change of each count meanwhile keeps the count it
+ * changes in a log the copy applies last; and the mark's own scratch.  A shadow heap (gpugc__snapshot_shadow) points at
  * these arrays, so that any backend marks the snapshot as it marks a heap. */
 #ifndef GPUGC_SNAPSHOT_H
 #define GPUGC_SNAPSHOT_H
 
 #include "heap.h"
+
+/* The most shares a start's copy comes in. */
+#define MAX_SHARES 16u
+
+/* The counts the program changed while they were being copied: (id,
+ * count at the start) in chunks the program appends and publishes, each
+ * entry before the change it precedes. */
+#define KEPT_CHUNK 1024u
+typedef struct kept_counts {
+    struct kept_counts *_Atomic next;
+    _Atomic uint32_t n;
+    uint32_t id[KEPT_CHUNK], rc[KEPT_CHUNK];
+} kept_counts;
 
 typedef struct snapshot {
     uint32_t *rc, *meta, *slot_off, *slot_cnt, *slots;
@@ -25,24 +39,49 @@ typedef struct snapshot {
     uint32_t take_nids, take_top;    /* what the last take is to copy: ids
                                         and slots below these               */
     bool take_whole;                 /* ... all of them (the first take)     */
+    size_t bound_ids[MAX_SHARES + 1], bound_slots[MAX_SHARES + 1];
+                                     /* share k copies the card words
+                                        [bound[k], bound[k + 1]): as many
+                                        set cards each                      */
+    /* The counts' copy (gpugc__snapshot_counts) */
+    uint64_t *kept;                  /* bit i: id i's count is in the log
+                                        (the program's alone)               */
+    uint32_t kept_cap;               /* ids the bitmap covers               */
+    kept_counts *_Atomic log;        /* the first chunk, or NULL            */
+    kept_counts *log_tail;           /* the program's                        */
+    atomic_int counted;              /* the copy is done: counts move
+                                        freely again                        */
     uint64_t bytes;                  /* what it takes, as counted last by the
                                         program's thread                     */
 } snapshot;
 
 /* Before: h is settled.
- * After:  the snapshot has room for h and knows what to copy
- *         (gpugc__snapshot_copy): the whole of it the first time, else
- *         what the host cards name.  GPUGC_ENOMEM (reported) leaves the
- *         snapshot as it was and h's cards set. */
-int gpugc__snapshot_take(gpugc_heap *h);
+ * After:  the snapshot has room for h and knows what to copy in `parts`
+ *         shares (gpugc__snapshot_copy): the whole of it the first time,
+ *         else what the host cards name.  GPUGC_ENOMEM (reported) leaves
+ *         the snapshot as it was and h's cards set. */
+int gpugc__snapshot_take(gpugc_heap *h, unsigned parts);
 /* Copies share `part` (0 .. parts - 1) of what the take left to copy.
  * Shares touch disjoint entries and card words, so threads may copy
  * several at once while h stands still.
  * After every share is copied: h->snap equals h as it was at the take
- * (meta, slot_off, slot_cnt and rc for ids below nids, slots below the
- * top), the host cards are clear, and h's device cards have moved to the
+ * (meta, slot_off and slot_cnt for ids below nids, slots below the top),
+ * the host cards are clear, and h's device cards have moved to the
  * snapshot. */
 void gpugc__snapshot_copy(gpugc_heap *h, unsigned part, unsigned parts);
+/* The collector thread, once every share is copied, while the program
+ * runs with BUSY_COUNTING set: reads h's counts below the take's ids
+ * (h->rc does not move meanwhile: gpugc__snapshot_counts_wait), then
+ * applies the log over them.
+ * After: the snapshot's rc is h's at the take; counted is set. */
+void gpugc__snapshot_counts(const gpugc_heap *h);
+/* The program's thread: waits for the counts' copy if it is running (an
+ * array is about to move, or a log entry found no memory); then counts
+ * move freely (BUSY_COUNTING clear). */
+void gpugc__snapshot_counts_wait(gpugc_heap *h);
+/* After the collector thread: empties the log and its bitmap for the next
+ * start. */
+void gpugc__snapshot_counts_reset(gpugc_heap *h);
 /* After a background mark: the device cards the shadow's mark did not copy
  * (none ran on a device, or its set was empty) go back to h. */
 void gpugc__snapshot_return_cards(gpugc_heap *h);

@@ -381,6 +381,57 @@ static void test_start_in_shares(void **state) {
     gpugc_heap_free(h);
 }
 
+/* The counts are copied after the start, beside the program: the counts
+ * it changes first are logged as they were.  Pairs a <-> b, each a held
+ * from C; right after the start C drops every a, from the last pair down,
+ * while the copy goes up from the first id: counts the copy reads after
+ * they changed.  Read as they are then, a's count would be b's reference
+ * alone, and both would be called garbage (and, garbage at the finish,
+ * freed by this collection, not the next).  `fault`: the log's first
+ * chunk finds no memory, and the program waits for the copy instead. */
+#define PAIRS 300000u
+
+static void counts_kept_at_start(bool fault) {
+    gpugc_config cfg;
+    gpugc_config_init(&cfg);
+    cfg.threshold[0] = 0;
+    gpugc_heap *h = gpugc_heap_new(&cfg);
+    assert_non_null(h);
+    void **held = calloc(PAIRS, sizeof *held);
+    assert_non_null(held);
+    for (uint32_t p = 0; p < PAIRS; p++) {
+        void *a = held[p] = gpugc_new(h, GPUGC_TYPE_OBJECT, 1, 8),
+             *b = gpugc_new(h, GPUGC_TYPE_OBJECT, 1, 8);
+        assert_true(a && b);
+        assert_int_equal(gpugc_set_ref(h, a, 0, b), GPUGC_OK);
+        assert_int_equal(gpugc_set_ref(h, b, 0, a), GPUGC_OK);
+        gpugc_decref(h, b);
+    }
+    assert_int_equal(gpugc_collect(h, 2), 0);
+    assert_int_equal(gpugc_collect_start(h, 2), GPUGC_OK);
+    if (fault)
+        assert_int_equal(gpugc_inject_fault(h, GPUGC_FAULT_ALLOC, 0), GPUGC_OK);
+    for (uint32_t p = PAIRS; p-- > 0;)
+        gpugc_decref(h, held[p]);
+    wait_ready(h);
+    assert_int_equal(gpugc_collect_finish(h), 0);
+    assert_int_equal(gpugc_object_count(h), 2 * (uint64_t)PAIRS);
+    assert_int_equal(gpugc_validate(h), GPUGC_OK);
+    assert_int_equal(gpugc_collect(h, 2), 2 * (int64_t)PAIRS);
+    free(held);
+    gpugc_heap_free(h);
+}
+
+static void test_counts_kept_at_start(void **state) {
+    (void)state;
+    counts_kept_at_start(false);
+}
+
+static void test_counts_kept_without_memory(void **state) {
+    (void)state;
+    counts_kept_at_start(true);
+}
+
 /* ---- random graphs, random mutation while the mark runs ------------------- */
 
 static uint64_t rng = 88172645463325252u;
@@ -571,6 +622,8 @@ int main(void) {
         cmocka_unit_test(test_mark_failure),
         cmocka_unit_test(test_random_mutation),
         cmocka_unit_test(test_start_in_shares),
+        cmocka_unit_test(test_counts_kept_at_start),
+        cmocka_unit_test(test_counts_kept_without_memory),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
