@@ -421,20 +421,21 @@ static int64_t collect(gpugc_heap *h, int g) {
  * A start takes the snapshot (snapshot.h) and the set, and hands them to
  * a collector thread, which runs the chosen backend's mark on a shadow
  * heap whose arrays are the snapshot's: the thread reads and writes only
- * the snapshot, the set and its own figures, and reads the heap's counts
- * first (which the program changes through a log meanwhile: snapshot.h),
- * so the program may change the heap meanwhile.  The finish, on the program's thread, takes the
+ * the snapshot, the set and its own figures (after it has copied what the
+ * start left to copy, with the program's changes going through barriers:
+ * snapshot.h), so the program may change the heap meanwhile.  The finish, on the program's thread, takes the
  * marks: the set members they call unreachable that are still alive
  * (none of their ids was reused: freed ids wait, ids.h) are pinned and
  * swept with reachability computed again first, which keeps whatever the
  * program reached again (gpugc_weakref_get) with all it reaches. */
 
-/* The start's copy of the snapshot comes in shares of SHARE_MIN ids at
- * least, one per thread the heap may run (gpugc__heap_threads), and two at
- * least: the program's thread copies share 0, the collector thread share
- * 1, short-lived helper threads the others.  A share of 256k ids (their
- * cards, and the slots') takes far longer to copy than a thread takes to
- * start. */
+/* The first start's copy of the snapshot (the whole of it, in the pause)
+ * comes in shares of SHARE_MIN ids at least, one per thread the heap may
+ * run (gpugc__heap_threads), and two at least: the program's thread
+ * copies share 0, the collector thread share 1, short-lived helper threads
+ * the others.  A share of 256k ids (and their slots) takes far longer to
+ * copy than a thread takes to start.  A later start's pause only moves
+ * the device cards, in two shares. */
 #define SHARE_MIN (1u << 18)
 
 typedef struct background {
@@ -458,9 +459,9 @@ typedef struct background {
     bool automatic;           /* started by an allocation (cfg.concurrent),
                                  so finished by one once the mark is done  */
     gpugc_heap *heap;         /* the heap, read by the copying threads only
-                                 while they copy their shares, and its
-                                 counts by the collector thread until it
-                                 sets snap->counted                        */
+                                 while they copy their shares (the rest of
+                                 the copy reads the arrays the snapshot
+                                 names)                                    */
     unsigned parts;           /* shares of the start's copy                 */
     atomic_uint copied;       /* shares copied so far                       */
     struct share {
@@ -548,7 +549,7 @@ static void *mark_in_background(void *arg) {
     gpugc_heap *s = &bg->shadow;
     gpugc__snapshot_copy(bg->heap, 1, bg->parts);
     copied_share(bg, true);
-    gpugc__snapshot_counts(bg->heap);
+    gpugc__snapshot_copy_rest(bg->snap);
     bg->status = bg->set ? GPUGC_OK : list_full_set(bg);
     if (bg->status == GPUGC_OK &&
         !(bg->garbage = gpugc__heap_malloc(s, bg->nset * sizeof *bg->garbage + 1,
@@ -608,10 +609,12 @@ static int start(gpugc_heap *h, int g, bool automatic) {
      * heap's changes are carded for the device too. */
     if (bg->ops != &gpugc__backend_cpu && bg->ops != &gpugc__backend_cpu_parallel)
         h->mirrored = true;
+    /* The first start copies the whole snapshot in shares; a later one
+     * only moves the device cards, in two. */
     unsigned threads = gpugc__heap_threads(h), by_size = h->nids / SHARE_MIN;
-    unsigned parts = threads < by_size ? threads : by_size;
+    unsigned parts = h->host_mirrored ? 2 : threads < by_size ? threads : by_size;
     parts = parts < 2 ? 2 : parts > MAX_SHARES ? MAX_SHARES : parts;
-    if (gpugc__snapshot_take(h, parts) != GPUGC_OK) {
+    if (gpugc__snapshot_take(h) != GPUGC_OK) {
         background_free(bg);
         return GPUGC_ENOMEM;
     }
@@ -627,11 +630,11 @@ static int start(gpugc_heap *h, int g, bool automatic) {
     bg->heap = h;
     bg->parts = parts;
     h->bg = bg;
-    /* The collector thread copies the counts once every share of the copy
-     * is there, then marks; counts move through the log meanwhile. */
+    /* The collector thread copies the rest once every share is there, then
+     * marks; the program's changes go through the barriers meanwhile. */
     bg->threaded = pthread_create(&bg->thread, NULL, mark_in_background, bg) == 0;
     if (bg->threaded)
-        h->busy |= BUSY_COUNTING;
+        h->busy |= BUSY_COPYING;
     copy_helpers_start(bg);
     gpugc__snapshot_copy(h, 0, bg->parts);
     copied_share(bg, bg->threaded);
@@ -648,7 +651,7 @@ static background *background_join(gpugc_heap *h) {
     background *bg = h->bg;
     if (bg->threaded)
         pthread_join(bg->thread, NULL);
-    gpugc__snapshot_counts_reset(h);
+    gpugc__snapshot_copy_reset(h);
     h->bg = NULL;
     gpugc__snapshot_return_cards(h);
     gpugc__snapshot_adopt(h);

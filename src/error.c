@@ -132,7 +132,7 @@ bool gpugc__thread_enter(gpugc_heap *h, const char *fn) {
 void gpugc__thread_leave(gpugc_heap *h) {
     if (--h->depth == 0) {
         /* a destroy run by gpugc_heap_free, unguarded, may call in */
-        GPUGC_ASSERT(!(h->busy & ~(BUSY_DYING | BUSY_COUNTING)) && h->pending == NO_ID);
+        GPUGC_ASSERT(!(h->busy & ~(BUSY_DYING | BUSY_COPYING)) && h->pending == NO_ID);
         atomic_store(&h->owner, 0);
     }
 }

@@ -77,11 +77,14 @@ enum {
     BUSY_DYING = 1u << 4,      /* gpugc_heap_free: counts stop moving       */
     BUSY_MARKING = 1u << 5,    /* a collection's mark phase: no call that
                                   changes the heap (an error handler's)     */
-    BUSY_COUNTING = 1u << 6,   /* between calls too: a background start's
-                                  counts are being copied beside the
-                                  program, so counts move through rc_store  */
+    BUSY_COPYING = 1u << 6,    /* between calls too: a background start's
+                                  snapshot is being copied beside the
+                                  program, so every change of the arrays
+                                  it copies goes through the barriers below
+                                  (dirty_id, dirty_slots, touch_slots,
+                                  rc_store)                                 */
 };
-_Static_assert((BUSY_FREEING | BUSY_DYING | BUSY_MARKING | BUSY_COUNTING) == GPUGC__BUSY_SLOW,
+_Static_assert((BUSY_FREEING | BUSY_DYING | BUSY_MARKING | BUSY_COPYING) == GPUGC__BUSY_SLOW,
                "gpugc.h's inline paths leave these states to the library");
 _Static_assert(NO_ID == GPUGC__NO_ID && META_LIVE == GPUGC__META_LIVE,
                "gpugc.h's inline paths read slots and meta as the library does");
@@ -227,12 +230,22 @@ static inline size_t card_words(uint64_t n) {
     return (size_t)((((n + CARD_SIZE - 1) >> CARD_SHIFT) + 63) / 64);
 }
 
+/* Kinds of cards: of the id arrays the snapshot copies (meta, slot_off,
+ * slot_cnt), of the slot array. */
+enum { CARDS_IDS, CARDS_SLOTS };
+
+/* While BUSY_COPYING: the snapshot has the card of that kind (as it was
+ * at the start) before it changes (snapshot.c). */
+void gpugc__snapshot_before(gpugc_heap *h, int kind, uint64_t card);
+
 /* meta, slot_off or slot_cnt of id is about to change. */
 static inline void dirty_id(gpugc_heap *h, uint32_t id) {
     if (h->mirrored)
         bit_set(h->card_ids, id >> CARD_SHIFT);
     if (h->host_mirrored)
         bit_set(h->hcard_ids, id >> CARD_SHIFT);
+    if (h->busy & BUSY_COPYING)
+        gpugc__snapshot_before(h, CARDS_IDS, id >> CARD_SHIFT);
 }
 
 /* slots[off, off + n) is about to change. */
@@ -244,18 +257,28 @@ static inline void dirty_slots(gpugc_heap *h, uint32_t off, uint32_t n) {
             bit_set(h->card_slots, c);
         if (h->host_mirrored)
             bit_set(h->hcard_slots, c);
+        if (h->busy & BUSY_COPYING)
+            gpugc__snapshot_before(h, CARDS_SLOTS, c);
     }
+}
+
+/* slots[off, off + n) of a free range is about to change: no mirror keeps
+ * free ranges, but the snapshot's copy may be reading them. */
+static inline void touch_slots(gpugc_heap *h, uint32_t off, uint32_t n) {
+    if (h->busy & BUSY_COPYING)
+        for (uint32_t c = off >> CARD_SHIFT; n && c <= (off + n - 1) >> CARD_SHIFT; c++)
+            gpugc__snapshot_before(h, CARDS_SLOTS, c);
 }
 
 /* ---- counts ------------------------------------------------------------- */
 
-/* While BUSY_COUNTING (snapshot.h): keeps id's count as it was at the
+/* While BUSY_COPYING (snapshot.h): keeps id's count as it was at the
  * start for the copy, then stores v where the copying thread may read it. */
 void gpugc__snapshot_keep(gpugc_heap *h, uint32_t id, uint32_t v);
 
 /* Every change of a count goes through here. */
 static inline void rc_store(gpugc_heap *h, uint32_t id, uint32_t v) {
-    if (h->busy & BUSY_COUNTING)
+    if (h->busy & BUSY_COPYING)
         gpugc__snapshot_keep(h, id, v);
     else
         h->rc[id] = v;

@@ -16,7 +16,12 @@
  * side arrays to `cap` entries.  An array that grew before another failed
  * simply stays larger: h->cap only moves when all did. */
 static bool ids_grow(gpugc_heap *h, uint32_t cap) {
-    gpugc__snapshot_counts_wait(h); /* the copying thread reads rc */
+    /* A background start's copy reads these four: it must be done before
+     * one of them moves. */
+    size_t bytes = (size_t)cap * sizeof(uint32_t);
+    if (!(gpugc__big_stays(h->rc, bytes) && gpugc__big_stays(h->meta, bytes) &&
+          gpugc__big_stays(h->slot_off, bytes) && gpugc__big_stays(h->slot_cnt, bytes)))
+        gpugc__snapshot_copy_wait(h);
     gpugc__backend_host_moving(h);
 #define GROW(field)                                                                        \
     {                                                                                      \

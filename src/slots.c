@@ -15,6 +15,7 @@
 
 #include "error.h"
 #include "heap.h"
+#include "snapshot.h"
 
 /* Grows h->slots to hold at least `need` entries. */
 static bool slots_grow(gpugc_heap *h, uint64_t need) {
@@ -27,6 +28,8 @@ static bool slots_grow(gpugc_heap *h, uint64_t need) {
         cap *= 2;
     if (cap > MAX_IDS)
         cap = MAX_IDS;
+    if (!gpugc__big_stays(h->slots, cap * sizeof *h->slots))
+        gpugc__snapshot_copy_wait(h); /* a background start's copy reads them */
     if (!gpugc__bits_grow(h, &h->card_slots, card_words(h->slots_cap), card_words(cap), "gpugc (slot cards)") ||
         (h->hcard_slots && !gpugc__bits_grow(h, &h->hcard_slots, card_words(h->slots_cap),
                                              card_words(cap), "gpugc (host slot cards)")))
@@ -61,6 +64,8 @@ static bool take_free(gpugc_heap *h, uint32_t n, uint32_t *off, uint32_t *got) {
         uint32_t o = *link;
         if (h->slots[o + 1] >= n) {
             *got = h->slots[o + 1];
+            if (link != &s->large)
+                touch_slots(h, (uint32_t)(link - h->slots), 1);
             *link = h->slots[o];
             *off = o;
             return true;
@@ -91,6 +96,7 @@ bool gpugc__slots_alloc_slow(gpugc_heap *h, uint32_t n, uint32_t *off) {
 void gpugc__slots_release_slow(gpugc_heap *h, uint32_t off, uint32_t n) {
     slot_space *s = &h->ss;
     s->nfree += n;
+    touch_slots(h, off, 2);
     h->slots[off] = s->large;
     h->slots[off + 1] = n;
     s->large = off;

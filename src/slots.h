@@ -47,6 +47,7 @@ static inline void gpugc__slots_release(gpugc_heap *h, uint32_t off, uint32_t n)
         s->top = off;
     } else if (n <= SLOT_SMALL) {
         s->nfree += n;
+        touch_slots(h, off, 1);
         h->slots[off] = s->small[n];
         s->small[n] = off;
     } else {

@@ -113,27 +113,47 @@ void gpugc__snapshot_adopt(gpugc_heap *h) {
 
 /* How many dirty cards copy_cards asks for ahead: a program's writes
  * scatter over the heap, so each card is a cache miss in each array, its
- * copy's line another, and in turn they would cost the start about two
+ * copy's line another, and in turn they would cost the copy about two
  * misses per card. */
 #define CARDS_AHEAD 16
+/* Card words the collector thread claims at once (512 cards): what the
+ * program may wait for when it changes a card of a claimed word. */
+#define CLAIM_WORDS 8
+
+/* The arrays a card of kind k names: the id arrays copied (CARDS_IDS), or
+ * the slot array (CARDS_SLOTS); how many entries of them are copied. */
+static unsigned card_arrays(const snapshot *s, int k, uint32_t *to[], const uint32_t *from[],
+                            uint64_t *n) {
+    if (k == CARDS_SLOTS) {
+        to[0] = s->slots;
+        from[0] = s->from_slots;
+        *n = s->take_top;
+        return 1;
+    }
+    to[0] = s->meta, to[1] = s->slot_off, to[2] = s->slot_cnt;
+    from[0] = s->from_meta, from[1] = s->from_slot_off, from[2] = s->from_slot_cnt;
+    *n = s->take_nids;
+    return 3;
+}
 
 static void copy_card(uint64_t first, uint64_t n, uint32_t *const to[], const uint32_t *const from[],
                       unsigned narrays) {
+    if (first >= n)
+        return;
     size_t len = n - first < CARD_SIZE ? (size_t)(n - first) : CARD_SIZE;
     for (unsigned a = 0; a < narrays; a++)
         memcpy(to[a] + first, from[a] + first, len * sizeof(uint32_t));
 }
 
-/* Copies the entries [0, n) of `arrays` that the set cards of words
- * [w0, w1) say changed, and clears those words (all of their cards: those
- * past n name nothing yet).  The cards found wait in a ring while their
- * lines are fetched. */
+/* Copies the entries [0, n) of the arrays whose cards are set in words
+ * [w0, w1), taking each word (zero after; cards past n name nothing yet).
+ * The cards found wait in a ring while their lines are fetched. */
 static void copy_cards(uint64_t *cards, size_t w0, size_t w1, uint64_t n, uint32_t *const to[],
                        const uint32_t *const from[], unsigned narrays) {
     uint64_t ring[CARDS_AHEAD];
     size_t found = 0;
     for (size_t w = w0; w < w1; w++) {
-        for (uint64_t b = cards[w]; b; b &= b - 1) {
+        for (uint64_t b = __atomic_exchange_n(&cards[w], 0, __ATOMIC_SEQ_CST); b; b &= b - 1) {
             uint64_t first = ((uint64_t)w * 64 + (unsigned)__builtin_ctzll(b)) << CARD_SHIFT;
             if (first >= n)
                 continue;
@@ -145,7 +165,6 @@ static void copy_cards(uint64_t *cards, size_t w0, size_t w1, uint64_t n, uint32
                 copy_card(ring[found % CARDS_AHEAD], n, to, from, narrays);
             ring[found++ % CARDS_AHEAD] = first;
         }
-        cards[w] = 0;
     }
     for (size_t k = found > CARDS_AHEAD ? found - CARDS_AHEAD : 0; k < found; k++)
         copy_card(ring[k % CARDS_AHEAD], n, to, from, narrays);
@@ -157,27 +176,37 @@ static void share(size_t n, unsigned part, unsigned parts, size_t *lo, size_t *h
     *hi = *lo + n / parts + (part < n % parts);
 }
 
-/* The card words of an array with n entries in use and room for cap, cut
- * into `parts` shares with as many set cards each (a program's changes
- * cluster: its new objects are all at the top of the arrays): share k has
- * words [bound[k], bound[k + 1]).  The last share also has the words past
- * the entries in use, whose cards name nothing yet. */
-static void card_bounds(const uint64_t *cards, size_t n, size_t cap, unsigned parts,
-                        size_t bound[]) {
-    size_t words = card_words(n), w = 0;
-    uint64_t total = 0, seen = 0;
-    for (size_t k = 0; k < words; k++)
-        total += (uint64_t)__builtin_popcountll(cards[k]);
-    bound[0] = 0;
-    for (unsigned k = 1; k < parts; k++) {
-        while (w < words && seen < total * k / parts)
-            seen += (uint64_t)__builtin_popcountll(cards[w++]);
-        bound[k] = w;
-    }
-    bound[parts] = card_words(cap);
+/* Share `part` of `parts` of the card words of an array with n entries in
+ * use and room for cap: the words of the entries in use are shared, and
+ * the last share also has the words past them, whose cards name nothing
+ * yet. */
+static void card_share(size_t n, size_t cap, unsigned part, unsigned parts, size_t *lo,
+                       size_t *hi) {
+    share(card_words(n), part, parts, lo, hi);
+    if (part == parts - 1)
+        *hi = card_words(cap);
 }
 
-int gpugc__snapshot_take(gpugc_heap *h, unsigned parts) {
+/* The pending cards of kind k grown to the host cards' `words`. */
+static bool pend_fit(gpugc_heap *h, snapshot *s, int k, size_t words) {
+    if (s->pend_words[k] < words) {
+        if (!gpugc__bits_grow(h, &s->pend[k], s->pend_words[k], words,
+                              "gpugc_collect_start (cards)"))
+            return false;
+        s->pend_words[k] = words;
+    }
+    return true;
+}
+
+/* The host cards of kind k become the snapshot's pending ones, and the
+ * pending ones, all zero since the last copy, h's. */
+static void pend(snapshot *s, int k, uint64_t **cards) {
+    uint64_t *was = *cards;
+    *cards = s->pend[k];
+    s->pend[k] = was;
+}
+
+int gpugc__snapshot_take(gpugc_heap *h) {
     if (!h->snap && !(h->snap = calloc(1, sizeof *h->snap)))
         return gpugc__set_error(h, GPUGC_ENOMEM, "gpugc_collect_start: no memory for a snapshot");
     snapshot *s = h->snap;
@@ -189,14 +218,26 @@ int gpugc__snapshot_take(gpugc_heap *h, unsigned parts) {
             return GPUGC_ENOMEM;
         s->kept_cap = h->cap;
     }
+    /* The first take copies everything in the pause; from then on every
+     * change is carded, and the cards are copied beside the program. */
+    s->take_whole = !h->host_mirrored;
+    if (!s->take_whole) {
+        if (!pend_fit(h, s, CARDS_IDS, card_words(h->cap)) ||
+            !pend_fit(h, s, CARDS_SLOTS, card_words(h->slots_cap)))
+            return GPUGC_ENOMEM;
+        pend(s, CARDS_IDS, &h->hcard_ids);
+        pend(s, CARDS_SLOTS, &h->hcard_slots);
+    }
     s->take_nids = h->nids;
     s->take_top = h->ss.top;
-    /* The first take copies everything; from then on every change is
-     * carded. */
-    s->take_whole = !h->host_mirrored;
+    s->from_meta = h->meta, s->from_slot_off = h->slot_off, s->from_slot_cnt = h->slot_cnt;
+    s->from_slots = h->slots, s->from_rc = h->rc;
     h->host_mirrored = true;
-    card_bounds(h->hcard_ids, h->nids, h->cap, parts, s->bound_ids);
-    card_bounds(h->hcard_slots, h->ss.top, h->slots_cap, parts, s->bound_slots);
+    for (int k = 0; k < 2; k++) {
+        s->pend_in_use[k] = s->take_whole ? 0 : s->pend_words[k];
+        atomic_store_explicit(&s->claimed[k], 0, memory_order_relaxed);
+        atomic_store_explicit(&s->done[k], 0, memory_order_relaxed);
+    }
     gpugc__snapshot_count(h);
     return GPUGC_OK;
 }
@@ -221,55 +262,94 @@ static void move_cards(uint64_t *to, uint64_t *from, size_t words, unsigned part
 
 void gpugc__snapshot_copy(gpugc_heap *h, unsigned part, unsigned parts) {
     snapshot *s = h->snap;
-    uint32_t *const to[] = {s->meta, s->slot_off, s->slot_cnt};
-    const uint32_t *const from[] = {h->meta, h->slot_off, h->slot_cnt};
-    size_t nids = s->take_nids, top = s->take_top;
-    size_t ids_lo = s->bound_ids[part], ids_hi = s->bound_ids[part + 1];
-    size_t slots_lo = s->bound_slots[part], slots_hi = s->bound_slots[part + 1];
     if (s->take_whole) {
+        uint32_t *const to[] = {s->meta, s->slot_off, s->slot_cnt};
+        const uint32_t *const from[] = {h->meta, h->slot_off, h->slot_cnt};
+        size_t nids = s->take_nids, top = s->take_top, lo, hi;
         for (unsigned a = 0; a < 3; a++)
             copy_share(to[a], from[a], nids, sizeof(uint32_t), part, parts);
         copy_share(s->slots, h->slots, top, sizeof(uint32_t), part, parts);
-        memset(h->hcard_ids + ids_lo, 0, (ids_hi - ids_lo) * sizeof(uint64_t));
-        memset(h->hcard_slots + slots_lo, 0, (slots_hi - slots_lo) * sizeof(uint64_t));
-    } else {
-        copy_cards(h->hcard_ids, ids_lo, ids_hi, nids, to, from, 3);
-        copy_cards(h->hcard_slots, slots_lo, slots_hi, top, (uint32_t *const[]){s->slots},
-                   (const uint32_t *const[]){h->slots}, 1);
+        card_share(nids, h->cap, part, parts, &lo, &hi);
+        memset(h->hcard_ids + lo, 0, (hi - lo) * sizeof(uint64_t));
+        card_share(top, h->slots_cap, part, parts, &lo, &hi);
+        memset(h->hcard_slots + lo, 0, (hi - lo) * sizeof(uint64_t));
     }
     /* The device's cards go with the snapshot its mark will copy from. */
     move_cards(s->card_ids, h->card_ids, card_words(h->cap), part, parts);
     move_cards(s->card_slots, h->card_slots, card_words(h->slots_cap), part, parts);
 }
 
-/* ---- the counts ---------------------------------------------------------- *
+/* ---- the copy beside the program ------------------------------------------ *
+ *
+ * The cards a later start found set are copied by the collector thread, a
+ * few words at a time: it says which words it claims (claimed) before it
+ * takes them, and which it has copied (done) after.  The program, before
+ * it changes a card, takes the card's bit itself if it is still set and
+ * copies that card; if the bit is gone and the card's word is claimed, it
+ * waits for that word to be done.  `inflight` counts the program's own
+ * copies, which the thread waits out before it reads the snapshot.
  *
  * An increment must stay one add, so the counts are not carded: 4 bytes an
- * id to copy at every start (5 ms a thread at 16M ids here), which the
- * collector thread does beside the program.  What makes it a copy at the
- * start: the program logs a count before its first change (release), and
- * stores the change (release); a copy that read a changed count thus sees
- * its log entry, which overwrites it. */
+ * id to copy at every start, which the thread also does beside the
+ * program.  The program logs a count before its first change (release),
+ * then stores the change (release): a copy that read a changed count thus
+ * sees its log entry, which overwrites it. */
 
-void gpugc__snapshot_counts(const gpugc_heap *h) {
+void gpugc__snapshot_before(gpugc_heap *h, int k, uint64_t card) {
     snapshot *s = h->snap;
-    const uint32_t *rc = h->rc;
+    size_t w = card / 64;
+    if (atomic_load_explicit(&s->copied, memory_order_acquire)) {
+        h->busy &= ~BUSY_COPYING;
+        return;
+    }
+    if (w >= s->pend_in_use[k] || atomic_load_explicit(&s->done[k], memory_order_acquire) > w)
+        return;
+    atomic_fetch_add_explicit(&s->inflight, 1, memory_order_seq_cst);
+    uint64_t bit = UINT64_C(1) << (card % 64);
+    if (__atomic_fetch_and(&s->pend[k][w], ~bit, __ATOMIC_SEQ_CST) & bit) {
+        uint32_t *to[3];
+        const uint32_t *from[3];
+        uint64_t n;
+        unsigned narrays = card_arrays(s, k, to, from, &n);
+        copy_card(card << CARD_SHIFT, n, to, from, narrays);
+    } else if (atomic_load_explicit(&s->claimed[k], memory_order_seq_cst) > w) {
+        while (atomic_load_explicit(&s->done[k], memory_order_acquire) <= w)
+            sched_yield();
+    }
+    atomic_fetch_sub_explicit(&s->inflight, 1, memory_order_release);
+}
+
+void gpugc__snapshot_copy_rest(snapshot *s) {
+    for (int k = 0; k < 2; k++) {
+        uint32_t *to[3];
+        const uint32_t *from[3];
+        uint64_t n;
+        unsigned narrays = card_arrays(s, k, to, from, &n);
+        for (size_t w = 0; w < s->pend_in_use[k]; w += CLAIM_WORDS) {
+            size_t end = w + CLAIM_WORDS < s->pend_in_use[k] ? w + CLAIM_WORDS : s->pend_in_use[k];
+            atomic_store_explicit(&s->claimed[k], end, memory_order_seq_cst);
+            copy_cards(s->pend[k], w, end, n, to, from, narrays);
+            atomic_store_explicit(&s->done[k], end, memory_order_release);
+        }
+    }
+    while (atomic_load_explicit(&s->inflight, memory_order_acquire))
+        sched_yield();
     for (uint32_t i = 0; i < s->take_nids; i++)
-        s->rc[i] = __atomic_load_n(&rc[i], __ATOMIC_RELAXED);
+        s->rc[i] = __atomic_load_n(&s->from_rc[i], __ATOMIC_RELAXED);
     atomic_thread_fence(memory_order_acquire);
     for (kept_counts *c = atomic_load_explicit(&s->log, memory_order_acquire); c;
          c = atomic_load_explicit(&c->next, memory_order_acquire))
         for (uint32_t k = 0, n = atomic_load_explicit(&c->n, memory_order_acquire); k < n; k++)
             s->rc[c->id[k]] = c->rc[k];
-    atomic_store_explicit(&s->counted, 1, memory_order_release);
+    atomic_store_explicit(&s->copied, 1, memory_order_release);
 }
 
-void gpugc__snapshot_counts_wait(gpugc_heap *h) {
-    if (!(h->busy & BUSY_COUNTING))
+void gpugc__snapshot_copy_wait(gpugc_heap *h) {
+    if (!(h->busy & BUSY_COPYING))
         return;
-    while (!atomic_load_explicit(&h->snap->counted, memory_order_acquire))
+    while (!atomic_load_explicit(&h->snap->copied, memory_order_acquire))
         sched_yield();
-    h->busy &= ~BUSY_COUNTING;
+    h->busy &= ~BUSY_COPYING;
 }
 
 /* Logs id's count; false when no chunk can be had. */
@@ -294,20 +374,20 @@ static bool keep(gpugc_heap *h, snapshot *s, uint32_t id) {
 
 void gpugc__snapshot_keep(gpugc_heap *h, uint32_t id, uint32_t v) {
     snapshot *s = h->snap;
-    if (atomic_load_explicit(&s->counted, memory_order_acquire)) {
-        h->busy &= ~BUSY_COUNTING;
+    if (atomic_load_explicit(&s->copied, memory_order_acquire)) {
+        h->busy &= ~BUSY_COPYING;
     } else if (id < s->take_nids && !bit_get(s->kept, id)) {
         if (keep(h, s, id))
             bit_set(s->kept, id);
         else
-            gpugc__snapshot_counts_wait(h);
+            gpugc__snapshot_copy_wait(h);
     }
     __atomic_store_n(&h->rc[id], v, __ATOMIC_RELEASE);
 }
 
-void gpugc__snapshot_counts_reset(gpugc_heap *h) {
+void gpugc__snapshot_copy_reset(gpugc_heap *h) {
     snapshot *s = h->snap;
-    h->busy &= ~BUSY_COUNTING;
+    h->busy &= ~BUSY_COPYING;
     kept_counts *c = atomic_load_explicit(&s->log, memory_order_relaxed);
     while (c) {
         kept_counts *next = atomic_load_explicit(&c->next, memory_order_relaxed);
@@ -318,7 +398,7 @@ void gpugc__snapshot_counts_reset(gpugc_heap *h) {
     }
     atomic_store_explicit(&s->log, NULL, memory_order_relaxed);
     s->log_tail = NULL;
-    atomic_store_explicit(&s->counted, 0, memory_order_relaxed);
+    atomic_store_explicit(&s->copied, 0, memory_order_relaxed);
 }
 
 void gpugc__snapshot_return_cards(gpugc_heap *h) {
@@ -361,7 +441,8 @@ void gpugc__snapshot_count(gpugc_heap *h) {
     s->bytes = (uint64_t)s->cap * 5 * sizeof(uint32_t) + ((uint64_t)s->cap + 63) / 64 * 8 +
                (uint64_t)s->slots_cap * sizeof(uint32_t) +
                2 * (card_words(s->cap) + card_words(s->slots_cap)) * sizeof(uint64_t) +
-               ((uint64_t)s->kept_cap + 63) / 64 * 8;
+               ((uint64_t)s->kept_cap + 63) / 64 * 8 +
+               (s->pend_words[CARDS_IDS] + s->pend_words[CARDS_SLOTS]) * sizeof(uint64_t);
 }
 
 uint64_t gpugc__snapshot_bytes(const gpugc_heap *h) {
@@ -371,8 +452,10 @@ uint64_t gpugc__snapshot_bytes(const gpugc_heap *h) {
 void gpugc__snapshot_free(gpugc_heap *h) {
     snapshot *s = h->snap;
     if (s) {
-        gpugc__snapshot_counts_reset(h);
+        gpugc__snapshot_copy_reset(h);
         free(s->kept);
+        free(s->pend[CARDS_IDS]);
+        free(s->pend[CARDS_SLOTS]);
         free(s->rc);
         free(s->meta);
         free(s->meta_next);

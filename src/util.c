@@ -138,6 +138,10 @@ void *gpugc__big_grow(gpugc_heap *h, void *p, size_t bytes, const char *what) {
     return base + BIG_HEAD;
 }
 
+bool gpugc__big_stays(const void *p, size_t bytes) {
+    return p && page_round(BIG_HEAD + bytes) <= ((const big_head *)((const char *)p - BIG_HEAD))->reserved;
+}
+
 void gpugc__big_free(void *p) {
     if (p) {
         char *base = (char *)p - BIG_HEAD;
@@ -147,6 +151,12 @@ void gpugc__big_free(void *p) {
 #else
 void *gpugc__big_grow(gpugc_heap *h, void *p, size_t bytes, const char *what) {
     return gpugc__heap_realloc(h, p, bytes, what);
+}
+
+bool gpugc__big_stays(const void *p, size_t bytes) {
+    (void)p;
+    (void)bytes;
+    return false;
 }
 
 void gpugc__big_free(void *p) {

@@ -76,6 +76,8 @@ void gpugc__vec_free(u32vec *v);
  * the new bytes zero (mapped) or undefined (malloc); NULL (reported, p
  * still valid) when memory is short. */
 void *gpugc__big_grow(gpugc_heap *h, void *p, size_t bytes, const char *what);
+/* True when gpugc__big_grow(p, bytes) leaves p where it is. */
+bool gpugc__big_stays(const void *p, size_t bytes);
 void gpugc__big_free(void *p);
 
 /* ---- figures ---------------------------------------------------------------- */

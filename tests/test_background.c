@@ -390,6 +390,7 @@ static void test_start_in_shares(void **state) {
  * freed by this collection, not the next).  `fault`: the log's first
  * chunk finds no memory, and the program waits for the copy instead. */
 #define PAIRS 300000u
+#define CARD_SLOTS 8 /* slots of a card (src/mark/layout.h) */
 
 static void counts_kept_at_start(bool fault) {
     gpugc_config cfg;
@@ -430,6 +431,59 @@ static void test_counts_kept_at_start(void **state) {
 static void test_counts_kept_without_memory(void **state) {
     (void)state;
     counts_kept_at_start(true);
+}
+
+/* A later start leaves the changed cards to the collector thread, which
+ * copies them beside the program; a card the program changes first it
+ * copies itself.  Pairs x <-> y, each x held from C, each object's slots
+ * a card of their own; the first background collection copies
+ * everything, then every object's second slot is written (NULL again) so
+ * that each card is to be copied.
+ * Right after the next start, from the last pair down, C stores x into
+ * y's second slot and drops x in every other pair.  A snapshot with that
+ * slot would count two references to x from inside (its count at the
+ * start is two) and call the pair garbage, which it is at the finish:
+ * freed by this collection, not the next.  The other pairs die by count
+ * meanwhile (y drops x, then C): x's ids and slot range are taken back (a
+ * link written into a card no slot write touched) while the copy may be
+ * reading them (ThreadSanitizer runs this suite). */
+static void test_cards_kept_at_start(void **state) {
+    (void)state;
+    gpugc_config cfg;
+    gpugc_config_init(&cfg);
+    cfg.threshold[0] = 0;
+    gpugc_heap *h = gpugc_heap_new(&cfg);
+    assert_non_null(h);
+    void **held = calloc(PAIRS, sizeof *held);
+    assert_non_null(held);
+    for (uint32_t p = 0; p < PAIRS; p++) {
+        void *x = held[p] = gpugc_new(h, GPUGC_TYPE_OBJECT, CARD_SLOTS, 8),
+             *y = gpugc_new(h, GPUGC_TYPE_OBJECT, CARD_SLOTS, 8);
+        assert_true(x && y);
+        assert_int_equal(gpugc_set_ref(h, x, 0, y), GPUGC_OK);
+        assert_int_equal(gpugc_set_ref(h, y, 0, x), GPUGC_OK);
+        gpugc_decref(h, y);
+    }
+    assert_int_equal(gpugc_collect_start(h, 2), GPUGC_OK);
+    wait_ready(h);
+    assert_int_equal(gpugc_collect_finish(h), 0);
+    for (uint32_t p = 0; p < PAIRS; p++) {
+        assert_int_equal(gpugc_set_ref(h, held[p], 1, NULL), GPUGC_OK);
+        assert_int_equal(gpugc_set_ref(h, gpugc_get_ref(h, held[p], 0), 1, NULL), GPUGC_OK);
+    }
+    assert_int_equal(gpugc_collect_start(h, 2), GPUGC_OK);
+    for (uint32_t p = PAIRS; p-- > 0;) {
+        void *y = gpugc_get_ref(h, held[p], 0);
+        assert_int_equal(gpugc_set_ref(h, y, p % 2, p % 2 ? held[p] : NULL), GPUGC_OK);
+        gpugc_decref(h, held[p]);
+    }
+    wait_ready(h);
+    assert_int_equal(gpugc_collect_finish(h), 0);
+    assert_int_equal(gpugc_object_count(h), (uint64_t)PAIRS);
+    assert_int_equal(gpugc_validate(h), GPUGC_OK);
+    assert_int_equal(gpugc_collect(h, 2), (int64_t)PAIRS);
+    free(held);
+    gpugc_heap_free(h);
 }
 
 /* ---- random graphs, random mutation while the mark runs ------------------- */
@@ -624,6 +678,7 @@ int main(void) {
         cmocka_unit_test(test_start_in_shares),
         cmocka_unit_test(test_counts_kept_at_start),
         cmocka_unit_test(test_counts_kept_without_memory),
+        cmocka_unit_test(test_cards_kept_at_start),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
