@@ -92,7 +92,7 @@ static size_t recheck(gpugc_heap *h, uint32_t *garbage, size_t n) {
         bit_clear(h->garbage, garbage[k]);
     }
     gpugc_collection_stats scratch = {0};
-    mark_job job = {garbage, n, GPUGC_GENERATIONS - 1, h->garbage, &scratch};
+    mark_job job = {garbage, n, GPUGC_GENERATIONS - 1, h->garbage, &scratch, false};
     if (gpugc__backend_cpu.mark(h, NULL, &job) != GPUGC_OK) {
         for (size_t k = 0; k < n; k++) {
             bit_clear(h->garbage, garbage[k]);
@@ -372,7 +372,7 @@ static int64_t collect_generations(gpugc_heap *h, int g, uint64_t *saved) {
     /* Program code run meanwhile (an error handler) may not change the
      * heap: the marks are being computed from it. */
     h->busy |= BUSY_MARKING;
-    mark_job job = {set, n, g, h->garbage, &st};
+    mark_job job = {set, n, g, h->garbage, &st, false};
     int status = run_mark(h, gpugc__backend_for(h, n), &job);
     uint32_t *garbage = status == GPUGC_OK ? list_garbage(h, set, n, owned, &ng) : NULL;
     h->busy &= ~BUSY_MARKING;
@@ -624,7 +624,7 @@ static int start(gpugc_heap *h, int g, bool automatic) {
     bg->shadow.on_error_data = bg;
     bg->st.generation = g;
     bg->st.background = 1;
-    bg->job = (mark_job){bg->set, n, g, bg->shadow.garbage, &bg->st};
+    bg->job = (mark_job){bg->set, n, g, bg->shadow.garbage, &bg->st, true};
     bg->t_start = t0;
     bg->automatic = automatic;
     bg->heap = h;

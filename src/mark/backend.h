@@ -23,6 +23,8 @@ typedef struct mark_job {
     int generation;
     uint64_t *garbage;     /* out; all zero on entry                        */
     gpugc_collection_stats *stats; /* stage times, edges and bytes moved   */
+    bool beside;           /* the program runs beside the mark (a
+                              background collection): it keeps a core     */
 } mark_job;
 
 typedef struct backend_ops {

@@ -790,18 +790,22 @@ static int prepare(par_state *s, gpugc_heap *h, const mark_job *job) {
 }
 
 /* Members for a set of n objects: one per per_member objects, up to the
- * team; none when that leaves one and n < ONE_MEMBER_MIN, where one member
- * alone is slower than the serial marker.  per_member 0: the whole team.
+ * team (less one, at least one, when the program runs beside: a third
+ * thread on two cores took the program's core for 4-5 ms at a time, its
+ * longest step, on a 4M heap); none when that leaves one and n <
+ * ONE_MEMBER_MIN, where one member alone is slower than the serial
+ * marker.  per_member 0: the whole team.
  * (On the 2-core machine measured, random graphs of degree 2, mark phase
  * per object: two members beat the serial marker from about 300k objects,
  * 21 vs 20 ns at 250k, 26 vs 31 at 350k; one member from about 1M, 29 vs
  * 31 ns at 1M, 28 vs 39 at 4M.) */
-static unsigned members_for(const par_state *s, size_t n) {
+static unsigned members_for(const par_state *s, size_t n, bool beside) {
+    unsigned team = beside && s->team.n > 1 ? s->team.n - 1 : s->team.n;
     if (s->per_member == 0)
-        return s->team.n;
+        return team;
     size_t m = n / s->per_member;
-    if (m > s->team.n)
-        m = s->team.n;
+    if (m > team)
+        m = team;
     return m == 1 && n < ONE_MEMBER_MIN ? 0 : (unsigned)m;
 }
 
@@ -809,7 +813,7 @@ static unsigned members_for(const par_state *s, size_t n) {
 static int par_mark(gpugc_heap *h, void *state, const mark_job *job) {
     par_state *s = state;
     gpugc_collection_stats *st = job->stats;
-    s->nthreads = members_for(s, job->nset);
+    s->nthreads = members_for(s, job->nset, job->beside);
     if (job->nset == 0 || s->nthreads == 0)
         return gpugc__backend_cpu.mark(h, NULL, job);
     int status = prepare(s, h, job);
