@@ -25,7 +25,8 @@ static bool ids_grow(gpugc_heap *h, uint32_t cap) {
     gpugc__backend_host_moving(h);
 #define GROW(field)                                                                        \
     {                                                                                      \
-        void *p = gpugc__big_grow(h, h->field, (size_t)cap * sizeof *h->field,             \
+        void *p = gpugc__big_grow(h, h->field, (size_t)h->cap * sizeof *h->field,          \
+                                  (size_t)cap * sizeof *h->field,                          \
                                   "gpugc_new (id arrays)");                                \
         if (!p)                                                                            \
             return false;                                                                  \
@@ -33,8 +34,11 @@ static bool ids_grow(gpugc_heap *h, uint32_t cap) {
     }
     ID_ARRAYS(GROW)
 #undef GROW
-    if (!gpugc__bits_grow(h, &h->garbage, ((size_t)h->cap + 63) / 64, ((size_t)cap + 63) / 64,
-                          "gpugc_new (bitmap)") ||
+    uint64_t *garbage = gpugc__big_grow(h, h->garbage, ((size_t)h->cap + 63) / 64 * 8,
+                                        ((size_t)cap + 63) / 64 * 8, "gpugc_new (bitmap)");
+    if (garbage)
+        h->garbage = garbage;
+    if (!garbage ||
         !gpugc__bits_grow(h, &h->card_ids, card_words(h->cap), card_words(cap),
                           "gpugc_new (cards)") ||
         (h->hcard_ids && !gpugc__bits_grow(h, &h->hcard_ids, card_words(h->cap), card_words(cap),
@@ -98,6 +102,6 @@ void gpugc__ids_free(gpugc_heap *h) {
 #define FREE(field) gpugc__big_free(h->field);
     ID_ARRAYS(FREE)
 #undef FREE
-    free(h->garbage);
+    gpugc__big_free(h->garbage);
     free(h->card_ids);
 }

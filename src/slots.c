@@ -34,7 +34,8 @@ static bool slots_grow(gpugc_heap *h, uint64_t need) {
         (h->hcard_slots && !gpugc__bits_grow(h, &h->hcard_slots, card_words(h->slots_cap),
                                              card_words(cap), "gpugc (host slot cards)")))
         return false;
-    uint32_t *s = gpugc__big_grow(h, h->slots, cap * sizeof *s, "gpugc (slot array)");
+    uint32_t *s = gpugc__big_grow(h, h->slots, (size_t)h->slots_cap * sizeof *s, cap * sizeof *s,
+                                  "gpugc (slot array)");
     if (!s)
         return false;
     h->slots = s;

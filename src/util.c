@@ -76,10 +76,15 @@ void gpugc__vec_free(u32vec *v) {
  * array (aligned as malloc aligns).  The reservation past the usable bytes
  * is PROT_NONE: growing within it is one mprotect, whatever the array's
  * size, where moving a mapping (mremap) costs per page: 1.8 ms for 256 MB
- * here, 7.5 ms for the id arrays of a heap going from 16M to 32M objects.
- * A new reservation, 16 times the need, is made only when one runs out. */
+ * here, 10 ms for the id arrays of a heap going from 16M to 32M objects
+ * (16 times the need reserved left that move in a background mark's
+ * program step).  A new reservation, 1024 times the need (address space
+ * alone: 8 MB for a new heap's 1024 ids of 4 bytes, 16 GB for such an
+ * array once past 2M ids), is made only when one runs out, so an array
+ * moves once, at 2M entries (8 MB), on its way to the most ids, unless
+ * that much address space is refused. */
 #define BIG_HEAD 64
-#define BIG_RESERVE 16u
+#define BIG_RESERVE 1024u
 
 typedef struct big_head {
     size_t len, reserved;
@@ -106,7 +111,8 @@ static char *reserve(size_t need, size_t *reserved) {
     }
 }
 
-void *gpugc__big_grow(gpugc_heap *h, void *p, size_t bytes, const char *what) {
+void *gpugc__big_grow(gpugc_heap *h, void *p, size_t old_bytes, size_t bytes, const char *what) {
+    (void)old_bytes; /* pages past it were never written */
     char *base = p ? (char *)p - BIG_HEAD : NULL;
     big_head hd = base ? *(big_head *)base : (big_head){0, 0};
     size_t need = page_round(BIG_HEAD + bytes);
@@ -149,8 +155,11 @@ void gpugc__big_free(void *p) {
     }
 }
 #else
-void *gpugc__big_grow(gpugc_heap *h, void *p, size_t bytes, const char *what) {
-    return gpugc__heap_realloc(h, p, bytes, what);
+void *gpugc__big_grow(gpugc_heap *h, void *p, size_t old_bytes, size_t bytes, const char *what) {
+    char *q = gpugc__heap_realloc(h, p, bytes, what);
+    if (q)
+        memset(q + old_bytes, 0, bytes - old_bytes);
+    return q;
 }
 
 bool gpugc__big_stays(const void *p, size_t bytes) {
