@@ -238,8 +238,12 @@ enum { CARDS_IDS, CARDS_SLOTS };
  * at the start) before it changes (snapshot.c). */
 void gpugc__snapshot_before(gpugc_heap *h, int kind, uint64_t card);
 
-/* meta, slot_off or slot_cnt of id is about to change. */
+/* meta, slot_off or slot_cnt of id is about to change.  A heap with no
+ * copy (no device mark, no background collection yet) tests one flag
+ * pair (copying implies host_mirrored). */
 static inline void dirty_id(gpugc_heap *h, uint32_t id) {
+    if (!(h->mirrored | h->host_mirrored))
+        return;
     if (h->mirrored)
         bit_set(h->card_ids, id >> CARD_SHIFT);
     if (h->host_mirrored)
@@ -276,12 +280,20 @@ static inline void touch_slots(gpugc_heap *h, uint32_t off, uint32_t n) {
  * start for the copy, then stores v where the copying thread may read it. */
 void gpugc__snapshot_keep(gpugc_heap *h, uint32_t id, uint32_t v);
 
-/* Every change of a count goes through here. */
+/* Every change of a live object's count goes through here. */
 static inline void rc_store(gpugc_heap *h, uint32_t id, uint32_t v) {
     if (h->busy & BUSY_COPYING)
         gpugc__snapshot_keep(h, id, v);
     else
         h->rc[id] = v;
+}
+
+/* The count of an id that is no set member's as the copy needs it: a new
+ * object's (its id was dead at the start, or past the ids copied), a dead
+ * one's (the change to zero was kept).  Still an atomic store: the copy
+ * may be reading it. */
+static inline void rc_reset(gpugc_heap *h, uint32_t id, uint32_t v) {
+    __atomic_store_n(&h->rc[id], v, __ATOMIC_RELAXED);
 }
 
 /* Collecting, releasing or dying: no collection may start, nor any call

@@ -30,7 +30,7 @@ bool gpugc__background_member(const gpugc_heap *h, uint32_t id);
 static inline void gpugc__id_release(gpugc_heap *h, uint32_t id) {
     dirty_id(h, id);
     h->meta[id] = 0;
-    rc_store(h, id, 0);
+    rc_reset(h, id, 0);
     h->addr[id] = NULL;
     h->slot_cnt[id] = 0;
     if (h->bg && gpugc__background_member(h, id)) {

@@ -120,7 +120,7 @@ static void *new_at(gpugc_heap *h, gpugc_type t, uint32_t nrefs, size_t size, co
     hd->id = id;
     hd->check = h->cookie ^ cls;
     h->addr[id] = hd + 1;
-    rc_store(h, id, 1);
+    rc_reset(h, id, 1);
     dirty_id(h, id);
     h->meta[id] = META_LIVE | (t << META_TYPE_SHIFT);
     h->slot_off[id] = off;
