@@ -365,8 +365,12 @@ GPUGC_API int64_t gpugc_collect(gpugc_heap *h, int generation);
  *
  * What is marked is a snapshot: the set, the counts and the slots as they
  * were at gpugc_collect_start, taken from a copy of the heap that the heap
- * keeps up to date by dirty cards (so a start costs the changes since the
- * last one and a copy of the counts).  Meanwhile the heap is used as
+ * keeps up to date by dirty cards.  The first start copies it whole; a
+ * later one only takes the dirty cards, and the collector thread copies
+ * what they name and the counts while the program goes on, whose changes
+ * meanwhile keep the old values for it (a card is copied before it
+ * changes, a count logged), so a start's pause does not grow with the
+ * heap.  Meanwhile the heap is used as
  * usual: objects are made (they are not in the set), counted, linked,
  * resized and freed by count; what becomes garbage meanwhile is the next
  * collection's.  The collection frees exactly the set members that were
