@@ -423,11 +423,12 @@ static int64_t collect(gpugc_heap *h, int g) {
  * heap whose arrays are the snapshot's: the thread reads and writes only
  * the snapshot, the set and its own figures (after it has copied what the
  * start left to copy, with the program's changes going through barriers:
- * snapshot.h), so the program may change the heap meanwhile.  The finish, on the program's thread, takes the
- * marks: the set members they call unreachable that are still alive
- * (none of their ids was reused: freed ids wait, ids.h) are pinned and
- * swept with reachability computed again first, which keeps whatever the
- * program reached again (gpugc_weakref_get) with all it reaches. */
+ * snapshot.h), so the program may change the heap meanwhile.  The finish,
+ * on the program's thread, takes the marks: the set members they call
+ * unreachable that are still alive (none of their ids was reused: freed
+ * ids wait, ids.h) are pinned and swept with reachability computed again
+ * first, which keeps whatever the program reached again
+ * (gpugc_weakref_get) with all it reaches. */
 
 /* The first start's copy of the snapshot (the whole of it, in the pause)
  * comes in shares of SHARE_MIN ids at least, one per thread the heap may

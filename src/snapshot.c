@@ -331,6 +331,8 @@ void gpugc__snapshot_copy_rest(snapshot *s) {
             copy_cards(s->pend[k], w, end, n, to, from, narrays);
             atomic_store_explicit(&s->done[k], end, memory_order_release);
         }
+        for (size_t w = 0; w < s->pend_in_use[k]; w++)
+            GPUGC_ASSERT(__atomic_load_n(&s->pend[k][w], __ATOMIC_RELAXED) == 0);
     }
     while (atomic_load_explicit(&s->inflight, memory_order_acquire))
         sched_yield();
@@ -387,6 +389,7 @@ void gpugc__snapshot_keep(gpugc_heap *h, uint32_t id, uint32_t v) {
 
 void gpugc__snapshot_copy_reset(gpugc_heap *h) {
     snapshot *s = h->snap;
+    GPUGC_ASSERT(!atomic_load_explicit(&s->inflight, memory_order_relaxed));
     h->busy &= ~BUSY_COPYING;
     kept_counts *c = atomic_load_explicit(&s->log, memory_order_relaxed);
     while (c) {
