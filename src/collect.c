@@ -438,6 +438,7 @@ static int64_t collect(gpugc_heap *h, int g) {
  * copy than a thread takes to start.  A later start's pause only moves
  * the device cards, in two shares. */
 #define SHARE_MIN (1u << 18)
+#define MAX_SHARES 16u
 
 typedef struct background {
     gpugc_heap shadow;        /* marks the snapshot                         */
@@ -610,11 +611,6 @@ static int start(gpugc_heap *h, int g, bool automatic) {
      * heap's changes are carded for the device too. */
     if (bg->ops != &gpugc__backend_cpu && bg->ops != &gpugc__backend_cpu_parallel)
         h->mirrored = true;
-    /* The first start copies the whole snapshot in shares; a later one
-     * only moves the device cards, in two. */
-    unsigned threads = gpugc__heap_threads(h), by_size = h->nids / SHARE_MIN;
-    unsigned parts = h->host_mirrored ? 2 : threads < by_size ? threads : by_size;
-    parts = parts < 2 ? 2 : parts > MAX_SHARES ? MAX_SHARES : parts;
     if (gpugc__snapshot_take(h) != GPUGC_OK) {
         background_free(bg);
         return GPUGC_ENOMEM;
@@ -629,7 +625,11 @@ static int start(gpugc_heap *h, int g, bool automatic) {
     bg->t_start = t0;
     bg->automatic = automatic;
     bg->heap = h;
-    bg->parts = parts;
+    /* The first start copies the whole snapshot in shares; a later one
+     * only moves the device cards, in two. */
+    unsigned threads = gpugc__heap_threads(h), by_size = h->nids / SHARE_MIN;
+    bg->parts = !h->snap->take_whole ? 2 : threads < by_size ? threads : by_size;
+    bg->parts = bg->parts < 2 ? 2 : bg->parts > MAX_SHARES ? MAX_SHARES : bg->parts;
     h->bg = bg;
     /* The collector thread copies the rest once every share is there, then
      * marks; the program's changes go through the barriers meanwhile. */

@@ -234,7 +234,6 @@ int gpugc__snapshot_take(gpugc_heap *h) {
     s->from_slots = h->slots, s->from_rc = h->rc;
     h->host_mirrored = true;
     for (int k = 0; k < 2; k++) {
-        s->pend_in_use[k] = s->take_whole ? 0 : s->pend_words[k];
         atomic_store_explicit(&s->claimed[k], 0, memory_order_relaxed);
         atomic_store_explicit(&s->done[k], 0, memory_order_relaxed);
     }
@@ -295,6 +294,11 @@ void gpugc__snapshot_copy(gpugc_heap *h, unsigned part, unsigned parts) {
  * then stores the change (release): a copy that read a changed count thus
  * sees its log entry, which overwrites it. */
 
+/* The pending card words of kind k the copy takes. */
+static size_t pending_words(const snapshot *s, int k) {
+    return s->take_whole ? 0 : s->pend_words[k];
+}
+
 void gpugc__snapshot_before(gpugc_heap *h, int k, uint64_t card) {
     snapshot *s = h->snap;
     size_t w = card / 64;
@@ -302,7 +306,7 @@ void gpugc__snapshot_before(gpugc_heap *h, int k, uint64_t card) {
         h->busy &= ~BUSY_COPYING;
         return;
     }
-    if (w >= s->pend_in_use[k] || atomic_load_explicit(&s->done[k], memory_order_acquire) > w)
+    if (w >= pending_words(s, k) || atomic_load_explicit(&s->done[k], memory_order_acquire) > w)
         return;
     atomic_fetch_add_explicit(&s->inflight, 1, memory_order_seq_cst);
     uint64_t bit = UINT64_C(1) << (card % 64);
@@ -325,13 +329,14 @@ void gpugc__snapshot_copy_rest(snapshot *s) {
         const uint32_t *from[3];
         uint64_t n;
         unsigned narrays = card_arrays(s, k, to, from, &n);
-        for (size_t w = 0; w < s->pend_in_use[k]; w += CLAIM_WORDS) {
-            size_t end = w + CLAIM_WORDS < s->pend_in_use[k] ? w + CLAIM_WORDS : s->pend_in_use[k];
+        size_t words = pending_words(s, k);
+        for (size_t w = 0; w < words; w += CLAIM_WORDS) {
+            size_t end = w + CLAIM_WORDS < words ? w + CLAIM_WORDS : words;
             atomic_store_explicit(&s->claimed[k], end, memory_order_seq_cst);
             copy_cards(s->pend[k], w, end, n, to, from, narrays);
             atomic_store_explicit(&s->done[k], end, memory_order_release);
         }
-        for (size_t w = 0; w < s->pend_in_use[k]; w++)
+        for (size_t w = 0; w < words; w++)
             GPUGC_ASSERT(__atomic_load_n(&s->pend[k][w], __ATOMIC_RELAXED) == 0);
     }
     while (atomic_load_explicit(&s->inflight, memory_order_acquire))

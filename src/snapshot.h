@@ -13,9 +13,6 @@
 
 #include "heap.h"
 
-/* The most shares a start's copy comes in. */
-#define MAX_SHARES 16u
-
 /* The counts the program changed while they were being copied: (id,
  * count at the start) in chunks the program appends and publishes, each
  * entry before the change it precedes. */
@@ -48,8 +45,8 @@ typedef struct snapshot {
     uint64_t *pend[2];               /* [CARDS_IDS], [CARDS_SLOTS]: the
                                         host cards at the take, taken word
                                         by word as they are copied          */
-    size_t pend_words[2];            /* their words (as many as h's cards)  */
-    size_t pend_in_use[2];           /* the words to copy (0: a whole take) */
+    size_t pend_words[2];            /* their words (as many as h's cards;
+                                        none to copy after a whole take)   */
     atomic_size_t claimed[2], done[2]; /* words below these are claimed, or
                                         copied                              */
     atomic_uint inflight;            /* the program's own card copies       */

@@ -392,22 +392,29 @@ static void test_start_in_shares(void **state) {
 #define PAIRS 300000u
 #define CARD_SLOTS 8 /* slots of a card (src/mark/layout.h) */
 
-static void counts_kept_at_start(bool fault) {
+/* A heap of PAIRS pairs a <-> b of `nslots` slots each (slot 0 holding
+ * the other), each a held from C in held[]; no automatic collection. */
+static gpugc_heap *pairs_heap(void **held, uint32_t nslots) {
     gpugc_config cfg;
     gpugc_config_init(&cfg);
     cfg.threshold[0] = 0;
     gpugc_heap *h = gpugc_heap_new(&cfg);
     assert_non_null(h);
-    void **held = calloc(PAIRS, sizeof *held);
-    assert_non_null(held);
     for (uint32_t p = 0; p < PAIRS; p++) {
-        void *a = held[p] = gpugc_new(h, GPUGC_TYPE_OBJECT, 1, 8),
-             *b = gpugc_new(h, GPUGC_TYPE_OBJECT, 1, 8);
+        void *a = held[p] = gpugc_new(h, GPUGC_TYPE_OBJECT, nslots, 8),
+             *b = gpugc_new(h, GPUGC_TYPE_OBJECT, nslots, 8);
         assert_true(a && b);
         assert_int_equal(gpugc_set_ref(h, a, 0, b), GPUGC_OK);
         assert_int_equal(gpugc_set_ref(h, b, 0, a), GPUGC_OK);
         gpugc_decref(h, b);
     }
+    return h;
+}
+
+static void counts_kept_at_start(bool fault) {
+    void **held = calloc(PAIRS, sizeof *held);
+    assert_non_null(held);
+    gpugc_heap *h = pairs_heap(held, 1);
     assert_int_equal(gpugc_collect(h, 2), 0);
     assert_int_equal(gpugc_collect_start(h, 2), GPUGC_OK);
     if (fault)
@@ -449,21 +456,9 @@ static void test_counts_kept_without_memory(void **state) {
  * reading them (ThreadSanitizer runs this suite). */
 static void test_cards_kept_at_start(void **state) {
     (void)state;
-    gpugc_config cfg;
-    gpugc_config_init(&cfg);
-    cfg.threshold[0] = 0;
-    gpugc_heap *h = gpugc_heap_new(&cfg);
-    assert_non_null(h);
     void **held = calloc(PAIRS, sizeof *held);
     assert_non_null(held);
-    for (uint32_t p = 0; p < PAIRS; p++) {
-        void *x = held[p] = gpugc_new(h, GPUGC_TYPE_OBJECT, CARD_SLOTS, 8),
-             *y = gpugc_new(h, GPUGC_TYPE_OBJECT, CARD_SLOTS, 8);
-        assert_true(x && y);
-        assert_int_equal(gpugc_set_ref(h, x, 0, y), GPUGC_OK);
-        assert_int_equal(gpugc_set_ref(h, y, 0, x), GPUGC_OK);
-        gpugc_decref(h, y);
-    }
+    gpugc_heap *h = pairs_heap(held, CARD_SLOTS);
     assert_int_equal(gpugc_collect_start(h, 2), GPUGC_OK);
     wait_ready(h);
     assert_int_equal(gpugc_collect_finish(h), 0);
