@@ -795,12 +795,15 @@ GPUGC_API int gpugc_inject_fault(gpugc_heap *h, gpugc_fault site, int64_t countd
 /* Inline fast paths                                                         */
 /* ------------------------------------------------------------------------ */
 
-/* gpugc_incref, gpugc_decref and gpugc_get_ref are also macros that run the
- * common case in the caller, as CPython's Py_INCREF does, and call the
- * library's function for everything else: a NULL heap or object, a header
- * that is not the heap's, an id out of range, a count at zero, at its
- * limit, immortal or (decref) about to reach zero, a payload that is not
- * the live object's (get_ref), a slot out of range, a heap in the middle
+/* gpugc_incref, gpugc_decref, gpugc_get_ref and gpugc_set_ref are also
+ * macros that run the common case in the caller, as CPython's Py_INCREF
+ * does, and call the library's function for everything else: a NULL heap
+ * or object, a header that is not the heap's, an id out of range, a count
+ * at zero, at its limit, immortal or (decref) about to reach zero, a
+ * payload that is not the live object's (get_ref, set_ref's holder), a
+ * slot out of range, a set_ref that clears a slot or replaces a reference
+ * (dropping one may free), a heap whose writes are carded for a device
+ * mirror or a snapshot, a heap in the middle
  * of a mark, a sweep's frees or gpugc_heap_free, and a library built with
  * GPUGC_DEBUG, which checks every call fully.  The function checks again
  * and reports, so every error is what it was without the macro.  They read
@@ -815,6 +818,7 @@ GPUGC_API int gpugc_inject_fault(gpugc_heap *h, gpugc_fault site, int64_t countd
     uint32_t nids;      /* ids handed out so far: 0..nids-1                     */     \
     unsigned busy;      /* what the heap is in the middle of (bits)             */     \
     unsigned checked;   /* nonzero: a GPUGC_DEBUG library, no inline path       */     \
+    unsigned mirrors;   /* nonzero: copies of the heap keep cards of its writes */     \
     uint32_t *rc;       /* id-indexed: reference counts                         */     \
     uint32_t *meta;     /* id-indexed: flags and type                           */     \
     uint32_t *slot_off; /* id-indexed: where the object's slots start           */     \
@@ -889,7 +893,26 @@ static inline void *gpugc__get_ref(const gpugc_heap *h, const void *obj, uint32_
     return (gpugc_get_ref)(h, obj, slot);
 }
 
+/* Stores target into an empty slot of obj: the common case of building an
+ * object graph. */
+static inline int gpugc__set_ref(gpugc_heap *h, void *obj, uint32_t slot, void *target) {
+    const gpugc__heap_prefix *p = gpugc__prefix(h);
+    uint32_t id, tid, at;
+    if (h && obj && target && gpugc__counts_inline(p) && !p->mirrors &&
+        (id = gpugc__inline_id(p, obj)) != GPUGC__NO_ID && p->addr[id] == obj &&
+        (p->meta[id] & GPUGC__META_LIVE) && slot < p->slot_cnt[id] &&
+        p->slots[at = p->slot_off[id] + slot] == GPUGC__NO_ID &&
+        (tid = gpugc__inline_id(p, target)) != GPUGC__NO_ID &&
+        p->rc[tid] - 1u < GPUGC_MAX_REFCOUNT - 1u) {
+        p->rc[tid]++;
+        p->slots[at] = tid;
+        return GPUGC_OK;
+    }
+    return (gpugc_set_ref)(h, obj, slot, target);
+}
+
 #ifndef GPUGC_NO_INLINE
+#define gpugc_set_ref(h, obj, slot, target) gpugc__set_ref((h), (obj), (slot), (target))
 #define gpugc_incref(h, obj) gpugc__incref((h), (obj))
 #define gpugc_decref(h, obj) gpugc__decref((h), (obj))
 #define gpugc_get_ref(h, obj, slot) gpugc__get_ref((h), (obj), (slot))

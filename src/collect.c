@@ -610,7 +610,7 @@ static int start(gpugc_heap *h, int g, bool automatic) {
     /* A device mark copies its mirror from the snapshot: from now on the
      * heap's changes are carded for the device too. */
     if (bg->ops != &gpugc__backend_cpu && bg->ops != &gpugc__backend_cpu_parallel)
-        h->mirrored = true;
+        h->mirrors |= MIRROR_DEVICE;
     if (gpugc__snapshot_take(h) != GPUGC_OK) {
         background_free(bg);
         return GPUGC_ENOMEM;

@@ -34,7 +34,7 @@
  *     collection.
  *   - a device backend's mirror of meta, slot_off, slot_cnt and the slot
  *     ranges of live objects equals these arrays except on dirty cards
- *     (kept once h->mirrored is set; a mirror's first copy is whole); so
+ *     (kept once MIRROR_DEVICE is set; a mirror's first copy is whole); so
  *     does the host's snapshot (snapshot.h) except on the host cards.
  *   - while a background collection is pending (h->bg), the dead ids of
  *     its set wait on the deferred list, not the free list: its marks
@@ -130,8 +130,10 @@ typedef struct callback_entry {
 
 struct gpugc_heap {
     /* First, what gpugc.h's inline paths read: the cookie, nids, busy (BUSY_*
-     * bits), checked, and the id-indexed arrays rc, meta, slot_off,
-     * slot_cnt, addr and the slot array slots. */
+     * bits), checked, mirrors (MIRROR_* bits: which copies of the heap
+     * exist, so which cards are kept; until a copy exists none is needed,
+     * its first copy being whole), and the id-indexed arrays rc, meta,
+     * slot_off, slot_cnt, addr and the slot array slots. */
     GPUGC__HEAP_PREFIX
     /* the other id-indexed arrays (structure of arrays), all of capacity
      * `cap`, as the prefix's are */
@@ -151,14 +153,10 @@ struct gpugc_heap {
      * since a device backend last copied them; it clears them. */
     uint64_t *card_ids;
     uint64_t *card_slots;
-    bool mirrored;       /* a device backend has copied the heap: cards are
-                            kept from then on (until then none is needed:
-                            its first copy is whole)                     */
     /* The same for the host's snapshot (snapshot.h), which background
-     * collections mark: its own cards, kept once it exists. */
+     * collections mark: its own cards. */
     uint64_t *hcard_ids;
     uint64_t *hcard_slots;
-    bool host_mirrored;
     struct snapshot *snap;
     struct background *bg; /* the pending background collection, or NULL
                             (collect.c)                                  */
@@ -225,6 +223,12 @@ struct gpugc_heap {
 
 #define CARD_SIZE (1u << CARD_SHIFT)
 
+/* Bits of h->mirrors. */
+enum {
+    MIRROR_DEVICE = 1u << 0, /* a device backend has copied the heap      */
+    MIRROR_HOST = 1u << 1,   /* the host's snapshot exists                */
+};
+
 /* Words of a card bitmap covering n entries. */
 static inline size_t card_words(uint64_t n) {
     return (size_t)((((n + CARD_SIZE - 1) >> CARD_SHIFT) + 63) / 64);
@@ -239,14 +243,14 @@ enum { CARDS_IDS, CARDS_SLOTS };
 void gpugc__snapshot_before(gpugc_heap *h, int kind, uint64_t card);
 
 /* meta, slot_off or slot_cnt of id is about to change.  A heap with no
- * copy (no device mark, no background collection yet) tests one flag
- * pair (copying implies host_mirrored). */
+ * copy (no device mark, no background collection yet) tests one word
+ * (copying implies MIRROR_HOST). */
 static inline void dirty_id(gpugc_heap *h, uint32_t id) {
-    if (!(h->mirrored | h->host_mirrored))
+    if (!h->mirrors)
         return;
-    if (h->mirrored)
+    if (h->mirrors & MIRROR_DEVICE)
         bit_set(h->card_ids, id >> CARD_SHIFT);
-    if (h->host_mirrored)
+    if (h->mirrors & MIRROR_HOST)
         bit_set(h->hcard_ids, id >> CARD_SHIFT);
     if (h->busy & BUSY_COPYING)
         gpugc__snapshot_before(h, CARDS_IDS, id >> CARD_SHIFT);
@@ -254,12 +258,12 @@ static inline void dirty_id(gpugc_heap *h, uint32_t id) {
 
 /* slots[off, off + n) is about to change. */
 static inline void dirty_slots(gpugc_heap *h, uint32_t off, uint32_t n) {
-    if (!(h->mirrored | h->host_mirrored))
+    if (!h->mirrors)
         return;
     for (uint32_t c = off >> CARD_SHIFT; n && c <= (off + n - 1) >> CARD_SHIFT; c++) {
-        if (h->mirrored)
+        if (h->mirrors & MIRROR_DEVICE)
             bit_set(h->card_slots, c);
-        if (h->host_mirrored)
+        if (h->mirrors & MIRROR_HOST)
             bit_set(h->hcard_slots, c);
         if (h->busy & BUSY_COPYING)
             gpugc__snapshot_before(h, CARDS_SLOTS, c);

@@ -220,7 +220,7 @@ int gpugc__snapshot_take(gpugc_heap *h) {
     }
     /* The first take copies everything in the pause; from then on every
      * change is carded, and the cards are copied beside the program. */
-    s->take_whole = !h->host_mirrored;
+    s->take_whole = !(h->mirrors & MIRROR_HOST);
     if (!s->take_whole) {
         if (!pend_fit(h, s, CARDS_IDS, card_words(h->cap)) ||
             !pend_fit(h, s, CARDS_SLOTS, card_words(h->slots_cap)))
@@ -232,7 +232,7 @@ int gpugc__snapshot_take(gpugc_heap *h) {
     s->take_top = h->ss.top;
     s->from_meta = h->meta, s->from_slot_off = h->slot_off, s->from_slot_cnt = h->slot_cnt;
     s->from_slots = h->slots, s->from_rc = h->rc;
-    h->host_mirrored = true;
+    h->mirrors |= MIRROR_HOST;
     for (int k = 0; k < 2; k++) {
         atomic_store_explicit(&s->claimed[k], 0, memory_order_relaxed);
         atomic_store_explicit(&s->done[k], 0, memory_order_relaxed);
@@ -437,7 +437,7 @@ void gpugc__snapshot_shadow(const gpugc_heap *h, gpugc_heap *shadow) {
     shadow->card_ids = s->card_ids;
     shadow->card_slots = s->card_slots;
     shadow->hcard_ids = shadow->hcard_slots = NULL;
-    shadow->host_mirrored = false;
+    shadow->mirrors &= ~MIRROR_HOST;
     shadow->snap = NULL;
     shadow->bg = NULL;
     shadow->busy = BUSY_COLLECTING | BUSY_MARKING;

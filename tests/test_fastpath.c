@@ -1,6 +1,6 @@
 /* test_fastpath.c - the fast paths refuse what the full calls refuse.
  *
- * gpugc_incref, gpugc_decref and gpugc_get_ref run inline in this program
+ * gpugc_incref, gpugc_decref, gpugc_get_ref and gpugc_set_ref run inline in this program
  * (gpugc.h's macros) unless it is built with GPUGC_NO_INLINE, as the
  * second build of this file is (test fastpath_noinline); behind both sit
  * the library's own fast paths.  Each case hands them what must fail: a
@@ -47,21 +47,29 @@ static void expect_error(gpugc_heap *h, int status) {
     last_status = GPUGC_OK;
 }
 
-/* The three calls on obj, each refused with `status`; obj's heap (h)
- * unchanged: its object count and, if `probe` is one of its objects, the
- * probe's count. */
+/* The four calls on obj, each refused with `status`, set_ref's with obj
+ * as the holder and (unless NULL, which clears a slot) as the target;
+ * obj's heap (h) unchanged: its object count and the count and empty
+ * slot 0 of `probe`, one of its objects. */
 static void expect_refused(gpugc_heap *h, void *obj, int status, void *probe) {
     size_t objects = gpugc_object_count(h);
-    size_t count = probe ? gpugc_refcount(h, probe) : 0;
+    size_t count = gpugc_refcount(h, probe);
     gpugc_incref(h, obj);
     expect_error(h, status);
     gpugc_decref(h, obj);
     expect_error(h, status);
     assert_null(gpugc_get_ref(h, obj, 0));
     expect_error(h, status);
+    assert_int_equal(gpugc_set_ref(h, obj, 0, probe), status);
+    expect_error(h, status);
+    if (obj) {
+        assert_int_equal(gpugc_set_ref(h, probe, 0, obj), status);
+        expect_error(h, status);
+    }
+    assert_null(gpugc_get_ref(h, probe, 0));
+    assert_int_equal(reports, 0);
     assert_int_equal(gpugc_object_count(h), objects);
-    if (probe)
-        assert_int_equal(gpugc_refcount(h, probe), count);
+    assert_int_equal(gpugc_refcount(h, probe), count);
     assert_int_equal(gpugc_validate(h), GPUGC_OK);
 }
 
@@ -101,10 +109,15 @@ static void test_freed_object(void **state) {
 /* A destroy callback sees its object with count zero: it may take no new
  * reference and has none to drop. */
 static gpugc_heap *dying_heap;
-static int dying_incref_status, dying_decref_status;
+static void *dying_holder;
+static int dying_incref_status, dying_decref_status, dying_store_status;
 
 static void destroy_touches_self(gpugc_heap *h, void *obj) {
     (void)h;
+    reports = 0;
+    dying_store_status = gpugc_set_ref(dying_heap, dying_holder, 0, obj);
+    if (reports != 1)
+        dying_store_status = GPUGC_OK;
     reports = 0;
     gpugc_incref(dying_heap, obj);
     dying_incref_status = reports == 1 ? last_status : GPUGC_OK;
@@ -120,9 +133,13 @@ static void test_object_whose_count_is_zero(void **state) {
     gpugc_type_desc d = {.name = "dying", .destroy = destroy_touches_self};
     gpugc_type t = gpugc_type_register(h, &d);
     void *o = gpugc_new(h, t, 1, 16);
+    dying_holder = gpugc_new(h, GPUGC_TYPE_OBJECT, 1, 16);
     gpugc_decref(h, o);
     assert_int_equal(dying_incref_status, GPUGC_ENOTOBJ);
     assert_int_equal(dying_decref_status, GPUGC_EUNDERFLOW);
+    assert_int_equal(dying_store_status, GPUGC_ENOTOBJ);
+    assert_null(gpugc_get_ref(h, dying_holder, 0));
+    gpugc_decref(h, dying_holder);
     assert_int_equal(gpugc_object_count(h), 0);
     assert_int_equal(gpugc_validate(h), GPUGC_OK);
     gpugc_heap_free(h);
@@ -185,6 +202,19 @@ static void test_slot_out_of_range(void **state) {
     expect_error(h, GPUGC_ERANGE);
     assert_null(gpugc_get_ref(h, leaf, 0));
     expect_error(h, GPUGC_ERANGE);
+    assert_int_equal(gpugc_set_ref(h, o, 2, leaf), GPUGC_ERANGE);
+    expect_error(h, GPUGC_ERANGE);
+    assert_int_equal(gpugc_set_ref(h, leaf, 0, o), GPUGC_ERANGE);
+    expect_error(h, GPUGC_ERANGE);
+    assert_int_equal(gpugc_refcount(h, leaf), 2);
+    assert_int_equal(gpugc_refcount(h, o), 1);
+    /* Replacing and clearing a slot pass on to the library, which drops
+     * the old reference. */
+    assert_int_equal(gpugc_set_ref(h, o, 1, o), GPUGC_OK);
+    assert_int_equal(gpugc_refcount(h, leaf), 1);
+    assert_int_equal(gpugc_set_ref(h, o, 1, NULL), GPUGC_OK);
+    assert_int_equal(gpugc_refcount(h, o), 1);
+    assert_int_equal(gpugc_set_ref(h, o, 1, leaf), GPUGC_OK);
     gpugc_decref(h, leaf);
     gpugc_decref(h, o);
     gpugc_heap_free(h);
@@ -243,11 +273,15 @@ static void test_functions_exist(void **state) {
     void (*inc)(gpugc_heap *, void *) = gpugc_incref;
     void (*dec)(gpugc_heap *, void *) = gpugc_decref;
     void *(*get)(const gpugc_heap *, const void *, uint32_t) = gpugc_get_ref;
+    int (*set)(gpugc_heap *, void *, uint32_t, void *) = gpugc_set_ref;
     gpugc_heap *h = heap_counted();
     void *o = gpugc_new(h, GPUGC_TYPE_OBJECT, 1, 16);
     inc(h, o);
     assert_int_equal(gpugc_refcount(h, o), 2);
     dec(h, o);
+    assert_int_equal(set(h, o, 0, o), GPUGC_OK);
+    assert_ptr_equal(get(h, o, 0), o);
+    assert_int_equal(set(h, o, 0, NULL), GPUGC_OK);
     assert_null(get(h, o, 0));
     dec(h, o);
     assert_int_equal(gpugc_object_count(h), 0);

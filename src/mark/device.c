@@ -317,7 +317,7 @@ static int sync_group(device_mark *d, const group *g, bool whole, gpugc_collecti
 static int sync_mirror(device_mark *d, gpugc_collection_stats *st) {
     gpugc_heap *h = d->h;
     bool whole = !d->synced;
-    h->mirrored = true;
+    h->mirrors |= MIRROR_DEVICE;
     const group ids = {h->card_ids, h->nids, h->cap,
                        (const uint32_t *const[]){h->meta, h->slot_off, h->slot_cnt},
                        (const int[]){B_META, B_SLOT_OFF, B_SLOT_CNT}, 3, &d->ids,
