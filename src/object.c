@@ -223,8 +223,10 @@ void gpugc__object_destroy(gpugc_heap *h, uint32_t id) {
 /* gpugc__object_free, inline in the release cascade. */
 static inline void object_free(gpugc_heap *h, uint32_t id) {
     obj_header *hd = (obj_header *)h->addr[id] - 1;
-    if (h->meta[id] & META_TRACKED) {
-        gpugc__gen_remove(h, id);
+    uint32_t m = h->meta[id];
+    if (m & META_TRACKED) {
+        /* It leaves its generation; id_release below clears its meta. */
+        h->gen[meta_gen(m)].members--;
         if (h->gen[0].count > 0)
             h->gen[0].count--;
     }

@@ -248,6 +248,7 @@ int gpugc_size_class_stats_get(const gpugc_heap *h, unsigned class_index,
                          "gpugc_size_class_stats_get: class %u is not below %d",
                          class_index, GPUGC_SIZE_CLASSES);
     gpugc_size_class_stats st = h->pool.cls[class_index];
+    st.blocks_used = st.allocs - st.frees;
     st.blocks_free = st.pools * blocks_per_pool(class_index + 1) - st.blocks_used;
     copy_figures(out, size, &st, sizeof st);
     return GPUGC_OK;
@@ -299,7 +300,7 @@ int gpugc_print_allocator_stats(const gpugc_heap *h, FILE *f) {
 int gpugc__pool_check(gpugc_heap *h) {
     uint64_t blocks = h->pool.large_objects;
     for (int c = 0; c < GPUGC_SIZE_CLASSES; c++)
-        blocks += h->pool.cls[c].blocks_used;
+        blocks += h->pool.cls[c].allocs - h->pool.cls[c].frees;
     if (blocks != h->live)
         return gpugc__set_error(h, GPUGC_ECORRUPT,
                                 "gpugc_validate: pools hold %llu blocks for %zu objects",

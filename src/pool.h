@@ -94,8 +94,7 @@ static inline obj_header *gpugc__pool_alloc(gpugc_heap *h, pool_state *p, size_t
     pl->nused++;
     if (pool_full(pl))
         gpugc__pool_unlink_full(p, pl);
-    p->cls[c - 1].allocs++;
-    p->cls[c - 1].blocks_used++;
+    p->cls[c - 1].allocs++; /* blocks_used is allocs - frees, when asked */
     /* The payload only: the rest of the block is never read.  Small
      * payloads in words (the block has room to the next 8 bytes), the
      * rest by memset, whose call costs more than a few stores. */
@@ -121,7 +120,6 @@ static inline void gpugc__pool_free(pool_state *p, obj_header *block, uint32_t c
     memcpy((char *)block + sizeof(obj_header), &pl->freeblock, sizeof(char *));
     pl->freeblock = (char *)block;
     p->cls[cls - 1].frees++;
-    p->cls[cls - 1].blocks_used--;
     if (--pl->nused == 0 || was_full)
         gpugc__pool_free_slow(p, block, cls, was_full);
 }
