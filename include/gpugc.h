@@ -801,8 +801,8 @@ GPUGC_API int gpugc_inject_fault(gpugc_heap *h, gpugc_fault site, int64_t countd
  * or object, a header that is not the heap's, an id out of range, a count
  * at zero, at its limit, immortal or (decref) about to reach zero, a
  * payload that is not the live object's (get_ref, set_ref's holder), a
- * slot out of range, a set_ref that clears a slot or replaces a reference
- * (dropping one may free), a heap whose writes are carded for a device
+ * slot out of range, a set_ref that clears a slot or drops the last count
+ * of the reference it replaces, a heap whose writes are carded for a device
  * mirror or a snapshot, a heap in the middle
  * of a mark, a sweep's frees or gpugc_heap_free, and a library built with
  * GPUGC_DEBUG, which checks every call fully.  The function checks again
@@ -893,18 +893,22 @@ static inline void *gpugc__get_ref(const gpugc_heap *h, const void *obj, uint32_
     return (gpugc_get_ref)(h, obj, slot);
 }
 
-/* Stores target into an empty slot of obj: the common case of building an
- * object graph. */
+/* Stores target into a slot of obj that is empty or holds a reference
+ * whose drop leaves a count (2 <= count <= GPUGC_MAX_REFCOUNT, as the
+ * inline decref): the common cases of building and re-pointing a graph. */
 static inline int gpugc__set_ref(gpugc_heap *h, void *obj, uint32_t slot, void *target) {
     const gpugc__heap_prefix *p = gpugc__prefix(h);
-    uint32_t id, tid, at;
+    uint32_t id, tid, at, old;
     if (h && obj && target && gpugc__counts_inline(p) && !p->mirrors &&
         (id = gpugc__inline_id(p, obj)) != GPUGC__NO_ID && p->addr[id] == obj &&
         (p->meta[id] & GPUGC__META_LIVE) && slot < p->slot_cnt[id] &&
-        p->slots[at = p->slot_off[id] + slot] == GPUGC__NO_ID &&
+        ((old = p->slots[at = p->slot_off[id] + slot]) == GPUGC__NO_ID ||
+         p->rc[old] - 2u < GPUGC_MAX_REFCOUNT - 1u) &&
         (tid = gpugc__inline_id(p, target)) != GPUGC__NO_ID &&
         p->rc[tid] - 1u < GPUGC_MAX_REFCOUNT - 1u) {
         p->rc[tid]++;
+        if (old != GPUGC__NO_ID)
+            p->rc[old]--;
         p->slots[at] = tid;
         return GPUGC_OK;
     }

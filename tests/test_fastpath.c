@@ -89,6 +89,15 @@ static void test_counts_and_slots_pass(void **state) {
     /* To zero: the library frees, and the slot's reference goes with a. */
     gpugc_decref(h, b);
     assert_int_equal(gpugc_object_count(h), 2);
+    /* A store that drops the last count of the slot's old target frees it. */
+    void *c = gpugc_new(h, GPUGC_TYPE_OBJECT, 0, 8);
+    assert_int_equal(gpugc_set_ref(h, a, 0, c), GPUGC_OK);
+    gpugc_decref(h, c);
+    assert_int_equal(gpugc_set_ref(h, a, 0, b), GPUGC_OK);
+    assert_int_equal(gpugc_object_count(h), 2);
+    assert_int_equal(gpugc_refcount(h, b), 2);
+    assert_int_equal(gpugc_set_ref(h, a, 0, NULL), GPUGC_OK);
+    assert_int_equal(gpugc_refcount(h, b), 1);
     gpugc_decref(h, a);
     assert_int_equal(gpugc_object_count(h), 0);
     assert_int_equal(reports, 0);
