@@ -802,11 +802,11 @@ GPUGC_API int gpugc_inject_fault(gpugc_heap *h, gpugc_fault site, int64_t countd
  * at zero, at its limit, immortal or (decref) about to reach zero, a
  * payload that is not the live object's (get_ref, set_ref's holder), a
  * slot out of range, a set_ref that clears a slot or drops the last count
- * of the reference it replaces, a heap whose writes are carded for a device
- * mirror or a snapshot, a heap in the middle
- * of a mark, a sweep's frees or gpugc_heap_free, and a library built with
- * GPUGC_DEBUG, which checks every call fully.  The function checks again
- * and reports, so every error is what it was without the macro.  They read
+ * of the reference it replaces, a heap whose writes are carded for a
+ * device mirror or a snapshot, a heap in the middle of a mark, a sweep's
+ * frees or gpugc_heap_free, and a library built with GPUGC_DEBUG, which
+ * checks every call fully.  The function checks again and reports, so
+ * every error is what it was without the macro.  They read
  * the start of every heap, laid out below: it belongs to this version of
  * the library, which the shared library's soname names.  Define
  * GPUGC_NO_INLINE before including this header to call the library every
@@ -859,13 +859,30 @@ static inline int gpugc__counts_inline(const gpugc__heap_prefix *p) {
     return !((p->busy & GPUGC__BUSY_SLOW) | p->checked);
 }
 
+/* 1 <= count < GPUGC_MAX_REFCOUNT: not dying, not at the limit, not
+ * immortal, so it may go up one. */
+static inline int gpugc__can_count_up(uint32_t c) { return c - 1u < GPUGC_MAX_REFCOUNT - 1u; }
+/* 2 <= count <= GPUGC_MAX_REFCOUNT: it may go down one and stay above
+ * zero, not immortal. */
+static inline int gpugc__can_count_down(uint32_t c) { return c - 2u < GPUGC_MAX_REFCOUNT - 1u; }
+
+/* Whether obj is a live object's payload with slot `slot` in range; if
+ * so, *at is the slot's index in p's slot array. */
+static inline int gpugc__inline_slot(const gpugc__heap_prefix *p, const void *obj, uint32_t slot,
+                                     uint32_t *at) {
+    uint32_t id = gpugc__inline_id(p, obj);
+    if (id == GPUGC__NO_ID || p->addr[id] != obj || !(p->meta[id] & GPUGC__META_LIVE) ||
+        slot >= p->slot_cnt[id])
+        return 0;
+    *at = p->slot_off[id] + slot;
+    return 1;
+}
+
 static inline void gpugc__incref(gpugc_heap *h, void *obj) {
     const gpugc__heap_prefix *p = gpugc__prefix(h);
     uint32_t id;
-    /* 1 <= count < GPUGC_MAX_REFCOUNT: not dying, not at the limit, not
-     * immortal. */
     if (h && obj && gpugc__counts_inline(p) && (id = gpugc__inline_id(p, obj)) != GPUGC__NO_ID &&
-        p->rc[id] - 1u < GPUGC_MAX_REFCOUNT - 1u) {
+        gpugc__can_count_up(p->rc[id])) {
         p->rc[id]++;
         return;
     }
@@ -875,9 +892,8 @@ static inline void gpugc__incref(gpugc_heap *h, void *obj) {
 static inline void gpugc__decref(gpugc_heap *h, void *obj) {
     const gpugc__heap_prefix *p = gpugc__prefix(h);
     uint32_t id;
-    /* 2 <= count <= GPUGC_MAX_REFCOUNT: stays above zero, not immortal. */
     if (h && obj && gpugc__counts_inline(p) && (id = gpugc__inline_id(p, obj)) != GPUGC__NO_ID &&
-        p->rc[id] - 2u < GPUGC_MAX_REFCOUNT - 1u) {
+        gpugc__can_count_down(p->rc[id])) {
         p->rc[id]--;
         return;
     }
@@ -886,26 +902,22 @@ static inline void gpugc__decref(gpugc_heap *h, void *obj) {
 
 static inline void *gpugc__get_ref(const gpugc_heap *h, const void *obj, uint32_t slot) {
     const gpugc__heap_prefix *p = gpugc__prefix(h);
-    uint32_t id, t;
-    if (h && obj && (id = gpugc__inline_id(p, obj)) != GPUGC__NO_ID && p->addr[id] == obj &&
-        (p->meta[id] & GPUGC__META_LIVE) && slot < p->slot_cnt[id])
-        return (t = p->slots[p->slot_off[id] + slot]) == GPUGC__NO_ID ? NULL : p->addr[t];
+    uint32_t at, t;
+    if (h && obj && gpugc__inline_slot(p, obj, slot, &at))
+        return (t = p->slots[at]) == GPUGC__NO_ID ? NULL : p->addr[t];
     return (gpugc_get_ref)(h, obj, slot);
 }
 
 /* Stores target into a slot of obj that is empty or holds a reference
- * whose drop leaves a count (2 <= count <= GPUGC_MAX_REFCOUNT, as the
- * inline decref): the common cases of building and re-pointing a graph. */
+ * the inline decref could drop: the common cases of building and
+ * re-pointing a graph. */
 static inline int gpugc__set_ref(gpugc_heap *h, void *obj, uint32_t slot, void *target) {
     const gpugc__heap_prefix *p = gpugc__prefix(h);
-    uint32_t id, tid, at, old;
+    uint32_t at, old, tid;
     if (h && obj && target && gpugc__counts_inline(p) && !p->mirrors &&
-        (id = gpugc__inline_id(p, obj)) != GPUGC__NO_ID && p->addr[id] == obj &&
-        (p->meta[id] & GPUGC__META_LIVE) && slot < p->slot_cnt[id] &&
-        ((old = p->slots[at = p->slot_off[id] + slot]) == GPUGC__NO_ID ||
-         p->rc[old] - 2u < GPUGC_MAX_REFCOUNT - 1u) &&
-        (tid = gpugc__inline_id(p, target)) != GPUGC__NO_ID &&
-        p->rc[tid] - 1u < GPUGC_MAX_REFCOUNT - 1u) {
+        gpugc__inline_slot(p, obj, slot, &at) &&
+        ((old = p->slots[at]) == GPUGC__NO_ID || gpugc__can_count_down(p->rc[old])) &&
+        (tid = gpugc__inline_id(p, target)) != GPUGC__NO_ID && gpugc__can_count_up(p->rc[tid])) {
         p->rc[tid]++;
         if (old != GPUGC__NO_ID)
             p->rc[old]--;

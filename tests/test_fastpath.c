@@ -217,8 +217,8 @@ static void test_slot_out_of_range(void **state) {
     expect_error(h, GPUGC_ERANGE);
     assert_int_equal(gpugc_refcount(h, leaf), 2);
     assert_int_equal(gpugc_refcount(h, o), 1);
-    /* Replacing and clearing a slot pass on to the library, which drops
-     * the old reference. */
+    /* Replacing moves both counts (inline while the old target keeps
+     * one); clearing passes on to the library, which drops the count. */
     assert_int_equal(gpugc_set_ref(h, o, 1, o), GPUGC_OK);
     assert_int_equal(gpugc_refcount(h, leaf), 1);
     assert_int_equal(gpugc_set_ref(h, o, 1, NULL), GPUGC_OK);
