@@ -22,14 +22,23 @@ static inline bool gen_listed(const gpugc_heap *h, uint32_t g, size_t k) {
 /* Lists id at the end of generation g's list (slow path of gen_add). */
 int gpugc__gen_list(gpugc_heap *h, uint32_t id, uint32_t g);
 
-/* Makes untracked live id a member of generation g; GPUGC_ENOMEM
- * (reported) changes nothing. */
-static inline int gpugc__gen_add(gpugc_heap *h, uint32_t id, uint32_t g) {
+/* Counts untracked id as a member of generation g, with an entry in its
+ * list; its meta is the caller's to set (META_TRACKED and g), before
+ * anything reads the list.  GPUGC_ENOMEM (reported) changes nothing. */
+static inline int gpugc__gen_enlist(gpugc_heap *h, uint32_t id, uint32_t g) {
     generation *gen = &h->gen[g];
     uint32_t p = h->gen_pos[id];
     if (!(p < gen->ids.n && gen->ids.v[p] == id) && gpugc__gen_list(h, id, g) != GPUGC_OK)
         return GPUGC_ENOMEM;
     gen->members++;
+    return GPUGC_OK;
+}
+
+/* Makes untracked live id a member of generation g; GPUGC_ENOMEM
+ * (reported) changes nothing. */
+static inline int gpugc__gen_add(gpugc_heap *h, uint32_t id, uint32_t g) {
+    if (gpugc__gen_enlist(h, id, g) != GPUGC_OK)
+        return GPUGC_ENOMEM;
     dirty_id(h, id);
     h->meta[id] = (h->meta[id] & ~META_GEN_MASK) | META_TRACKED | g;
     return GPUGC_OK;

@@ -117,23 +117,25 @@ static void *new_at(gpugc_heap *h, gpugc_type t, uint32_t nrefs, size_t size, co
         gpugc__id_release(h, id);
         return NULL;
     }
-    hd->id = id;
-    hd->check = h->cookie ^ cls;
-    h->addr[id] = hd + 1;
-    rc_reset(h, id, 1);
-    dirty_id(h, id);
-    h->meta[id] = META_LIVE | (t << META_TYPE_SHIFT);
-    h->slot_off[id] = off;
-    h->slot_cnt[id] = nrefs;
+    uint32_t meta = META_LIVE | (t << META_TYPE_SHIFT);
     if (nrefs) {
-        if (gpugc__gen_add(h, id, 0) != GPUGC_OK) {
+        if (gpugc__gen_enlist(h, id, 0) != GPUGC_OK) {
             gpugc__pool_free(&h->pool, hd, cls);
             gpugc__slots_release(h, off, nrefs);
             gpugc__id_release(h, id);
             return NULL;
         }
+        meta |= META_TRACKED; /* in generation 0 */
         h->gen[0].count++;
     }
+    hd->id = id;
+    hd->check = h->cookie ^ cls;
+    h->addr[id] = hd + 1;
+    rc_reset(h, id, 1);
+    dirty_id(h, id);
+    h->meta[id] = meta;
+    h->slot_off[id] = off;
+    h->slot_cnt[id] = nrefs;
     h->live++;
     if (site)
         gpugc__trace_alloc(h, id, site, size);
@@ -207,11 +209,12 @@ bool gpugc__object_finalize(gpugc_heap *h, uint32_t id) {
 }
 
 void gpugc__drop_slot_refs(gpugc_heap *h, uint32_t off, uint32_t n, const uint64_t *keep) {
-    for (uint32_t k = off; k < off + n; k++) {
-        uint32_t j = h->slots[k];
-        if (j != NO_ID && !(keep && bit_get(keep, j)))
-            gpugc__drop_ref(h, j);
-    }
+    /* Dropping a count moves no array, so the slots' address is read once
+     * (the compiler cannot know that of the snapshot call in rc_store). */
+    const uint32_t *s = h->slots + off;
+    for (uint32_t k = 0; k < n; k++)
+        if (s[k] != NO_ID && !(keep && bit_get(keep, s[k])))
+            gpugc__drop_ref(h, s[k]);
 }
 
 void gpugc__object_destroy(gpugc_heap *h, uint32_t id) {
@@ -222,19 +225,20 @@ void gpugc__object_destroy(gpugc_heap *h, uint32_t id) {
 
 /* gpugc__object_free, inline in the release cascade. */
 static inline void object_free(gpugc_heap *h, uint32_t id) {
+    /* What the id's entries say is read before id_release clears them. */
     obj_header *hd = (obj_header *)h->addr[id] - 1;
-    uint32_t m = h->meta[id];
+    uint32_t m = h->meta[id], off = h->slot_off[id], n = h->slot_cnt[id];
     if (m & META_TRACKED) {
         /* It leaves its generation; id_release below clears its meta. */
         h->gen[meta_gen(m)].members--;
         if (h->gen[0].count > 0)
             h->gen[0].count--;
     }
-    gpugc__slots_release(h, h->slot_off[id], h->slot_cnt[id]);
-    gpugc__pool_free(&h->pool, hd, hd->check ^ h->cookie);
     if (h->trace)
         gpugc__trace_free(h, id);
     gpugc__id_release(h, id);
+    gpugc__slots_release(h, off, n);
+    gpugc__pool_free(&h->pool, hd, hd->check ^ h->cookie);
     h->live--;
 }
 
