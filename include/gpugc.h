@@ -266,7 +266,8 @@ typedef struct gpugc_type_desc {
 /* Type 0 is registered with every heap: "object", with no callbacks. */
 #define GPUGC_TYPE_OBJECT ((gpugc_type)0)
 
-/* Registers a type and returns its id; (gpugc_type)-1 on error. */
+/* Registers a type and returns its id; (gpugc_type)-1 on error
+ * (GPUGC_EOVERFLOW once a heap has 1,048,576 types). */
 GPUGC_API gpugc_type gpugc_type_register(gpugc_heap *h, const gpugc_type_desc *desc);
 
 /* The object's type id; (gpugc_type)-1 on error. */

@@ -9,13 +9,21 @@
  * keeps members, so its cost is paid by the leaves and joins before it. */
 #define GEN_SLACK 64
 
+/* Generation g's list no longer holds id's entry. */
+static inline void unlist(gpugc_heap *h, uint32_t id, uint32_t g) {
+    dirty_id(h, id);
+    h->meta[id] &= ~meta_listed(g);
+}
+
 int gpugc__gen_list(gpugc_heap *h, uint32_t id, uint32_t g) {
     generation *gen = &h->gen[g];
+    GPUGC_ASSERT(!(h->meta[id] & meta_listed(g)));
     if (gen->ids.n >= 2 * gen->members + GEN_SLACK)
         gpugc__gen_compact(h, g);
     if (gpugc__vec_push(h, &gen->ids, id) != GPUGC_OK)
         return GPUGC_ENOMEM;
-    h->gen_pos[id] = (uint32_t)(gen->ids.n - 1);
+    dirty_id(h, id);
+    h->meta[id] |= meta_listed(g);
     return GPUGC_OK;
 }
 
@@ -25,32 +33,34 @@ void gpugc__gen_compact(gpugc_heap *h, uint32_t g) {
         return; /* each member has one entry: none is stale */
     size_t kept = 0;
     for (size_t k = 0; k < v->n; k++) {
-        if (!gen_listed(h, g, k))
-            continue;
-        uint32_t id = v->v[k];
-        v->v[kept] = id;
-        h->gen_pos[id] = (uint32_t)kept++;
+        if (gen_listed(h, g, k))
+            v->v[kept++] = v->v[k];
+        else
+            unlist(h, v->v[k], g);
     }
     v->n = kept;
     GPUGC_ASSERT(kept == h->gen[g].members);
 }
 
-/* Lists id at the end of generation g's list, for which there is room,
- * and makes g its generation; the members counts are the caller's (a
+/* Makes g the generation of id (of another one), listed in g's list, for
+ * which there is room: its entry there if the list still holds one, else
+ * a new one at the end.  `dropped`: the listed bits of the lists the
+ * caller drops id's entry from.  The members counts are the caller's (a
  * bulk move changes them once, not per member). */
-static inline void append(gpugc_heap *h, uint32_t id, uint32_t g) {
+static inline void append(gpugc_heap *h, uint32_t id, uint32_t g, uint32_t dropped) {
     u32vec *v = &h->gen[g].ids;
-    GPUGC_ASSERT(v->n < v->cap && meta_gen(h->meta[id]) != g);
-    h->gen_pos[id] = (uint32_t)v->n;
-    v->v[v->n++] = id;
+    uint32_t m = h->meta[id];
+    GPUGC_ASSERT(v->n < v->cap && meta_gen(m) != g);
+    if (!(m & meta_listed(g)))
+        v->v[v->n++] = id;
     dirty_id(h, id);
-    h->meta[id] = (h->meta[id] & ~META_GEN_MASK) | g;
+    h->meta[id] = (m & ~(META_GEN_MASK | dropped)) | meta_listed(g) | g;
 }
 
 void gpugc__gen_join(gpugc_heap *h, uint32_t id, uint32_t g) {
     h->gen[meta_gen(h->meta[id])].members--;
     h->gen[g].members++;
-    append(h, id, g);
+    append(h, id, g, 0);
 }
 
 int gpugc__gen_move(gpugc_heap *h, uint32_t id, uint32_t g) {
@@ -65,7 +75,7 @@ void gpugc__gen_move_tail(gpugc_heap *h, uint32_t from, uint32_t to, size_t coun
     GPUGC_ASSERT(count <= src->n && h->gen[to].ids.n + count <= h->gen[to].ids.cap);
     for (size_t k = src->n - count; k < src->n; k++) {
         GPUGC_ASSERT(gen_listed(h, from, k));
-        append(h, src->v[k], to);
+        append(h, src->v[k], to, meta_listed(from));
     }
     src->n -= count;
     h->gen[from].members -= count;
@@ -76,14 +86,13 @@ void gpugc__gen_merge(gpugc_heap *h, uint32_t from, uint32_t to) {
     u32vec *src = &h->gen[from].ids;
     size_t kept = 0, moved = 0;
     for (size_t k = 0; k < src->n; k++) {
-        if (!gen_listed(h, from, k))
-            continue;
         uint32_t id = src->v[k];
-        if (h->meta[id] & META_IMMORTAL) { /* stays, the list compacted */
-            src->v[kept] = id;
-            h->gen_pos[id] = (uint32_t)kept++;
+        if (!gen_listed(h, from, k)) {
+            unlist(h, id, from);
+        } else if (h->meta[id] & META_IMMORTAL) { /* stays, the list compacted */
+            src->v[kept++] = id;
         } else {
-            append(h, id, to);
+            append(h, id, to, meta_listed(from));
             moved++;
         }
     }

@@ -2,35 +2,39 @@
  *
  * A list is kept lazily, so that joining is a store and leaving costs
  * nothing: an object leaving a generation (freed, untracked, moved) leaves
- * its entry behind, stale.  Entry k of generation g's list is a member iff
- * gen_listed(h, g, k): it names a tracked id whose meta says g and whose
- * gen_pos is k.  So each member has exactly one entry that counts, and an
- * id that rejoins while its old entry is still where gen_pos says takes it
- * back (a freed id reused at once, the common case, lists nothing new).
- * A list is compacted (stale entries dropped) when it is more than half
- * stale as it grows, and before a collection or a walk reads it exactly. */
+ * its entry behind, stale.  A list holds at most one entry per id, and the
+ * id's meta says which lists hold one (meta_listed, kept while the id is
+ * dead too).  Entry k of generation g's list is a member iff gen_listed(h,
+ * g, k): it names a tracked id whose meta says g.  An id that rejoins a
+ * generation whose list still holds its entry takes that entry back (a
+ * freed id reused at once, the common case, lists nothing new), so joining
+ * reads nothing but the meta word it writes.  A list is compacted (stale
+ * entries dropped) when it is more than half stale as it grows, and before
+ * a collection or a walk reads it exactly. */
 #ifndef GPUGC_GEN_H
 #define GPUGC_GEN_H
 
 #include "heap.h"
 
 static inline bool gen_listed(const gpugc_heap *h, uint32_t g, size_t k) {
-    uint32_t id = h->gen[g].ids.v[k], m = h->meta[id];
-    return (m & META_TRACKED) && meta_gen(m) == g && h->gen_pos[id] == k;
+    uint32_t m = h->meta[h->gen[g].ids.v[k]];
+    return (m & META_TRACKED) && meta_gen(m) == g;
 }
 
-/* Lists id at the end of generation g's list (slow path of gen_add). */
+/* The meta bit saying that generation g's list holds an entry for the id. */
+static inline uint32_t meta_listed(uint32_t g) { return 1u << (META_LISTED_SHIFT + g); }
+
+/* Lists id, which g's list does not hold, at its end (slow path of
+ * gen_enlist). */
 int gpugc__gen_list(gpugc_heap *h, uint32_t id, uint32_t g);
 
 /* Counts untracked id as a member of generation g, with an entry in its
  * list; its meta is the caller's to set (META_TRACKED and g), before
  * anything reads the list.  GPUGC_ENOMEM (reported) changes nothing. */
 static inline int gpugc__gen_enlist(gpugc_heap *h, uint32_t id, uint32_t g) {
-    generation *gen = &h->gen[g];
-    uint32_t p = h->gen_pos[id];
-    if (!(p < gen->ids.n && gen->ids.v[p] == id) && gpugc__gen_list(h, id, g) != GPUGC_OK)
+    if (!(h->meta[id] & meta_listed(g)) && gpugc__gen_list(h, id, g) != GPUGC_OK)
         return GPUGC_ENOMEM;
-    gen->members++;
+    h->gen[g].members++;
     return GPUGC_OK;
 }
 
@@ -59,13 +63,16 @@ void gpugc__gen_compact(gpugc_heap *h, uint32_t g);
 /* Moves tracked id to generation g (another than its own); GPUGC_ENOMEM
  * (reported) changes nothing. */
 int gpugc__gen_move(gpugc_heap *h, uint32_t id, uint32_t g);
-/* Moves every member of generation `from` but the immortal ones to the end
- * of generation `to`, for which gpugc__vec_reserve made room for `from`'s
- * members; `from` is left compacted. */
+/* Moves every member of generation `from` but the immortal ones to
+ * generation `to`, for which gpugc__vec_reserve made room for `from`'s
+ * members: each to the end of its list, in order, unless that list still
+ * holds the member's entry (never so in a list compacted just before);
+ * `from` is left compacted. */
 void gpugc__gen_merge(gpugc_heap *h, uint32_t from, uint32_t to);
 /* Moves the last `count` entries of generation `from`, all members, to the
  * end of generation `to`, in order, for which there is room: undoes a
- * gen_merge of `to` into `from` whose room `to` kept. */
+ * gen_merge of `to` into `from`, compacted just before, whose room `to`
+ * kept. */
 void gpugc__gen_move_tail(gpugc_heap *h, uint32_t from, uint32_t to, size_t count);
 /* The generation an object joins when it becomes tracked. */
 static inline uint32_t gen_home(uint32_t meta) {

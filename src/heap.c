@@ -158,6 +158,8 @@ int gpugc_config_get(const gpugc_heap *h, gpugc_config *out) {
 
 /* ---- types -------------------------------------------------------------- */
 
+_Static_assert(META_MAX_TYPES == 1u << 20, "gpugc.h's gpugc_type_register states the limit");
+
 static gpugc_type type_register(gpugc_heap *h, const gpugc_type_desc *desc) {
     if (!desc) {
         gpugc__set_error(h, GPUGC_EINVAL, "gpugc_type_register: desc is NULL");

@@ -22,8 +22,10 @@
  *     id or NO_ID.
  *   - i is tracked iff slot_cnt[i] > 0 and META_UNTRACKED is clear; a
  *     tracked id is a member of the generation meta[i] carries (the
- *     permanent one included): listed there at gen_pos[i] (gen.h); each
+ *     permanent one included), whose list holds it (gen.h); each
  *     generation's `members` counts them.
+ *   - generation g's list holds id i (live or dead) at most once, and
+ *     does iff meta[i] has g's listed bit; a dead id's meta has no other.
  *   - i is immortal iff META_IMMORTAL is set iff rc[i] == IMMORTAL_RC; a
  *     tracked immortal id is in the permanent generation.
  *   - a weak reference reads its referent i (or NO_ID once i died) and, if
@@ -138,7 +140,6 @@ struct gpugc_heap {
     /* the other id-indexed arrays (structure of arrays), all of capacity
      * `cap`, as the prefix's are */
     uint32_t *gc_refs;   /* collector scratch; see mark/serial.c           */
-    uint32_t *gen_pos;
     uint64_t *garbage;   /* bitmap, (cap + 63) / 64 words                 */
     uint32_t cap;
     uint32_t free_ids;   /* dead ids, linked through slot_off         */

@@ -10,7 +10,7 @@
 #include "snapshot.h"
 
 /* Every id-indexed array of gpugc_heap, each of capacity h->cap. */
-#define ID_ARRAYS(X) X(rc) X(slot_off) X(slot_cnt) X(meta) X(addr) X(gc_refs) X(gen_pos)
+#define ID_ARRAYS(X) X(rc) X(slot_off) X(slot_cnt) X(meta) X(addr) X(gc_refs)
 
 /* Grows every id-indexed array, the bitmaps over ids and the registered
  * side arrays to `cap` entries.  An array that grew before another failed
@@ -63,7 +63,6 @@ bool gpugc__id_fresh(gpugc_heap *h, uint32_t *id) {
             return false;
     }
     *id = h->nids++;
-    h->gen_pos[*id] = NO_ID; /* listed nowhere (gen.h) */
     return true;
 }
 

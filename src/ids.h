@@ -23,13 +23,14 @@ static inline bool gpugc__id_alloc(gpugc_heap *h, uint32_t *id) {
  * whose marks may name it (collect.c). */
 bool gpugc__background_member(const gpugc_heap *h, uint32_t id);
 
-/* Takes back a dead object's id: its entries are cleared and it heads the
- * free list, to be reused by the next allocation; one of the set of a
+/* Takes back a dead object's id: its entries are cleared (but the meta
+ * bits saying which generation lists hold it, gen.h) and it heads the free
+ * list, to be reused by the next allocation; one of the set of a
  * pending background collection waits on the deferred list instead,
  * which joins the free list after its sweep (gpugc__ids_undefer). */
 static inline void gpugc__id_release(gpugc_heap *h, uint32_t id) {
     dirty_id(h, id);
-    h->meta[id] = 0;
+    h->meta[id] &= META_LISTED_MASK;
     rc_reset(h, id, 0);
     h->addr[id] = NULL;
     h->slot_cnt[id] = 0;

@@ -133,7 +133,7 @@ static void *new_at(gpugc_heap *h, gpugc_type t, uint32_t nrefs, size_t size, co
     h->addr[id] = hd + 1;
     rc_reset(h, id, 1);
     dirty_id(h, id);
-    h->meta[id] = meta;
+    h->meta[id] = (h->meta[id] & META_LISTED_MASK) | meta;
     h->slot_off[id] = off;
     h->slot_cnt[id] = nrefs;
     h->live++;

@@ -7,6 +7,7 @@
 #include "heap.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 #include "error.h"
 #include "gen.h"
@@ -19,12 +20,40 @@
         goto out; \
     } while (0)
 
+/* Each generation's list holds ids handed out, each at most once, and
+ * exactly those whose meta has the list's bit; a dead id's meta has no
+ * other bit.  `seen`: a zeroed bitmap over the ids, left dirty. */
+static int lists_check(gpugc_heap *h, uint64_t *seen) {
+    int status = GPUGC_OK;
+    size_t words = ((size_t)h->nids + 63) / 64;
+    for (uint32_t id = 0; id < h->nids; id++)
+        if (!(h->meta[id] & META_LIVE) && (h->meta[id] & ~META_LISTED_MASK))
+            FAIL("dead id %u: meta %#x says more than which lists hold it", id, h->meta[id]);
+    for (uint32_t g = 0; g <= PERMANENT_GEN; g++) {
+        memset(seen, 0, words * sizeof *seen);
+        const u32vec *v = &h->gen[g].ids;
+        for (size_t k = 0; k < v->n; k++) {
+            uint32_t id = v->v[k];
+            if (id >= h->nids || bit_get(seen, id) || !(h->meta[id] & meta_listed(g)))
+                FAIL("generation list %u: entry %zu, id %u, is out of range, twice there or "
+                     "not flagged in its meta", g, k, id);
+            bit_set(seen, id);
+        }
+        for (uint32_t id = 0; id < h->nids; id++)
+            if ((h->meta[id] & meta_listed(g)) && !bit_get(seen, id))
+                FAIL("id %u: its meta says generation list %u holds it, which it does not", id, g);
+    }
+out:
+    return status;
+}
+
 static int validate(gpugc_heap *h) {
     int status = GPUGC_OK;
     uint32_t top = h->ss.top;
     uint32_t *incoming = calloc(h->nids + 1u, sizeof *incoming);
     uint64_t *owned = calloc(top / 64 + 1u, sizeof *owned);
-    if (!incoming || !owned)
+    uint64_t *seen = calloc(h->nids / 64 + 1u, sizeof *seen);
+    if (!incoming || !owned || !seen)
         FAIL("cannot allocate its scratch");
 
     size_t live = 0, tracked = 0;
@@ -50,9 +79,8 @@ static int validate(gpugc_heap *h) {
         if (m & META_TRACKED) {
             tracked++;
             uint32_t g = meta_gen(m);
-            const u32vec *v = &h->gen[g].ids;
-            if (h->gen_pos[id] >= v->n || v->v[h->gen_pos[id]] != id)
-                FAIL("object %u: not at its place in generation list %u", id, g);
+            if (!(m & meta_listed(g)))
+                FAIL("object %u: not in generation list %u", id, g);
             if (immortal && g != PERMANENT_GEN)
                 FAIL("object %u: immortal but in generation %u", id, g);
         }
@@ -90,6 +118,8 @@ static int validate(gpugc_heap *h) {
     }
     if (listed != tracked)
         FAIL("generation lists hold %zu members for %zu tracked objects", listed, tracked);
+    if ((status = lists_check(h, seen)) != GPUGC_OK)
+        goto out;
     for (uint32_t id = 0; id < h->nids; id++)
         if (incoming[id] > h->rc[id])
             FAIL("object %u: %u slots (and the garbage list) reference it but its count is %u", id,
@@ -119,6 +149,7 @@ static int validate(gpugc_heap *h) {
 out:
     free(incoming);
     free(owned);
+    free(seen);
     return status;
 }
 

@@ -1,7 +1,8 @@
 /* test_introspect.c - looking at the heap as CPython's gc module allows:
  * gpugc_get_objects by generation, gpugc_get_referrers and
  * gpugc_get_referents, visitors that stop early or change the heap, and
- * the tracked and finalized flags with gpugc_track / gpugc_untrack. */
+ * the tracked and finalized flags with gpugc_track / gpugc_untrack, and
+ * generation lists under reused ids, checked against a model. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -222,6 +223,94 @@ static void test_track_untrack(void **state) {
     gpugc_heap_free(h);
 }
 
+/* Where each object of a model heap should be: -1 untracked, else its
+ * generation (GPUGC_PERMANENT_GENERATION when frozen). */
+#define MODEL_OBJECTS 48
+typedef struct model {
+    void *obj[MODEL_OBJECTS];
+    int gen[MODEL_OBJECTS];
+    int seen[GPUGC_PERMANENT_GENERATION + 1];
+    int wrong;
+} model;
+
+static int model_visit(gpugc_heap *h, void *o, void *data) {
+    (void)h;
+    model *m = data;
+    int g = -1;
+    for (int i = 0; i < MODEL_OBJECTS; i++)
+        if (m->obj[i] == o)
+            g = m->gen[i];
+    m->wrong += g < 0;
+    if (g >= 0)
+        m->seen[g]++;
+    return 0;
+}
+
+/* Ids are reused at once and objects move between generations, untracked
+ * and tracked again, frozen and unfrozen, so the generation lists hold
+ * stale entries of every kind: each walk must still visit every tracked
+ * object once, in its generation, and the validator must find each list
+ * holding an id at most once. */
+static void test_generations_of_reused_ids(void **state) {
+    (void)state;
+    gpugc_heap *h = heap_manual();
+    model m = {0};
+    uint64_t x = 88172645463325252u;
+    for (int step = 0; step < 4000; step++) {
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        int i = (int)(x >> 40) % MODEL_OBJECTS, op = (int)(x >> 20) % 16;
+        if (op < 6) { /* make object i, or drop it: its id is reused next */
+            if (m.obj[i]) {
+                gpugc_decref(h, m.obj[i]);
+                m.obj[i] = NULL;
+            } else {
+                m.obj[i] = obj(h, 1 + (uint32_t)(x & 1));
+                m.gen[i] = 0;
+            }
+        } else if (op < 8 && m.obj[i]) { /* untrack, or track again */
+            if (m.gen[i] < 0) {
+                assert_int_equal(gpugc_track(h, m.obj[i]), GPUGC_OK);
+                m.gen[i] = 0;
+            } else if (m.gen[i] != GPUGC_PERMANENT_GENERATION) {
+                assert_int_equal(gpugc_untrack(h, m.obj[i]), GPUGC_OK);
+                m.gen[i] = -1;
+            }
+        } else if (op < 14) { /* collect 0..g: everything is held, so it moves up */
+            int g = op - 8 < 3 ? 0 : op - 8 < 5 ? 1 : 2;
+            assert_int_equal(gpugc_collect(h, g), 0);
+            for (int k = 0; k < MODEL_OBJECTS; k++)
+                if (m.obj[k] && m.gen[k] >= 0 && m.gen[k] <= g)
+                    m.gen[k] = g < 2 ? g + 1 : 2;
+        } else if (op == 14) {
+            gpugc_freeze(h);
+            for (int k = 0; k < MODEL_OBJECTS; k++)
+                if (m.obj[k] && m.gen[k] >= 0)
+                    m.gen[k] = GPUGC_PERMANENT_GENERATION;
+        } else {
+            gpugc_unfreeze(h);
+            for (int k = 0; k < MODEL_OBJECTS; k++)
+                if (m.obj[k] && m.gen[k] == GPUGC_PERMANENT_GENERATION)
+                    m.gen[k] = 2;
+        }
+        assert_int_equal(gpugc_validate(h), GPUGC_OK);
+        for (int g = 0; g <= GPUGC_PERMANENT_GENERATION; g++) {
+            memset(m.seen, 0, sizeof m.seen);
+            assert_int_equal(gpugc_get_objects(h, g, model_visit, &m), GPUGC_OK);
+            int want = 0;
+            for (int k = 0; k < MODEL_OBJECTS; k++)
+                want += m.obj[k] && m.gen[k] == g;
+            assert_int_equal(m.seen[g], want);
+        }
+        assert_int_equal(m.wrong, 0);
+    }
+    for (int k = 0; k < MODEL_OBJECTS; k++)
+        if (m.obj[k])
+            gpugc_decref(h, m.obj[k]);
+    assert_int_equal(gpugc_object_count(h), 0);
+    assert_int_equal(errors, 0);
+    gpugc_heap_free(h);
+}
+
 static int fin_runs;
 static void fin(gpugc_heap *h, void *o) {
     fin_runs++;
@@ -274,6 +363,7 @@ int main(void) {
         CASE(test_referrers_and_referents),
         CASE(test_visitor_changes_the_heap),
         CASE(test_track_untrack),
+        CASE(test_generations_of_reused_ids),
         CASE(test_is_finalized),
         CASE(test_walk_refused_in_sweep),
 #undef CASE

@@ -11,7 +11,7 @@
 #define NO_ID UINT32_MAX /* an empty slot; never a valid id */
 #define MAX_IDS (UINT32_MAX - 1u)
 
-/* meta[id]: flags in the low byte, type id above.  The mark kernels read
+/* meta[id]: flags in the low 12 bits, type id above.  The mark kernels read
  * LIVE, TRACKED and the generation. */
 #define META_GEN_MASK 0x03u   /* generation 0..2, or PERMANENT_GEN       */
 #define META_TRACKED 0x04u    /* examined by the cycle collector         */
@@ -20,7 +20,10 @@
 #define META_IMMORTAL 0x20u   /* counts never change; freed by heap_free */
 #define META_UNTRACKED 0x40u  /* gpugc_untrack: left out of collection
                                  even when it has slots                  */
-#define META_TYPE_SHIFT 8
+#define META_LISTED_SHIFT 8   /* bit 8 + g: generation g's list holds an
+                                 entry for the id, live or dead (gen.h)  */
+#define META_LISTED_MASK 0xf00u
+#define META_TYPE_SHIFT 12
 #define META_MAX_TYPES (1u << (32 - META_TYPE_SHIFT))
 
 /* 8 entries, 32 bytes of a 4-byte array: changing the slots of 1% of the
