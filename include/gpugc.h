@@ -821,11 +821,10 @@ GPUGC_API int gpugc_inject_fault(gpugc_heap *h, gpugc_fault site, int64_t countd
     unsigned checked;   /* nonzero: a GPUGC_DEBUG library, no inline path       */     \
     unsigned mirrors;   /* nonzero: copies of the heap keep cards of its writes */     \
     uint32_t *rc;       /* id-indexed: reference counts                         */     \
-    uint32_t *meta;     /* id-indexed: flags and type                           */     \
     uint32_t *slot_off; /* id-indexed: where the object's slots start           */     \
     uint32_t *slot_cnt; /* id-indexed: how many it has                          */     \
     uint32_t *slots;    /* every object's slots: target ids or GPUGC__NO_ID     */     \
-    void **addr;        /* id-indexed: payload addresses                        */
+    void **addr;        /* id-indexed: payload addresses, NULL for a dead id    */
 
 typedef struct gpugc__heap_prefix {
     GPUGC__HEAP_PREFIX
@@ -838,7 +837,6 @@ typedef struct gpugc__header {
 } gpugc__header;
 
 #define GPUGC__NO_ID 0xffffffffu   /* an empty slot                          */
-#define GPUGC__META_LIVE 0x10u     /* meta: the id names an object           */
 #define GPUGC__BUSY_SLOW 0x74u     /* busy: freeing garbage, dying, marking,
                                       counts being copied                  */
 
@@ -867,13 +865,13 @@ static inline int gpugc__can_count_up(uint32_t c) { return c - 1u < GPUGC_MAX_RE
  * zero, not immortal. */
 static inline int gpugc__can_count_down(uint32_t c) { return c - 2u < GPUGC_MAX_REFCOUNT - 1u; }
 
-/* Whether obj is a live object's payload with slot `slot` in range; if
- * so, *at is the slot's index in p's slot array. */
+/* Whether obj is a live object's payload (a dead id's address is NULL)
+ * with slot `slot` in range; if so, *at is the slot's index in p's slot
+ * array. */
 static inline int gpugc__inline_slot(const gpugc__heap_prefix *p, const void *obj, uint32_t slot,
                                      uint32_t *at) {
     uint32_t id = gpugc__inline_id(p, obj);
-    if (id == GPUGC__NO_ID || p->addr[id] != obj || !(p->meta[id] & GPUGC__META_LIVE) ||
-        slot >= p->slot_cnt[id])
+    if (id == GPUGC__NO_ID || p->addr[id] != obj || slot >= p->slot_cnt[id])
         return 0;
     *at = p->slot_off[id] + slot;
     return 1;

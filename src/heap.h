@@ -15,8 +15,8 @@
  *             collection marks while the program changes the heap.
  *
  * Invariants between calls (gpugc_validate checks each one)
- *   - id i is live iff meta[i] & META_LIVE; then addr[i] is its payload, whose
- *     header holds i, and rc[i] >= 1.
+ *   - id i is live iff meta[i] & META_LIVE iff addr[i] != NULL; then addr[i]
+ *     is its payload, whose header holds i, and rc[i] >= 1.
  *   - rc[i] >= the number of live slots holding i (the rest are C references).
  *   - slots[slot_off[i] .. + slot_cnt[i]) belong to i alone; each holds a live
  *     id or NO_ID.
@@ -88,8 +88,7 @@ enum {
 };
 _Static_assert((BUSY_FREEING | BUSY_DYING | BUSY_MARKING | BUSY_COPYING) == GPUGC__BUSY_SLOW,
                "gpugc.h's inline paths leave these states to the library");
-_Static_assert(NO_ID == GPUGC__NO_ID && META_LIVE == GPUGC__META_LIVE,
-               "gpugc.h's inline paths read slots and meta as the library does");
+_Static_assert(NO_ID == GPUGC__NO_ID, "gpugc.h's inline paths read slots as the library does");
 
 /* A module's own id-indexed array (weak-reference lists, allocation
  * records) grows with the id arrays through a hook it registers (ids.h):
@@ -134,11 +133,12 @@ struct gpugc_heap {
     /* First, what gpugc.h's inline paths read: the cookie, nids, busy (BUSY_*
      * bits), checked, mirrors (MIRROR_* bits: which copies of the heap
      * exist, so which cards are kept; until a copy exists none is needed,
-     * its first copy being whole), and the id-indexed arrays rc, meta,
-     * slot_off, slot_cnt, addr and the slot array slots. */
+     * its first copy being whole), and the id-indexed arrays rc, slot_off,
+     * slot_cnt, addr and the slot array slots. */
     GPUGC__HEAP_PREFIX
     /* the other id-indexed arrays (structure of arrays), all of capacity
      * `cap`, as the prefix's are */
+    uint32_t *meta;      /* flags and type (mark/layout.h)                 */
     uint32_t *gc_refs;   /* collector scratch; see mark/serial.c           */
     uint64_t *garbage;   /* bitmap, (cap + 63) / 64 words                 */
     uint32_t cap;

@@ -25,14 +25,14 @@ static GPUGC_COLD uint32_t not_object(const gpugc_heap *h, const void *obj, cons
 
 /* The id in obj's header if the header is one of this heap's, a block of
  * its pools or a large block of its own (one load and one compare), and
- * `full` adds that the id is live and names this payload; else NO_ID,
- * reported on behalf of fn. */
+ * `full` adds that the id is live and names this payload (a dead id's
+ * address is NULL); else NO_ID, reported on behalf of fn. */
 static inline uint32_t header_id(const gpugc_heap *h, const void *obj, bool full, const char *fn) {
     const obj_header *hd;
     uint32_t id;
     if (obj && ((hd = (const obj_header *)obj - 1)->check ^ h->cookie) <= GPUGC_SIZE_CLASSES &&
         (id = hd->id) < h->nids &&
-        (!full || (h->addr[id] == obj && (h->meta[id] & META_LIVE))))
+        (!full || h->addr[id] == obj))
         return id;
     return not_object(h, obj, fn);
 }

@@ -21,14 +21,11 @@
     } while (0)
 
 /* Each generation's list holds ids handed out, each at most once, and
- * exactly those whose meta has the list's bit; a dead id's meta has no
- * other bit.  `seen`: a zeroed bitmap over the ids, left dirty. */
+ * exactly those whose meta has the list's bit.  `seen`: a bitmap over the
+ * ids, left dirty. */
 static int lists_check(gpugc_heap *h, uint64_t *seen) {
     int status = GPUGC_OK;
     size_t words = ((size_t)h->nids + 63) / 64;
-    for (uint32_t id = 0; id < h->nids; id++)
-        if (!(h->meta[id] & META_LIVE) && (h->meta[id] & ~META_LISTED_MASK))
-            FAIL("dead id %u: meta %#x says more than which lists hold it", id, h->meta[id]);
     for (uint32_t g = 0; g <= PERMANENT_GEN; g++) {
         memset(seen, 0, words * sizeof *seen);
         const u32vec *v = &h->gen[g].ids;
@@ -60,8 +57,12 @@ static int validate(gpugc_heap *h) {
     uint64_t used_slots = 0;
     for (uint32_t id = 0; id < h->nids; id++) {
         uint32_t m = h->meta[id];
-        if (!(m & META_LIVE))
+        if (!(m & META_LIVE)) {
+            if ((m & ~META_LISTED_MASK) || h->addr[id])
+                FAIL("dead id %u: meta %#x says more than which lists hold it, or it has an "
+                     "address", id, m);
             continue;
+        }
         live++;
         const obj_header *hd = (const obj_header *)h->addr[id] - 1;
         if (hd->id != id || (hd->check ^ h->cookie) > GPUGC_SIZE_CLASSES)
