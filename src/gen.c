@@ -4,27 +4,17 @@
 
 #include "error.h"
 
-/* A list this much longer than twice its members is compacted before it
- * grows: each compaction then drops at least as many stale entries as it
- * keeps members, so its cost is paid by the leaves and joins before it. */
-#define GEN_SLACK 64
-
 /* Generation g's list no longer holds id's entry. */
 static inline void unlist(gpugc_heap *h, uint32_t id, uint32_t g) {
     dirty_id(h, id);
     h->meta[id] &= ~meta_listed(g);
 }
 
-int gpugc__gen_list(gpugc_heap *h, uint32_t id, uint32_t g) {
+bool gpugc__gen_room(gpugc_heap *h, uint32_t g) {
     generation *gen = &h->gen[g];
-    GPUGC_ASSERT(!(h->meta[id] & meta_listed(g)));
     if (gen->ids.n >= 2 * gen->members + GEN_SLACK)
         gpugc__gen_compact(h, g);
-    if (gpugc__vec_push(h, &gen->ids, id) != GPUGC_OK)
-        return GPUGC_ENOMEM;
-    dirty_id(h, id);
-    h->meta[id] |= meta_listed(g);
-    return GPUGC_OK;
+    return gpugc__vec_room(h, &gen->ids);
 }
 
 void gpugc__gen_compact(gpugc_heap *h, uint32_t g) {

@@ -24,17 +24,30 @@ static inline bool gen_listed(const gpugc_heap *h, uint32_t g, size_t k) {
 /* The meta bit saying that generation g's list holds an entry for the id. */
 static inline uint32_t meta_listed(uint32_t g) { return 1u << (META_LISTED_SHIFT + g); }
 
-/* Lists id, which g's list does not hold, at its end (slow path of
- * gen_enlist). */
-int gpugc__gen_list(gpugc_heap *h, uint32_t id, uint32_t g);
+/* A list this much longer than twice its members is compacted before it
+ * grows: each compaction then drops at least as many stale entries as it
+ * keeps members, so its cost is paid by the leaves and joins before it. */
+#define GEN_SLACK 64
+
+/* Makes room for one more entry in generation g's list, compacting it
+ * first when it is that stale (slow path of gen_enlist); false (reported)
+ * when it cannot grow. */
+bool gpugc__gen_room(gpugc_heap *h, uint32_t g);
 
 /* Counts untracked id as a member of generation g, with an entry in its
  * list; its meta is the caller's to set (META_TRACKED and g), before
  * anything reads the list.  GPUGC_ENOMEM (reported) changes nothing. */
 static inline int gpugc__gen_enlist(gpugc_heap *h, uint32_t id, uint32_t g) {
-    if (!(h->meta[id] & meta_listed(g)) && gpugc__gen_list(h, id, g) != GPUGC_OK)
-        return GPUGC_ENOMEM;
-    h->gen[g].members++;
+    generation *gen = &h->gen[g];
+    if (!(h->meta[id] & meta_listed(g))) {
+        u32vec *v = &gen->ids;
+        if ((v->n == v->cap || v->n >= 2 * gen->members + GEN_SLACK) && !gpugc__gen_room(h, g))
+            return GPUGC_ENOMEM;
+        v->v[v->n++] = id;
+        dirty_id(h, id);
+        h->meta[id] |= meta_listed(g); /* compacting the list left it alone */
+    }
+    gen->members++;
     return GPUGC_OK;
 }
 

@@ -21,13 +21,18 @@ void *gpugc__array_grow(gpugc_heap *h, void *p, size_t *cap, size_t elem, size_t
     return q;
 }
 
-int gpugc__vec_push(gpugc_heap *h, u32vec *v, uint32_t x) {
-    if (v->n == v->cap) {
-        uint32_t *nv = gpugc__array_grow(h, v->v, &v->cap, sizeof *nv, 16, "gpugc (vector)");
-        if (!nv)
-            return GPUGC_ENOMEM;
+bool gpugc__vec_room(gpugc_heap *h, u32vec *v) {
+    if (v->n < v->cap)
+        return true;
+    uint32_t *nv = gpugc__array_grow(h, v->v, &v->cap, sizeof *nv, 16, "gpugc (vector)");
+    if (nv)
         v->v = nv;
-    }
+    return nv != NULL;
+}
+
+int gpugc__vec_push(gpugc_heap *h, u32vec *v, uint32_t x) {
+    if (!gpugc__vec_room(h, v))
+        return GPUGC_ENOMEM;
     v->v[v->n++] = x;
     return GPUGC_OK;
 }

@@ -54,6 +54,9 @@ typedef struct u32vec {
  * short. */
 void *gpugc__array_grow(gpugc_heap *h, void *p, size_t *cap, size_t elem, size_t first,
                         const char *what);
+/* Makes room in v for one more entry, growing it geometrically; false
+ * (reported) when memory is short. */
+bool gpugc__vec_room(gpugc_heap *h, u32vec *v);
 int gpugc__vec_push(gpugc_heap *h, u32vec *v, uint32_t x);
 /* Makes room in v for `extra` more entries; false (reported on behalf of
  * what) changes nothing. */
