@@ -51,19 +51,18 @@ static bool ids_grow(gpugc_heap *h, uint32_t cap) {
     return true;
 }
 
-bool gpugc__id_fresh(gpugc_heap *h, uint32_t *id) {
+uint32_t gpugc__id_fresh(gpugc_heap *h) {
     if (h->nids == h->cap) {
         if (h->cap == MAX_IDS) {
             gpugc__set_error(h, GPUGC_EOVERFLOW, "gpugc_new: the heap holds %u objects, its limit",
                              MAX_IDS);
-            return false;
+            return NO_ID;
         }
         uint64_t cap = h->cap ? (uint64_t)h->cap * 2 : 1024;
         if (!ids_grow(h, cap > MAX_IDS ? MAX_IDS : (uint32_t)cap))
-            return false;
+            return NO_ID;
     }
-    *id = h->nids++;
-    return true;
+    return h->nids++;
 }
 
 void gpugc__ids_undefer(gpugc_heap *h) {

@@ -6,17 +6,18 @@
 #include "heap.h"
 
 /* A never-used id (slow path of gpugc__id_alloc). */
-bool gpugc__id_fresh(gpugc_heap *h, uint32_t *id);
+uint32_t gpugc__id_fresh(gpugc_heap *h);
 
 /* An id for a new object: the last one freed, else a fresh one, growing
- * the id arrays (and every registered side array) when needed; false
- * (reported) when it cannot. */
-static inline bool gpugc__id_alloc(gpugc_heap *h, uint32_t *id) {
-    if (h->free_ids == NO_ID)
-        return gpugc__id_fresh(h, id);
-    *id = h->free_ids;
-    h->free_ids = h->slot_off[*id];
-    return true;
+ * the id arrays (and every registered side array) when needed; NO_ID
+ * (reported) when it cannot.  Returned, not stored through a pointer, so
+ * that the caller's id can live in a register across the slow path. */
+static inline uint32_t gpugc__id_alloc(gpugc_heap *h) {
+    uint32_t id = h->free_ids;
+    if (id == NO_ID)
+        return gpugc__id_fresh(h);
+    h->free_ids = h->slot_off[id];
+    return id;
 }
 
 /* True when id was in the set of the pending background collection,

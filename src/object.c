@@ -104,14 +104,15 @@ static void *new_at(gpugc_heap *h, gpugc_type t, uint32_t nrefs, size_t size, co
     uint32_t site = 0;
     if (h->trace && !(site = gpugc__trace_site_of(h, file, line)))
         return NULL;
-    uint32_t id, off = 0, cls;
-    if (!gpugc__id_alloc(h, &id))
+    uint32_t id = gpugc__id_alloc(h), off = 0;
+    if (id == NO_ID)
         return NULL;
     if (nrefs && !gpugc__slots_alloc(h, nrefs, &off)) {
         gpugc__id_release(h, id);
         return NULL;
     }
-    obj_header *hd = gpugc__pool_alloc(h, &h->pool, size, &cls);
+    uint32_t cls = gpugc__size_class(size);
+    obj_header *hd = gpugc__pool_alloc(h, &h->pool, size);
     if (!hd) {
         gpugc__slots_release(h, off, nrefs);
         gpugc__id_release(h, id);

@@ -184,7 +184,7 @@ static void pool_retire(pool_state *p, pool *pl) {
 
 /* ---- blocks ------------------------------------------------------------- */
 
-obj_header *gpugc__pool_alloc_slow(gpugc_heap *h, size_t size, uint32_t *cls) {
+obj_header *gpugc__pool_alloc_slow(gpugc_heap *h, size_t size) {
     pool_state *p = &h->pool;
     /* No object may exceed what pointer differences can span. */
     if (size > PTRDIFF_MAX - 2 * sizeof(obj_header)) {
@@ -203,13 +203,12 @@ obj_header *gpugc__pool_alloc_slow(gpugc_heap *h, size_t size, uint32_t *cls) {
         memset(b + 1, 0, size);
         p->large_objects++;
         p->large_bytes += size;
-        *cls = 0;
         return b;
     }
     uint32_t c = pool_class(size);
     if (!pool_new(h, c))
         return NULL;
-    return gpugc__pool_alloc(h, p, size, cls); /* the fast path now succeeds */
+    return gpugc__pool_alloc(h, p, size); /* the fast path now succeeds */
 }
 
 void gpugc__pool_free_slow(pool_state *p, obj_header *block, uint32_t cls, bool was_full) {

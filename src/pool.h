@@ -59,6 +59,12 @@ static inline uint32_t pool_class(size_t size) {
     return (uint32_t)((size + sizeof(obj_header) + CLASS_STEP - 1) / CLASS_STEP);
 }
 
+/* The class of the block gpugc__pool_alloc gives a payload of `size`
+ * bytes: 0 for a large one. */
+static inline uint32_t gpugc__size_class(size_t size) {
+    return size > GPUGC_SMALL_MAX - sizeof(obj_header) ? 0 : pool_class(size);
+}
+
 /* The pool a small block lies in: pools are POOL_SIZE aligned. */
 static inline pool *block_pool(const void *block) {
     return (pool *)((uintptr_t)block & ~(uintptr_t)(POOL_SIZE - 1));
@@ -70,20 +76,19 @@ static inline bool pool_full(const pool *pl) {
 
 /* The slow paths: a large block, a new pool, a pool leaving or joining
  * its class's list, an empty pool going back to its arena. */
-obj_header *gpugc__pool_alloc_slow(gpugc_heap *h, size_t size, uint32_t *cls);
+obj_header *gpugc__pool_alloc_slow(gpugc_heap *h, size_t size);
 void gpugc__pool_free_slow(pool_state *p, obj_header *block, uint32_t cls, bool was_full);
 void gpugc__pool_unlink_full(pool_state *p, pool *pl);
 
-/* A block for a header plus `size` payload bytes, the payload zeroed; NULL
- * when memory is short (reported).  *cls receives the size class (0 for a
- * large block).  The common case, a small block from a pool of its class
- * that has one, stays inline and touches that pool's header alone. */
-static inline obj_header *gpugc__pool_alloc(gpugc_heap *h, pool_state *p, size_t size,
-                                            uint32_t *cls) {
+/* A block of class gpugc__size_class(size) for a header plus `size`
+ * payload bytes, the payload zeroed; NULL when memory is short (reported).
+ * The common case, a small block from a pool of its class that has one,
+ * stays inline and touches that pool's header alone. */
+static inline obj_header *gpugc__pool_alloc(gpugc_heap *h, pool_state *p, size_t size) {
     pool *pl;
     uint32_t c;
     if (size > GPUGC_SMALL_MAX - sizeof(obj_header) || !(pl = p->used[(c = pool_class(size)) - 1]))
-        return gpugc__pool_alloc_slow(h, size, cls);
+        return gpugc__pool_alloc_slow(h, size);
     char *b = pl->freeblock;
     if (b) {
         memcpy(&pl->freeblock, b + sizeof(obj_header), sizeof(char *));
@@ -104,7 +109,6 @@ static inline obj_header *gpugc__pool_alloc(gpugc_heap *h, pool_state *p, size_t
     } else {
         memset(b + sizeof(obj_header), 0, size);
     }
-    *cls = c;
     return (obj_header *)b;
 }
 
