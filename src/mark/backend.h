@@ -58,8 +58,10 @@ extern const backend_ops gpugc__backend_opencl;
  * holds reached set members whose bits in `unreached` are clear, and has
  * room for one entry more than tail plus the members still unreached.
  * After: every set member reachable from the queue has its bit clear.
+ * nset: the set's size (a small set is searched without look-ahead).
  * GPUGC_OK or GPUGC_ENOMEM. */
-int gpugc__mark_reach(gpugc_heap *h, uint64_t *unreached, uint32_t *queue, size_t tail);
+int gpugc__mark_reach(gpugc_heap *h, uint64_t *unreached, uint32_t *queue, size_t tail,
+                      size_t nset);
 
 /* Checks that `want` can be used; reports GPUGC_ENODEV (no heap) if not. */
 int gpugc__backend_check(gpugc_backend want);

@@ -554,7 +554,7 @@ static int run(device_mark *d, const mark_job *job, bool own) {
     if (rc == GPUGC_OK && queue) {
         /* the search's narrow end, on the CPU: part of the mark */
         uint64_t t = gpugc__now_ns();
-        rc = gpugc__mark_reach(h, job->garbage, queue, hand_n);
+        rc = gpugc__mark_reach(h, job->garbage, queue, hand_n, job->nset);
         st->ns_mark += gpugc__now_ns() - t;
     }
     free(queue);

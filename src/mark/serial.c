@@ -18,11 +18,11 @@
 #include "error.h"
 
 #define AHEAD 32
-/* subtract_refs looks ahead only in sets this large: a young set's data was
- * touched moments ago and sits in the cache, where the look-ahead only
- * doubles the loads (binary-trees' 1134 young collections, 5000 objects
- * each: subtract_refs 41 ms with it, 23 ms without; a 10k young set on a
- * 4M heap: no slower). */
+/* subtract_refs and the search look ahead only in sets this large: a young
+ * set's data was touched moments ago and sits in the cache, where the
+ * look-ahead only doubles the loads (binary-trees' 1134 young collections,
+ * 5000 objects each: subtract_refs 41 ms with it, 23 ms without; a 10k
+ * young set on a 4M heap: no slower). */
 #define PREFETCH_MIN 16384
 
 /* Before: garbage bits all zero.
@@ -88,8 +88,9 @@ static inline void scan(gpugc_heap *h, uint64_t *unreached, uint32_t i, uint32_t
  * member per bitmap word is scanned in id order through a bitmap, so the
  * per-object arrays stream instead of being read at random; sparse levels
  * (long chains) go through the queue with prefetching. */
-int gpugc__mark_reach(gpugc_heap *h, uint64_t *unreached, uint32_t *queue, size_t tail) {
-    size_t words = ((size_t)h->nids + 63) / 64;
+int gpugc__mark_reach(gpugc_heap *h, uint64_t *unreached, uint32_t *queue, size_t tail,
+                      size_t nset) {
+    size_t words = ((size_t)h->nids + 63) / 64, ahead = nset < PREFETCH_MIN ? 0 : AHEAD;
     uint64_t *level = NULL;
     size_t head = 0;
     while (head < tail) {
@@ -108,12 +109,12 @@ int gpugc__mark_reach(gpugc_heap *h, uint64_t *unreached, uint32_t *queue, size_
         for (; head < level_end; head++) {
             /* Two stages: the offsets of an object 2*AHEAD on, the slots
              * of one AHEAD on (whose offset has arrived by now). */
-            if (head + 2 * AHEAD < tail) {
-                PREFETCH(&h->slot_off[queue[head + 2 * AHEAD]]);
-                PREFETCH(&h->slot_cnt[queue[head + 2 * AHEAD]]);
+            if (ahead && head + 2 * ahead < tail) {
+                PREFETCH(&h->slot_off[queue[head + 2 * ahead]]);
+                PREFETCH(&h->slot_cnt[queue[head + 2 * ahead]]);
             }
-            if (head + AHEAD < tail)
-                PREFETCH(&h->slots[h->slot_off[queue[head + AHEAD]]]);
+            if (ahead && head + ahead < tail)
+                PREFETCH(&h->slots[h->slot_off[queue[head + ahead]]]);
             scan(h, unreached, queue[head], queue, &tail);
         }
     }
@@ -143,7 +144,7 @@ static int mark(gpugc_heap *h, const mark_job *job) {
             queue[tail++] = i;
         }
     }
-    int status = gpugc__mark_reach(h, job->garbage, queue, tail);
+    int status = gpugc__mark_reach(h, job->garbage, queue, tail, job->nset);
     free(queue);
     return status;
 }
