@@ -796,12 +796,13 @@ GPUGC_API int gpugc_inject_fault(gpugc_heap *h, gpugc_fault site, int64_t countd
 /* Inline fast paths                                                         */
 /* ------------------------------------------------------------------------ */
 
-/* gpugc_incref, gpugc_decref, gpugc_get_ref and gpugc_set_ref are also
- * macros that run the common case in the caller, as CPython's Py_INCREF
- * does, and call the library's function for everything else: a NULL heap
- * or object, a header that is not the heap's, an id out of range, a count
- * at zero, at its limit, immortal or (decref) about to reach zero, a
- * payload that is not the live object's (get_ref, set_ref's holder), a
+/* gpugc_incref, gpugc_decref, gpugc_get_ref, gpugc_set_ref and gpugc_nrefs
+ * are also macros that run the common case in the caller, as CPython's
+ * Py_INCREF does, and call the library's function for everything else: a
+ * NULL heap or object, a header that is not the heap's, an id out of range,
+ * a count at zero, at its limit, immortal or (decref) about to reach zero,
+ * a payload that is not the live object's (get_ref, nrefs, set_ref's
+ * holder), a
  * slot out of range, a set_ref that clears a slot or drops the last count
  * of the reference it replaces, a heap whose writes are carded for a
  * device mirror or a snapshot, a heap in the middle of a mark, a sweep's
@@ -865,13 +866,19 @@ static inline int gpugc__can_count_up(uint32_t c) { return c - 1u < GPUGC_MAX_RE
  * zero, not immortal. */
 static inline int gpugc__can_count_down(uint32_t c) { return c - 2u < GPUGC_MAX_REFCOUNT - 1u; }
 
-/* Whether obj is a live object's payload (a dead id's address is NULL)
- * with slot `slot` in range; if so, *at is the slot's index in p's slot
- * array. */
+/* obj's id if it is a live object's payload (a dead id's address is
+ * NULL), else GPUGC__NO_ID. */
+static inline uint32_t gpugc__inline_live(const gpugc__heap_prefix *p, const void *obj) {
+    uint32_t id = gpugc__inline_id(p, obj);
+    return id != GPUGC__NO_ID && p->addr[id] == obj ? id : GPUGC__NO_ID;
+}
+
+/* Whether obj is a live object's payload with slot `slot` in range; if
+ * so, *at is the slot's index in p's slot array. */
 static inline int gpugc__inline_slot(const gpugc__heap_prefix *p, const void *obj, uint32_t slot,
                                      uint32_t *at) {
-    uint32_t id = gpugc__inline_id(p, obj);
-    if (id == GPUGC__NO_ID || p->addr[id] != obj || slot >= p->slot_cnt[id])
+    uint32_t id = gpugc__inline_live(p, obj);
+    if (id == GPUGC__NO_ID || slot >= p->slot_cnt[id])
         return 0;
     *at = p->slot_off[id] + slot;
     return 1;
@@ -907,6 +914,14 @@ static inline void *gpugc__get_ref(const gpugc_heap *h, const void *obj, uint32_
     return (gpugc_get_ref)(h, obj, slot);
 }
 
+static inline uint32_t gpugc__nrefs(const gpugc_heap *h, const void *obj) {
+    const gpugc__heap_prefix *p = gpugc__prefix(h);
+    uint32_t id;
+    if (h && obj && (id = gpugc__inline_live(p, obj)) != GPUGC__NO_ID)
+        return p->slot_cnt[id];
+    return (gpugc_nrefs)(h, obj);
+}
+
 /* Stores target into a slot of obj that is empty or holds a reference
  * the inline decref could drop: the common cases of building and
  * re-pointing a graph. */
@@ -931,6 +946,7 @@ static inline int gpugc__set_ref(gpugc_heap *h, void *obj, uint32_t slot, void *
 #define gpugc_incref(h, obj) gpugc__incref((h), (obj))
 #define gpugc_decref(h, obj) gpugc__decref((h), (obj))
 #define gpugc_get_ref(h, obj, slot) gpugc__get_ref((h), (obj), (slot))
+#define gpugc_nrefs(h, obj) gpugc__nrefs((h), (obj))
 #endif
 
 #ifdef __cplusplus

@@ -1,8 +1,9 @@
 /* test_fastpath.c - the fast paths refuse what the full calls refuse.
  *
- * gpugc_incref, gpugc_decref, gpugc_get_ref and gpugc_set_ref run inline in this program
- * (gpugc.h's macros) unless it is built with GPUGC_NO_INLINE, as the
- * second build of this file is (test fastpath_noinline); behind both sit
+ * gpugc_incref, gpugc_decref, gpugc_get_ref, gpugc_set_ref and
+ * gpugc_nrefs run inline in this program (gpugc.h's macros) unless it is
+ * built with GPUGC_NO_INLINE, as the second build of this file is (test
+ * fastpath_noinline); behind both sit
  * the library's own fast paths.  Each case hands them what must fail: a
  * freed object, an object whose count is zero, another heap's object, a
  * pointer into a payload or no heap's memory, a count at its limit, a slot
@@ -47,7 +48,7 @@ static void expect_error(gpugc_heap *h, int status) {
     last_status = GPUGC_OK;
 }
 
-/* The four calls on obj, each refused with `status`, set_ref's with obj
+/* The five calls on obj, each refused with `status`, set_ref's with obj
  * as the holder and (unless NULL, which clears a slot) as the target;
  * obj's heap (h) unchanged: its object count and the count and empty
  * slot 0 of `probe`, one of its objects. */
@@ -59,6 +60,8 @@ static void expect_refused(gpugc_heap *h, void *obj, int status, void *probe) {
     gpugc_decref(h, obj);
     expect_error(h, status);
     assert_null(gpugc_get_ref(h, obj, 0));
+    expect_error(h, status);
+    assert_int_equal(gpugc_nrefs(h, obj), 0);
     expect_error(h, status);
     assert_int_equal(gpugc_set_ref(h, obj, 0, probe), status);
     expect_error(h, status);
@@ -80,6 +83,8 @@ static void test_counts_and_slots_pass(void **state) {
     assert_int_equal(gpugc_set_ref(h, a, 1, b), GPUGC_OK);
     assert_null(gpugc_get_ref(h, a, 0));
     assert_ptr_equal(gpugc_get_ref(h, a, 1), b);
+    assert_int_equal(gpugc_nrefs(h, a), 2);
+    assert_int_equal(gpugc_nrefs(h, b), 0);
     for (int k = 0; k < 1000; k++)
         gpugc_incref(h, b);
     assert_int_equal(gpugc_refcount(h, b), 1002);
@@ -180,6 +185,22 @@ static void test_no_object_memory(void **state) {
     /* Into o's zeroed payload: get_ref checks fully in every build. */
     assert_null(gpugc_get_ref(h, (char *)o + 16, 0));
     expect_error(h, GPUGC_ENOTOBJ);
+    assert_int_equal(gpugc_nrefs(h, (char *)o + 16), 0);
+    expect_error(h, GPUGC_ENOTOBJ);
+    /* A copy of another object's header passes the header check; the
+     * payload's address, which get_ref, nrefs and set_ref's holder check,
+     * is not that object's. */
+    void *other = gpugc_new(h, GPUGC_TYPE_OBJECT, 1, 8);
+    memcpy((char *)o + 8, (const void *)((uintptr_t)other - 8), 8); /* past ALLOC_SIZE's view */
+    assert_null(gpugc_get_ref(h, (char *)o + 16, 0));
+    expect_error(h, GPUGC_ENOTOBJ);
+    assert_int_equal(gpugc_nrefs(h, (char *)o + 16), 0);
+    expect_error(h, GPUGC_ENOTOBJ);
+    assert_int_equal(gpugc_set_ref(h, (char *)o + 16, 0, o), GPUGC_ENOTOBJ);
+    expect_error(h, GPUGC_ENOTOBJ);
+    assert_int_equal(gpugc_refcount(h, o), 1);
+    assert_null(gpugc_get_ref(h, other, 0));
+    gpugc_decref(h, other);
     gpugc_decref(h, o);
     gpugc_heap_free(h);
 }
@@ -194,6 +215,8 @@ static void test_null_heap_and_object(void **state) {
     gpugc_decref(NULL, o);
     assert_int_equal(gpugc_last_error(NULL), GPUGC_EINVAL);
     assert_null(gpugc_get_ref(NULL, o, 0));
+    assert_int_equal(gpugc_last_error(NULL), GPUGC_EINVAL);
+    assert_int_equal(gpugc_nrefs(NULL, o), 0);
     assert_int_equal(gpugc_last_error(NULL), GPUGC_EINVAL);
     assert_int_equal(gpugc_refcount(h, o), 1);
     gpugc_decref(h, o);
@@ -283,11 +306,13 @@ static void test_functions_exist(void **state) {
     void (*dec)(gpugc_heap *, void *) = gpugc_decref;
     void *(*get)(const gpugc_heap *, const void *, uint32_t) = gpugc_get_ref;
     int (*set)(gpugc_heap *, void *, uint32_t, void *) = gpugc_set_ref;
+    uint32_t (*nrefs)(const gpugc_heap *, const void *) = gpugc_nrefs;
     gpugc_heap *h = heap_counted();
     void *o = gpugc_new(h, GPUGC_TYPE_OBJECT, 1, 16);
     inc(h, o);
     assert_int_equal(gpugc_refcount(h, o), 2);
     dec(h, o);
+    assert_int_equal(nrefs(h, o), 1);
     assert_int_equal(set(h, o, 0, o), GPUGC_OK);
     assert_ptr_equal(get(h, o, 0), o);
     assert_int_equal(set(h, o, 0, NULL), GPUGC_OK);
