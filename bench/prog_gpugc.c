@@ -1,7 +1,7 @@
 /* prog_gpugc.c - the whole programs written against gpugc's API, holding
  * references as a C extension of CPython does: a new object's reference is
- * the caller's, stored into a slot with gpugc_set_ref and then dropped with
- * gpugc_decref, so that a tree is freed by count the moment its root is
+ * the caller's, given to a slot with gpugc_give_ref (as PyTuple_SET_ITEM
+ * steals it), so that a tree is freed by count the moment its root is
  * dropped.  The heap has its defaults but the backend: automatic collection
  * on, CPython's thresholds.  Collections are counted and timed through
  * gpugc_callback_add, per generation through gpugc_get_stats.  Also
@@ -32,8 +32,8 @@ static void set(gpugc_heap *h, void *o, uint32_t slot, void *target) {
 
 /* Moves the caller's reference to t into slot `slot` of o. */
 static void give(gpugc_heap *h, void *o, uint32_t slot, void *t) {
-    set(h, o, slot, t);
-    gpugc_decref(h, t);
+    if (gpugc_give_ref(h, o, slot, t) != GPUGC_OK)
+        fail(h, "gpugc_give_ref");
 }
 
 /* ------------------------------------------------------------------------ */
@@ -182,13 +182,14 @@ static void interp(gpugc_heap *h, const bench_program_job *job, bench_program_re
         case BENCH_OP_CYCLE:
             for (uint32_t q = 0; q < op.k; q++)
                 ring[q] = interp_obj(h, 2, &created);
-            for (uint32_t q = 0; q < op.k; q++) {
-                set(h, ring[q], 0, ring[(q + 1) % op.k]);
+            for (uint32_t q = 0; q < op.k; q++) { /* the ring holds all but ring[0] */
+                if (q + 1 < op.k)
+                    give(h, ring[q], 0, ring[q + 1]);
+                else
+                    set(h, ring[q], 0, ring[0]);
                 if (table[(op.j + q) % n] != NULL)
                     set(h, ring[q], 1, table[(op.j + q) % n]);
             }
-            for (uint32_t q = 1; q < op.k; q++)
-                gpugc_decref(h, ring[q]); /* the ring holds them now */
             store(h, table, op.i, ring[0]);
             break;
         }

@@ -317,6 +317,15 @@ GPUGC_API size_t gpugc_refcount(const gpugc_heap *h, const void *obj);
  * previous target's goes down (and may free it).  GPUGC_OK or an error. */
 GPUGC_API int gpugc_set_ref(gpugc_heap *h, void *obj, uint32_t slot, void *target);
 
+/* gpugc_set_ref that gives the slot the caller's reference to target
+ * instead of a new one, as CPython's PyTuple_SET_ITEM steals it: target's
+ * count is unchanged, and the caller no longer holds that reference (it
+ * must have held one).  The common way to fill a new object's slots with
+ * new objects.  On an error nothing changed and the reference is still the
+ * caller's; GPUGC_EUNDERFLOW when target is what the slot holds and has no
+ * count but the slot's. */
+GPUGC_API int gpugc_give_ref(gpugc_heap *h, void *obj, uint32_t slot, void *target);
+
 /* The object in slot `slot`, borrowed (its count is unchanged); NULL for an
  * empty slot or an error (see gpugc_last_error). */
 GPUGC_API void *gpugc_get_ref(const gpugc_heap *h, const void *obj, uint32_t slot);
@@ -796,23 +805,23 @@ GPUGC_API int gpugc_inject_fault(gpugc_heap *h, gpugc_fault site, int64_t countd
 /* Inline fast paths                                                         */
 /* ------------------------------------------------------------------------ */
 
-/* gpugc_incref, gpugc_decref, gpugc_get_ref, gpugc_set_ref and gpugc_nrefs
- * are also macros that run the common case in the caller, as CPython's
- * Py_INCREF does, and call the library's function for everything else: a
- * NULL heap or object, a header that is not the heap's, an id out of range,
- * a count at zero, at its limit, immortal or (decref) about to reach zero,
- * a payload that is not the live object's (get_ref, nrefs, set_ref's
- * holder), a
- * slot out of range, a set_ref that clears a slot or drops the last count
- * of the reference it replaces, a heap whose writes are carded for a
- * device mirror or a snapshot, a heap in the middle of a mark, a sweep's
- * frees or gpugc_heap_free, and a library built with GPUGC_DEBUG, which
- * checks every call fully.  The function checks again and reports, so
- * every error is what it was without the macro.  They read
- * the start of every heap, laid out below: it belongs to this version of
- * the library, which the shared library's soname names.  Define
- * GPUGC_NO_INLINE before including this header to call the library every
- * time; the functions exist either way, so their addresses can be taken. */
+/* gpugc_incref, gpugc_decref, gpugc_get_ref, gpugc_set_ref, gpugc_give_ref
+ * and gpugc_nrefs are also macros that run the common case in the caller,
+ * as CPython's Py_INCREF does, and call the library's function for
+ * everything else: a NULL heap or object, a header that is not the heap's,
+ * an id out of range, a count at zero, at its limit, immortal or (decref)
+ * about to reach zero, a payload that is not the live object's (get_ref,
+ * nrefs, the holder of a store), a slot out of range, a store that clears
+ * a slot or drops the last count of the reference it replaces, a heap
+ * whose writes are carded for a device mirror or a snapshot, a heap in the
+ * middle of a mark, a sweep's frees or gpugc_heap_free, and a library
+ * built with GPUGC_DEBUG, which checks every call fully.  The function
+ * checks again and reports, so every error is what it was without the
+ * macro.  They read the start of every heap, laid out below: it belongs
+ * to this version of the library, which the shared library's soname
+ * names.  Define GPUGC_NO_INLINE before including this header to call the
+ * library every time; the functions exist either way, so their addresses
+ * can be taken. */
 
 /* What the inline paths read; the first fields of every heap. */
 #define GPUGC__HEAP_PREFIX                                                             \
@@ -922,27 +931,32 @@ static inline uint32_t gpugc__nrefs(const gpugc_heap *h, const void *obj) {
     return (gpugc_nrefs)(h, obj);
 }
 
-/* Stores target into a slot of obj that is empty or holds a reference
- * the inline decref could drop: the common cases of building and
- * re-pointing a graph. */
-static inline int gpugc__set_ref(gpugc_heap *h, void *obj, uint32_t slot, void *target) {
+/* gpugc_set_ref, or with `give` gpugc_give_ref: stores target into a slot
+ * of obj that is empty or holds a reference the inline decref could drop,
+ * the common cases of building and re-pointing a graph.  The target's
+ * count test is set_ref's for both (giving an immortal target, or one at
+ * the limit, is the library's). */
+static inline int gpugc__store_ref(gpugc_heap *h, void *obj, uint32_t slot, void *target,
+                                   int give) {
     const gpugc__heap_prefix *p = gpugc__prefix(h);
     uint32_t at, old, tid;
     if (h && obj && target && gpugc__counts_inline(p) && !p->mirrors &&
         gpugc__inline_slot(p, obj, slot, &at) &&
         ((old = p->slots[at]) == GPUGC__NO_ID || gpugc__can_count_down(p->rc[old])) &&
         (tid = gpugc__inline_id(p, target)) != GPUGC__NO_ID && gpugc__can_count_up(p->rc[tid])) {
-        p->rc[tid]++;
+        if (!give)
+            p->rc[tid]++;
         if (old != GPUGC__NO_ID)
             p->rc[old]--;
         p->slots[at] = tid;
         return GPUGC_OK;
     }
-    return (gpugc_set_ref)(h, obj, slot, target);
+    return give ? (gpugc_give_ref)(h, obj, slot, target) : (gpugc_set_ref)(h, obj, slot, target);
 }
 
 #ifndef GPUGC_NO_INLINE
-#define gpugc_set_ref(h, obj, slot, target) gpugc__set_ref((h), (obj), (slot), (target))
+#define gpugc_set_ref(h, obj, slot, target) gpugc__store_ref((h), (obj), (slot), (target), 0)
+#define gpugc_give_ref(h, obj, slot, target) gpugc__store_ref((h), (obj), (slot), (target), 1)
 #define gpugc_incref(h, obj) gpugc__incref((h), (obj))
 #define gpugc_decref(h, obj) gpugc__decref((h), (obj))
 #define gpugc_get_ref(h, obj, slot) gpugc__get_ref((h), (obj), (slot))

@@ -296,21 +296,29 @@ void gpugc__release_pending(gpugc_heap *h) {
 
 /* ---- slots -------------------------------------------------------------- */
 
-static int set_ref(gpugc_heap *h, void *obj, uint32_t slot, void *target) {
-    uint32_t id = gpugc__object_id(h, obj, "gpugc_set_ref");
+/* gpugc_set_ref, and with `give` gpugc_give_ref (fn): the slot takes a new
+ * reference to target, or the caller's. */
+static int set_ref(gpugc_heap *h, void *obj, uint32_t slot, void *target, bool give,
+                   const char *fn) {
+    uint32_t id = gpugc__object_id(h, obj, fn);
     if (id == NO_ID)
         return h->err;
     if (slot >= h->slot_cnt[id])
-        return gpugc__set_error(h, GPUGC_ERANGE, "gpugc_set_ref: slot %u of an object with %u slots", slot,
-                         h->slot_cnt[id]);
-    uint32_t tid = NO_ID;
+        return gpugc__set_error(h, GPUGC_ERANGE, "%s: slot %u of an object with %u slots", fn, slot,
+                                h->slot_cnt[id]);
+    uint32_t tid = NO_ID, at = h->slot_off[id] + slot, old = h->slots[at];
     if (target) {
-        if ((tid = counted_id(h, target, false, "gpugc_set_ref")) == NO_ID)
+        if ((tid = counted_id(h, target, false, fn)) == NO_ID)
             return h->err;
-        if (!count_up(h, tid))
-            return gpugc__set_error(h, GPUGC_EOVERFLOW, "gpugc_set_ref: count of the target is at its limit");
+        /* Giving the slot's own target drops a count the slot does not
+         * hold: the caller's, which it must have. */
+        if (give && tid == old && h->rc[tid] == 1)
+            return gpugc__set_error(h, GPUGC_EUNDERFLOW,
+                                    "%s: the slot holds the target's only count, none is the caller's",
+                                    fn);
+        if (!give && !count_up(h, tid))
+            return gpugc__set_error(h, GPUGC_EOVERFLOW, "%s: count of the target is at its limit", fn);
     }
-    uint32_t at = h->slot_off[id] + slot, old = h->slots[at];
     dirty_slots(h, at, 1);
     h->slots[at] = tid;
     if (old != NO_ID) {
@@ -446,7 +454,16 @@ int gpugc_set_ref(gpugc_heap *h, void *obj, uint32_t slot, void *target) {
     int refused = gpugc__enter(h, "gpugc_set_ref");
     if (refused != GPUGC_OK)
         return refused;
-    int st = set_ref(h, obj, slot, target);
+    int st = set_ref(h, obj, slot, target, false, "gpugc_set_ref");
+    gpugc__leave(h);
+    return st;
+}
+
+int gpugc_give_ref(gpugc_heap *h, void *obj, uint32_t slot, void *target) {
+    int refused = gpugc__enter(h, "gpugc_give_ref");
+    if (refused != GPUGC_OK)
+        return refused;
+    int st = set_ref(h, obj, slot, target, true, "gpugc_give_ref");
     gpugc__leave(h);
     return st;
 }

@@ -15,7 +15,8 @@
  * objects that keeps alive and checks that no finalizer runs twice.
  *
  * Graphs have cycles, self-loops, shared subgraphs, NULL slots, objects held
- * from C, several generations, payloads from the pools and from the system,
+ * from C (a new object's reference is at times given to a slot,
+ * gpugc_give_ref), several generations, payloads from the pools and from the system,
  * and mutation interleaved with collections.  Now and then every tracked
  * object is frozen (gpugc_freeze: no collection examines it) or unfrozen,
  * single objects are untracked (gpugc_untrack) or tracked again,
@@ -596,6 +597,15 @@ static void op_set(int i, int s, int target) {
     model_release();
 }
 
+/* One of the test's C references to target moves into slot s of i. */
+static void op_give(int i, int s, int target) {
+    W.focus = i;
+    EXPECT_EQ(gpugc_give_ref(W.h, W.o[i].ptr, (uint32_t)s, ptr_of(target)), GPUGC_OK);
+    W.o[target].ext--;
+    W.o[i].slot[s] = target;
+    model_release();
+}
+
 static void op_incref(int i) {
     gpugc_incref(W.h, W.o[i].ptr);
     W.o[i].ext++;
@@ -891,13 +901,17 @@ static kind random_kind(void) {
 }
 
 /* A new object; half the time it is stored into some object's slot and
- * only that slot keeps it. */
+ * only that slot keeps it (given to it, or stored and dropped). */
 static void step_new(void) {
     int i = op_new(model_rnd(MAX_NEW_SLOTS + 1), random_size(), random_kind());
     int holder = pick(has_slots);
     if (holder != NONE && model_rnd(2)) {
-        op_set(holder, model_rnd(W.o[holder].nslots), i);
-        op_decref(i);
+        if (model_rnd(2)) {
+            op_give(holder, model_rnd(W.o[holder].nslots), i);
+        } else {
+            op_set(holder, model_rnd(W.o[holder].nslots), i);
+            op_decref(i);
+        }
     }
 }
 

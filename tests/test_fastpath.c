@@ -1,7 +1,7 @@
 /* test_fastpath.c - the fast paths refuse what the full calls refuse.
  *
- * gpugc_incref, gpugc_decref, gpugc_get_ref, gpugc_set_ref and
- * gpugc_nrefs run inline in this program (gpugc.h's macros) unless it is
+ * gpugc_incref, gpugc_decref, gpugc_get_ref, gpugc_set_ref, gpugc_give_ref
+ * and gpugc_nrefs run inline in this program (gpugc.h's macros) unless it is
  * built with GPUGC_NO_INLINE, as the second build of this file is (test
  * fastpath_noinline); behind both sit
  * the library's own fast paths.  Each case hands them what must fail: a
@@ -48,8 +48,9 @@ static void expect_error(gpugc_heap *h, int status) {
     last_status = GPUGC_OK;
 }
 
-/* The five calls on obj, each refused with `status`, set_ref's with obj
- * as the holder and (unless NULL, which clears a slot) as the target;
+/* The six calls on obj, each refused with `status`, set_ref's and
+ * give_ref's with obj as the holder and (unless NULL, which clears a slot)
+ * as the target;
  * obj's heap (h) unchanged: its object count and the count and empty
  * slot 0 of `probe`, one of its objects. */
 static void expect_refused(gpugc_heap *h, void *obj, int status, void *probe) {
@@ -65,8 +66,12 @@ static void expect_refused(gpugc_heap *h, void *obj, int status, void *probe) {
     expect_error(h, status);
     assert_int_equal(gpugc_set_ref(h, obj, 0, probe), status);
     expect_error(h, status);
+    assert_int_equal(gpugc_give_ref(h, obj, 0, probe), status);
+    expect_error(h, status);
     if (obj) {
         assert_int_equal(gpugc_set_ref(h, probe, 0, obj), status);
+        expect_error(h, status);
+        assert_int_equal(gpugc_give_ref(h, probe, 0, obj), status);
         expect_error(h, status);
     }
     assert_null(gpugc_get_ref(h, probe, 0));
@@ -105,6 +110,45 @@ static void test_counts_and_slots_pass(void **state) {
     assert_int_equal(gpugc_refcount(h, b), 1);
     gpugc_decref(h, a);
     assert_int_equal(gpugc_object_count(h), 0);
+    assert_int_equal(reports, 0);
+    gpugc_heap_free(h);
+}
+
+/* give_ref moves the caller's reference into the slot. */
+static void test_give_ref(void **state) {
+    (void)state;
+    gpugc_heap *h = heap_counted();
+    void *a = gpugc_new(h, GPUGC_TYPE_OBJECT, 2, 16), *b = gpugc_new(h, GPUGC_TYPE_OBJECT, 1, 8);
+    assert_int_equal(gpugc_give_ref(h, a, 0, b), GPUGC_OK); /* b's count: the slot's */
+    assert_int_equal(gpugc_refcount(h, b), 1);
+    assert_ptr_equal(gpugc_get_ref(h, a, 0), b);
+    /* The slot's own target, given with a count of the caller's... */
+    gpugc_incref(h, b);
+    assert_int_equal(gpugc_give_ref(h, a, 0, b), GPUGC_OK);
+    assert_int_equal(gpugc_refcount(h, b), 1);
+    /* ...and without one: refused, nothing changes. */
+    assert_int_equal(gpugc_give_ref(h, a, 0, b), GPUGC_EUNDERFLOW);
+    expect_error(h, GPUGC_EUNDERFLOW);
+    assert_int_equal(gpugc_refcount(h, b), 1);
+    assert_ptr_equal(gpugc_get_ref(h, a, 0), b);
+    /* Replacing the only reference to b frees it. */
+    void *c = gpugc_new(h, GPUGC_TYPE_OBJECT, 0, 8);
+    assert_int_equal(gpugc_give_ref(h, a, 0, c), GPUGC_OK);
+    assert_int_equal(gpugc_object_count(h), 2);
+    assert_int_equal(gpugc_refcount(h, c), 1);
+    /* Out of range: refused, the reference is still the caller's. */
+    void *d = gpugc_new(h, GPUGC_TYPE_OBJECT, 0, 8);
+    assert_int_equal(gpugc_give_ref(h, a, 2, d), GPUGC_ERANGE);
+    expect_error(h, GPUGC_ERANGE);
+    assert_int_equal(gpugc_refcount(h, d), 1);
+    /* An immortal target keeps its count; NULL clears the slot. */
+    assert_int_equal(gpugc_make_immortal(h, d), GPUGC_OK);
+    assert_int_equal(gpugc_give_ref(h, a, 1, d), GPUGC_OK);
+    assert_int_equal(gpugc_refcount(h, d), GPUGC_IMMORTAL_REFCOUNT);
+    assert_int_equal(gpugc_give_ref(h, a, 0, NULL), GPUGC_OK);
+    assert_int_equal(gpugc_object_count(h), 2);
+    assert_int_equal(gpugc_validate(h), GPUGC_OK);
+    gpugc_decref(h, a);
     assert_int_equal(reports, 0);
     gpugc_heap_free(h);
 }
@@ -307,6 +351,7 @@ static void test_functions_exist(void **state) {
     void *(*get)(const gpugc_heap *, const void *, uint32_t) = gpugc_get_ref;
     int (*set)(gpugc_heap *, void *, uint32_t, void *) = gpugc_set_ref;
     uint32_t (*nrefs)(const gpugc_heap *, const void *) = gpugc_nrefs;
+    int (*give)(gpugc_heap *, void *, uint32_t, void *) = gpugc_give_ref;
     gpugc_heap *h = heap_counted();
     void *o = gpugc_new(h, GPUGC_TYPE_OBJECT, 1, 16);
     inc(h, o);
@@ -317,6 +362,9 @@ static void test_functions_exist(void **state) {
     assert_ptr_equal(get(h, o, 0), o);
     assert_int_equal(set(h, o, 0, NULL), GPUGC_OK);
     assert_null(get(h, o, 0));
+    void *p = gpugc_new(h, GPUGC_TYPE_OBJECT, 0, 8);
+    assert_int_equal(give(h, o, 0, p), GPUGC_OK);
+    assert_int_equal(gpugc_refcount(h, p), 1);
     dec(h, o);
     assert_int_equal(gpugc_object_count(h), 0);
     assert_int_equal(reports, 0);
@@ -326,6 +374,7 @@ static void test_functions_exist(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_counts_and_slots_pass),
+        cmocka_unit_test(test_give_ref),
         cmocka_unit_test(test_freed_object),
         cmocka_unit_test(test_object_whose_count_is_zero),
         cmocka_unit_test(test_object_of_another_heap),
