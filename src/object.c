@@ -310,8 +310,8 @@ static int set_ref(gpugc_heap *h, void *obj, uint32_t slot, void *target, bool g
     if (target) {
         if ((tid = counted_id(h, target, false, fn)) == NO_ID)
             return h->err;
-        /* Giving the slot's own target drops a count the slot does not
-         * hold: the caller's, which it must have. */
+        /* Given the target it holds, the slot keeps its count and the
+         * caller's goes: with one count only, the caller had none. */
         if (give && tid == old && h->rc[tid] == 1)
             return gpugc__set_error(h, GPUGC_EUNDERFLOW,
                                     "%s: the slot holds the target's only count, none is the caller's",
