@@ -63,8 +63,10 @@ extern "C" {
 #define GPUGC_ALLOC_SIZE(n)
 #endif
 
+/* The build takes its version from here; the minor changes with the heap
+ * prefix the inline paths read (below), and names the soname. */
 #define GPUGC_VERSION_MAJOR 0
-#define GPUGC_VERSION_MINOR 1
+#define GPUGC_VERSION_MINOR 3
 #define GPUGC_VERSION_PATCH 0
 
 /* ------------------------------------------------------------------------ */
