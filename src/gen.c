@@ -12,7 +12,7 @@ static inline void unlist(gpugc_heap *h, uint32_t id, uint32_t g) {
 
 bool gpugc__gen_room(gpugc_heap *h, uint32_t g) {
     generation *gen = &h->gen[g];
-    if (gen->ids.n >= 2 * gen->members + GEN_SLACK)
+    if (gen_stale(gen))
         gpugc__gen_compact(h, g);
     return gpugc__vec_room(h, &gen->ids);
 }

@@ -29,6 +29,10 @@ static inline uint32_t meta_listed(uint32_t g) { return 1u << (META_LISTED_SHIFT
  * keeps members, so its cost is paid by the leaves and joins before it. */
 #define GEN_SLACK 64
 
+static inline bool gen_stale(const generation *gen) {
+    return gen->ids.n >= 2 * gen->members + GEN_SLACK;
+}
+
 /* Makes room for one more entry in generation g's list, compacting it
  * first when it is that stale (slow path of gen_enlist); false (reported)
  * when it cannot grow. */
@@ -41,7 +45,7 @@ static inline int gpugc__gen_enlist(gpugc_heap *h, uint32_t id, uint32_t g) {
     generation *gen = &h->gen[g];
     if (!(h->meta[id] & meta_listed(g))) {
         u32vec *v = &gen->ids;
-        if ((v->n == v->cap || v->n >= 2 * gen->members + GEN_SLACK) && !gpugc__gen_room(h, g))
+        if ((v->n == v->cap || gen_stale(gen)) && !gpugc__gen_room(h, g))
             return GPUGC_ENOMEM;
         v->v[v->n++] = id;
         dirty_id(h, id);

@@ -86,8 +86,8 @@ void gpugc__pool_unlink_full(pool_state *p, pool *pl);
  * stays inline and touches that pool's header alone. */
 static inline obj_header *gpugc__pool_alloc(gpugc_heap *h, pool_state *p, size_t size) {
     pool *pl;
-    uint32_t c;
-    if (size > GPUGC_SMALL_MAX - sizeof(obj_header) || !(pl = p->used[(c = pool_class(size)) - 1]))
+    uint32_t c = gpugc__size_class(size);
+    if (c == 0 || !(pl = p->used[c - 1]))
         return gpugc__pool_alloc_slow(h, size);
     char *b = pl->freeblock;
     if (b) {

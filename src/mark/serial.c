@@ -87,7 +87,7 @@ static inline void scan(gpugc_heap *h, uint64_t *unreached, uint32_t i, uint32_t
  * head have been scanned, and queue[head..level_end) is the current level.  A level denser than one
  * member per bitmap word is scanned in id order through a bitmap, so the
  * per-object arrays stream instead of being read at random; sparse levels
- * (long chains) go through the queue with prefetching. */
+ * (long chains) go through the queue, prefetching in large sets. */
 int gpugc__mark_reach(gpugc_heap *h, uint64_t *unreached, uint32_t *queue, size_t tail,
                       size_t nset) {
     size_t words = ((size_t)h->nids + 63) / 64, ahead = nset < PREFETCH_MIN ? 0 : AHEAD;
