@@ -247,14 +247,42 @@ void gpugc__object_free(gpugc_heap *h, uint32_t id) {
     object_free(h, id);
 }
 
+/* The program code a dying object's release runs, in order: its finalizer
+ * (once, ever), the callbacks of its weak references, its destructor.
+ * False when the finalizer resurrected it (or dropped the count it lent,
+ * leaving it pending again): it is not freed now.  Each step looks the
+ * type up anew: the one before ran program code, which may register
+ * types. */
+static GPUGC_NOINLINE bool release_hooks(gpugc_heap *h, uint32_t id) {
+    finalizer finalize = finalizer_due(h, id);
+    if (finalize) {
+        /* As CPython does: the finalizer runs with a borrowed count of
+         * one.  If it leaves more, the object was resurrected; if none,
+         * it dropped the borrowed count and is pending again. */
+        rc_store(h, id, 1);
+        finalize_run(h, id, finalize);
+        uint32_t left = h->rc[id];
+        if (left != 1) {
+            if (left)
+                rc_store(h, id, left - 1);
+            return false;
+        }
+        rc_store(h, id, 0);
+    }
+    if (h->weak && h->weak[id])
+        gpugc__weak_clear(h, &id, 1);
+    gpugc__object_destroy(h, id);
+    return true;
+}
+
 /* Before: every pending id has count zero and is alive.
  * After:  the pending list is empty; every object whose count reached zero
  *         on the way has been finalized (once, ever), destroyed and freed,
  *         unless its finalizer resurrected it.
  * The list is a stack threaded through the ids, so a chain of any length
- * is released with constant C stack.  An object's type is looked up once
- * unless program code (a finalizer, a weak-reference callback, which may
- * register types) ran in between. */
+ * is released with constant C stack.  An object whose type has no
+ * finalizer or destructor and which has no weak reference runs no program
+ * code: the loop frees it without leaving. */
 void gpugc__release_pending(gpugc_heap *h) {
     if (h->busy & BUSY_RELEASING)
         return;
@@ -267,27 +295,8 @@ void gpugc__release_pending(gpugc_heap *h) {
         if (h->pending != NO_ID)
             PREFETCH((const obj_header *)h->addr[h->pending] - 1);
         const gpugc_type_desc *d = &h->types[meta_type(h->meta[id])].desc;
-        if (d->finalize && !(h->meta[id] & META_FINALIZED)) {
-            /* As CPython does: the finalizer runs with a borrowed count of
-             * one.  If it leaves more, the object was resurrected; if none,
-             * it dropped the borrowed count and is pending again. */
-            rc_store(h, id, 1);
-            finalize_run(h, id, d->finalize);
-            uint32_t left = h->rc[id];
-            if (left != 1) {
-                if (left)
-                    rc_store(h, id, left - 1);
-                continue;
-            }
-            rc_store(h, id, 0);
-            d = &h->types[meta_type(h->meta[id])].desc;
-        }
-        if (h->weak && h->weak[id]) {
-            gpugc__weak_clear(h, &id, 1);
-            d = &h->types[meta_type(h->meta[id])].desc;
-        }
-        if (d->destroy)
-            d->destroy(h, h->addr[id]);
+        if ((d->finalize || d->destroy || (h->weak && h->weak[id])) && !release_hooks(h, id))
+            continue;
         gpugc__drop_slot_refs(h, h->slot_off[id], h->slot_cnt[id], NULL);
         object_free(h, id);
     }

@@ -24,11 +24,14 @@ _Noreturn void gpugc__assert_failed(const char *cond, const char *file, int line
 #endif
 
 /* An error path: kept out of line and out of the way of the fast path
- * that calls it. */
+ * that calls it.  GPUGC_NOINLINE: a path some programs take often, kept
+ * out of line so that the loop around it keeps its registers. */
 #if defined(__GNUC__)
 #define GPUGC_COLD __attribute__((cold, noinline))
+#define GPUGC_NOINLINE __attribute__((noinline))
 #else
 #define GPUGC_COLD
+#define GPUGC_NOINLINE
 #endif
 
 /* ---- bits and vectors ------------------------------------------------------ */
