@@ -358,6 +358,33 @@ static void test_cascade_siblings(void **state) {
     assert_int_equal(W.errors, 0);
 }
 
+/* A referent whose type has no finalizer or destructor still has its weak
+ * references cleared and called back when it dies, alone or in a cascade:
+ * the release takes its slow path for the weak reference alone. */
+static void test_plain_referent(void **state) {
+    (void)state;
+    void *holder = gpugc_new(W.h, GPUGC_TYPE_OBJECT, 1, 8);
+    void *a = gpugc_new(W.h, GPUGC_TYPE_OBJECT, 0, 8), *b = gpugc_new(W.h, GPUGC_TYPE_OBJECT, 0, 8);
+    assert_non_null(holder);
+    assert_non_null(a);
+    assert_non_null(b);
+    assert_int_equal(gpugc_give_ref(W.h, holder, 0, b), GPUGC_OK);
+    gpugc_weakref *wa = weak(a, 0), *wb = weak(b, 1);
+    gpugc_decref(W.h, a);
+    assert_int_equal(W.cb_runs[0], 1);
+    assert_int_equal(W.cb_saw_null[0], 1);
+    assert_null(gpugc_weakref_get(W.h, wa));
+    gpugc_decref(W.h, holder); /* b dies in the cascade */
+    assert_int_equal(W.cb_runs[1], 1);
+    assert_int_equal(W.cb_saw_null[1], 1);
+    assert_null(gpugc_weakref_get(W.h, wb));
+    assert_int_equal(gpugc_object_count(W.h), 0);
+    assert_int_equal(gpugc_validate(W.h), GPUGC_OK);
+    gpugc_weakref_free(W.h, wa);
+    gpugc_weakref_free(W.h, wb);
+    assert_int_equal(W.errors, 0);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
 #define CASE(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
@@ -369,6 +396,7 @@ int main(void) {
         CASE(test_immortal_and_heap_free),
         CASE(test_many),
         CASE(test_cascade_siblings),
+        CASE(test_plain_referent),
 #undef CASE
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
